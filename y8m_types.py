@@ -1,0 +1,1 @@
+"""Custom TFX artifact types."""
