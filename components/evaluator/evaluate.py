@@ -1,0 +1,78 @@
+"""GAP@20, Hit@1, PERR and MAP of every stage on hard labels, joined by video id."""
+import logging
+
+import numpy as np
+import tensorflow as tf
+
+from components import splits
+from components.fold_splitter.folds import fold_split_name
+from models import data, metrics
+from schemas import predictions as rows
+from y8m.errors import InvalidInputError
+
+log = logging.getLogger("y8m.evaluator")
+
+TOP_K = 20
+
+
+def labels_by_id(examples, split_names: list[str]) -> dict[str, np.ndarray]:
+    videos = data.load_videos([splits.split_files_pattern(examples, name) for name in split_names])
+    return dict(zip(videos.ids, videos.labels))
+
+
+def evaluation_labels(examples, num_folds: int) -> dict[str, dict]:
+    """Hard labels per evaluation split; `test` only when the test files carry labels."""
+    labels = {"oof": labels_by_id(examples, [fold_split_name(k) for k in range(num_folds)]),
+              "holdout": labels_by_id(examples, ["holdout"])}
+    test = labels_by_id(examples, ["test"])
+    if any(len(video_labels) for video_labels in test.values()):
+        labels["test"] = test
+    return labels
+
+
+def read_top_k(artifact, split: str) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """video id → the top 20 (class ids, scores) of one prediction split."""
+    files = tf.io.gfile.glob(splits.split_files_pattern(artifact, split))
+    top = {}
+    for serialized in (tf.data.TFRecordDataset(files, compression_type="GZIP").as_numpy_iterator()
+                       if files else []):
+        row = rows.decode_prediction(serialized)
+        top[row.video_id] = rows.top_k_of(row, TOP_K)
+    return top
+
+
+def score_split(name: str, split: str, top: dict, labels: dict, num_classes: int) -> dict:
+    missing = [video_id for video_id in labels if video_id not in top]
+    if missing:
+        raise InvalidInputError(f"{name}: {len(missing)} videos of split '{split}' have no prediction, "
+                                f"e.g. {missing[:5]}")
+    ids = list(labels)
+    class_ids = np.stack([_padded(top[video_id][0], -1) for video_id in ids])
+    scores = np.stack([_padded(top[video_id][1], 0.0) for video_id in ids])
+    return metrics.evaluate(class_ids, scores, [labels[video_id] for video_id in ids], num_classes)
+
+
+def _padded(values: np.ndarray, fill) -> np.ndarray:
+    """Rows with fewer than TOP_K pairs (a sparse stack row) are padded with no-label pairs."""
+    return np.concatenate([values, np.full(TOP_K - len(values), fill, values.dtype)])
+
+
+def stage_metrics(name: str, kind: str, artifact, labels: dict[str, dict], num_classes: int) -> list[dict]:
+    stages = []
+    for split in splits.split_names(artifact):
+        if split not in labels:
+            continue
+        result = score_split(name, split, read_top_k(artifact, split), labels[split], num_classes)
+        stages.append({"name": name, "kind": kind, "split": split, **result})
+        log.info("%s on %s: GAP %.4f (%d videos)", name, split, result["gap"], result["videos"])
+    return stages
+
+
+def blessing_decision(stages: list[dict], min_gap_ratio: float) -> tuple[bool, str]:
+    """The student is blessed when its held-out GAP reaches min_gap_ratio × the best L1's."""
+    holdout = [s for s in stages if s["split"] == "holdout"]
+    student = next(s["gap"] for s in holdout if s["kind"] == "student")
+    best_l1 = max(s["gap"] for s in holdout if s["kind"] == "l1")
+    blessed = student >= min_gap_ratio * best_l1
+    return blessed, (f"student held-out GAP {student:.4f} {'>=' if blessed else '<'} "
+                     f"{min_gap_ratio} x best L1 held-out GAP {best_l1:.4f}")

@@ -1,0 +1,57 @@
+"""VideoExampleGen: the YouTube-8M video-level TFRecords into an `Examples` artifact.
+
+Train and validate files are pooled as the `labelled` split; test files form the `test`
+split (their labels, where present, are only ever used for scoring). Every record is
+validated; a bad one fails the run with the file and record index, and nothing is
+published.
+"""
+import json
+
+import apache_beam as beam
+from tfx.dsl.component.experimental.annotations import BeamComponentParameter, OutputArtifact, Parameter
+from tfx.dsl.component.experimental.decorators import component
+from tfx.types.standard_artifacts import Examples
+
+from components import splits
+from components.example_gen.inputs import ReadValidatedVideos, expand_patterns, fail_on_duplicate_ids
+from schemas.video_level import NUM_CLASSES
+from y8m.errors import InvalidInputError, unwrapped_input_errors
+
+LABELLED = "labelled"
+TEST = "test"
+
+
+@component(use_beam=True)
+def VideoExampleGen(
+    examples: OutputArtifact[Examples],
+    labelled_patterns: Parameter[str],
+    test_patterns: Parameter[str],
+    input_fingerprint: Parameter[str],
+    num_classes: Parameter[int] = NUM_CLASSES,
+    beam_pipeline: BeamComponentParameter[beam.Pipeline] = None,
+):
+    """`*_patterns` are JSON lists of globs; `input_fingerprint` makes caching see changed files."""
+    del input_fingerprint  # only part of the cache key
+    files = {
+        LABELLED: expand_patterns(json.loads(labelled_patterns), "labelled"),
+        TEST: expand_patterns(json.loads(test_patterns), "test"),
+    }
+    overlap = set(files[LABELLED]) & set(files[TEST])
+    if overlap:
+        raise InvalidInputError(f"{sorted(overlap)[0]} is given both as labelled and as test data")
+    with unwrapped_input_errors(), beam_pipeline as pipeline:
+        ids = []
+        for split, split_files in files.items():
+            records = pipeline | f"Read{split}" >> ReadValidatedVideos(split_files, num_classes)
+            ids.append(records | f"Ids{split}" >> beam.Keys())
+            _ = (records
+                 | f"Values{split}" >> beam.Values()
+                 | f"Write{split}" >> beam.io.WriteToTFRecord(
+                     splits.split_prefix(examples, split), file_name_suffix=splits.TFRECORD_SUFFIX))
+        _ = (ids
+             | "AllIds" >> beam.Flatten()
+             | "CountIds" >> beam.combiners.Count.PerElement()
+             | "NoDuplicates" >> beam.Map(fail_on_duplicate_ids))
+    splits.set_split_names(examples, list(files))
+    examples.set_string_custom_property("payload_format", "FORMAT_TF_EXAMPLE")
+    examples.set_string_custom_property("file_format", "tfrecords_gzip")

@@ -1,0 +1,53 @@
+"""LGBMStacker: one LightGBM binary classifier over (video, candidate) rows, K-fold.
+
+Trained on the same folds as the L1 models, with early stopping on the left-out fold;
+gives out-of-fold probabilities for every labelled video and the mean of the K models
+for the held-out split and test. The boosters are saved in LightGBM's text format.
+"""
+import json
+
+from tfx.dsl.component.experimental.annotations import InputArtifact, OutputArtifact, Parameter
+from tfx.dsl.component.experimental.decorators import component
+from tfx.types.standard_artifacts import Model
+
+import y8m_types
+from components import splits
+from components.lgbm_stacker import features, stacker
+from schemas.video_level import NUM_CLASSES
+from y8m.errors import UserError
+
+DEFAULT_SETTINGS = {
+    "feature_set": "extended", "n_estimators": 3000, "learning_rate": 0.01, "num_leaves": 31,
+    "min_child_samples": 20, "early_stopping_rounds": 30, "n_jobs": 0, "seed": 0,
+}
+
+
+def settings_from_json(text: str) -> dict:
+    given = json.loads(text or "{}")
+    unknown = set(given) - set(DEFAULT_SETTINGS)
+    if unknown:
+        raise UserError(f"unknown stacker settings: {sorted(unknown)}; known: {sorted(DEFAULT_SETTINGS)}")
+    settings = {**DEFAULT_SETTINGS, **given}
+    if settings["feature_set"] not in features.FEATURE_SETS:
+        raise UserError(f"stacker feature_set must be one of {features.FEATURE_SETS}")
+    return settings
+
+
+@component
+def LGBMStacker(
+    merged: InputArtifact[y8m_types.MergedPredictions],
+    predictions: OutputArtifact[y8m_types.Predictions],
+    model: OutputArtifact[Model],
+    stacker_settings: Parameter[str] = "{}",
+    num_folds: Parameter[int] = 5,
+    num_classes: Parameter[int] = NUM_CLASSES,
+):
+    settings = settings_from_json(stacker_settings)
+    tables = {split: features.load_candidates(splits.split_files_pattern(merged, split))
+              for split in stacker.STACK_SPLITS}
+    summary = stacker.stack(tables, settings, num_folds, num_classes, predictions, model.uri)
+    splits.set_split_names(predictions, list(stacker.STACK_SPLITS))
+    predictions.set_string_custom_property("model_name", "stack")
+    predictions.set_string_custom_property("kind", "stack")
+    predictions.set_string_custom_property("training_summary", json.dumps(summary))
+    model.set_string_custom_property("feature_names", json.dumps(summary["feature_names"]))

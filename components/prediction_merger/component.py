@@ -1,0 +1,51 @@
+"""PredictionMerger: every L1 model's predictions joined by video id, as candidate rows.
+
+Outputs splits `oof` (labelled fold videos, with their fold), `holdout` and `test`.
+"""
+import json
+
+import apache_beam as beam
+from tfx.dsl.component.experimental.annotations import (BeamComponentParameter, InputArtifact,
+                                                        OutputArtifact, Parameter)
+from tfx.dsl.component.experimental.decorators import component
+from tfx.types.standard_artifacts import Examples
+
+import y8m_types
+from components import splits
+from components.fold_splitter import folds
+from components.prediction_merger.merge import MergePredictions, split_of_row
+from schemas import predictions as rows
+from y8m.errors import InvalidInputError, unwrapped_input_errors
+
+MERGED_SPLITS = ("oof", "holdout", "test")
+
+
+@component(use_beam=True)
+def PredictionMerger(
+    split_examples: InputArtifact[Examples],
+    predictions: InputArtifact[list[y8m_types.Predictions]],
+    merged: OutputArtifact[y8m_types.MergedPredictions],
+    num_folds: Parameter[int] = 5,
+    beam_pipeline: BeamComponentParameter[beam.Pipeline] = None,
+):
+    model_files = {}
+    for artifact in sorted(predictions, key=lambda a: a.get_string_custom_property("model_name")):
+        name = artifact.get_string_custom_property("model_name")
+        if name in model_files:
+            raise InvalidInputError(f"two prediction artifacts are named '{name}'")
+        model_files[name] = [splits.split_files_pattern(artifact, split) for split in splits.split_names(artifact)]
+    if not model_files:
+        raise InvalidInputError("no model predictions to merge")
+    video_splits = {fold: splits.split_files_pattern(split_examples, folds.split_of(fold))
+                    for fold in [*range(num_folds), folds.HOLDOUT, folds.TEST]}
+    with unwrapped_input_errors(), beam_pipeline as pipeline:
+        candidate_rows = pipeline | "Merge" >> MergePredictions(video_splits, model_files)
+        parts = candidate_rows | "BySplit" >> beam.Partition(
+            lambda row, _: MERGED_SPLITS.index(split_of_row(row)), len(MERGED_SPLITS))
+        for split, part in zip(MERGED_SPLITS, parts):
+            _ = (part
+                 | f"Encode{split}" >> beam.Map(rows.encode_candidates)
+                 | f"Write{split}" >> beam.io.WriteToTFRecord(
+                     splits.split_prefix(merged, split), file_name_suffix=splits.TFRECORD_SUFFIX))
+    splits.set_split_names(merged, list(MERGED_SPLITS))
+    merged.set_string_custom_property("model_names", json.dumps(list(model_files)))

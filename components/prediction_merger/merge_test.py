@@ -1,0 +1,90 @@
+"""The streaming merge against a plain dense numpy version of the same definitions."""
+import apache_beam as beam
+import numpy as np
+import pytest
+from apache_beam.testing.test_pipeline import TestPipeline
+from apache_beam.testing.util import assert_that
+
+from components.prediction_merger import merge
+from schemas import predictions as rows
+from schemas import video_level
+from y8m.errors import InvalidInputError
+
+CLASSES = 50
+
+
+def dense_candidates(scores: np.ndarray):
+    """Reference: union of every model's top 20; rank = position in a full descending sort."""
+    candidates = sorted({int(c) for model in scores for c in np.argsort(-model)[:20]})
+    ranks = np.array([[int(np.where(np.argsort(-model) == c)[0][0]) for model in scores] for c in candidates])
+    return np.array(candidates), scores[:, candidates].T, ranks
+
+
+def test_candidates_match_dense_reference():
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        scores = rng.random((3, CLASSES)).astype(np.float32)  # tie-free with probability 1
+        row = merge.candidates_of("vid1", 0, np.array([1, 2]), scores)
+        candidates, candidate_scores, ranks = dense_candidates(scores)
+        np.testing.assert_array_equal(row.candidates, candidates)
+        np.testing.assert_array_equal(row.scores, candidate_scores)
+        np.testing.assert_array_equal(row.ranks, ranks)
+
+
+def _write(path, records):
+    import tensorflow as tf
+    with tf.io.TFRecordWriter(path) as writer:
+        for record in records:
+            writer.write(record)
+
+
+def _video(video_id, labels):
+    return video_level.make_example(video_id, labels, [0.0] * 1024, [0.0] * 128).SerializeToString()
+
+
+@pytest.fixture
+def small_case(tmp_path):
+    rng = np.random.default_rng(1)
+    ids = [f"v{i:03d}" for i in range(12)]
+    _write(str(tmp_path / "videos.tfrecord"), [_video(v, [i % CLASSES]) for i, v in enumerate(ids)])
+    scores = {name: rng.random((len(ids), CLASSES)).astype(np.float32) for name in ("a", "b")}
+    for name, matrix in scores.items():
+        order = rng.permutation(len(ids))  # file order must not matter
+        _write(str(tmp_path / f"{name}.tfrecord"),
+               [rows.encode_prediction(ids[i], matrix[i]) for i in order])
+    return tmp_path, ids, scores
+
+
+def test_beam_merge_joins_by_id(small_case):
+    path, ids, scores = small_case
+    expected = {v: merge.candidates_of(v, 0, np.array([i % CLASSES]), np.stack([scores["a"][i], scores["b"][i]]))
+                for i, v in enumerate(ids)}
+
+    def check(actual):
+        assert sorted(row.video_id for row in actual) == sorted(ids)
+        for row in actual:
+            want = expected[row.video_id]
+            np.testing.assert_array_equal(row.candidates, want.candidates)
+            np.testing.assert_allclose(row.scores, want.scores)
+            np.testing.assert_array_equal(row.labels, want.labels)
+
+    with TestPipeline() as pipeline:
+        merged = pipeline | merge.MergePredictions(
+            {0: str(path / "videos.tfrecord")},
+            {"a": [str(path / "a.tfrecord")], "b": [str(path / "b.tfrecord")]})
+        assert_that(merged, check)
+
+
+def test_missing_prediction_names_model_and_video(small_case):
+    path, ids, scores = small_case
+    _write(str(path / "short.tfrecord"), [rows.encode_prediction(v, scores["a"][i]) for i, v in enumerate(ids[1:])])
+    with pytest.raises(Exception, match=f"model 'short': video '{ids[0]}' has no prediction"):
+        with TestPipeline() as pipeline:
+            _ = pipeline | merge.MergePredictions(
+                {0: str(path / "videos.tfrecord")}, {"short": [str(path / "short.tfrecord")]})
+
+
+def test_nan_score_is_an_error():
+    scores = np.full(CLASSES, np.nan, np.float32)
+    with pytest.raises(InvalidInputError, match="NaN"):
+        merge.prediction_key(rows.encode_prediction("v1", scores), "m")

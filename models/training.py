@@ -1,0 +1,181 @@
+"""The L1 training recipe (method.md §2 Stage D, §3.4, §3.5).
+
+Adam with gradient-norm clipping, binary cross-entropy on logits, held-out GAP@20
+after every epoch driving the learning-rate plateau schedule, early stopping and the
+choice of the weights that are kept (the best epoch's). Optional per-sample mixup.
+
+An epoch is one pass over `train_dataset`; the caller batches and shuffles it
+(`TrainingRecipe.batch_size`, `shuffle_buffer`, `seed`) and bounds its length.
+"""
+import dataclasses
+import logging
+import time
+
+import numpy as np
+import tensorflow as tf
+import tf_keras as keras
+from scipy.special import expit
+
+from models.metrics import gap, top_k
+from y8m.errors import UserError
+
+logger = logging.getLogger("y8m.training")
+
+GAP_TOP_K = 20
+VALIDATION_BATCH_SIZE = 1024
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainingRecipe:
+    batch_size: int = 512
+    max_epochs: int = 20
+    learning_rate: float = 1e-3
+    lr_plateau_factor: float = 0.5
+    lr_plateau_patience: int = 1
+    early_stopping_patience: int = 3
+    clipnorm: float = 10.0  # on the global gradient norm, as torch's clip_grad_norm_
+    mixup_alpha: float = 0.0  # 0 = off
+    seed: int = 0
+    shuffle_buffer: int = 10000
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "TrainingRecipe":
+        """A recipe from a config mapping; unknown keys or non-numbers raise UserError."""
+        fields = {field.name: field.type for field in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - set(fields))
+        if unknown:
+            raise UserError(f"unknown training recipe key(s) {', '.join(unknown)}; "
+                            f"known: {', '.join(fields)}")
+        for name, value in values.items():
+            allowed = (int,) if fields[name] is int else (int, float)
+            if isinstance(value, bool) or not isinstance(value, allowed):
+                raise UserError(f"training recipe '{name}' must be {fields[name].__name__}, "
+                                f"got {value!r}")
+        return cls(**values)
+
+
+def mixup(dataset: tf.data.Dataset, alpha: float, seed: int) -> tf.data.Dataset:
+    """Mixes every sample of each batched (features, targets) with a partner in its batch.
+
+    Per sample λ ~ Beta(α, α) (from two Gamma(α) draws); inputs become λ·a + (1 − λ)·b
+    and targets likewise. The original mixes each batch with the previous one; a random
+    permutation of the same batch is equivalent in expectation and needs no state.
+    """
+    if not alpha > 0:
+        raise UserError(f"mixup alpha must be positive, got {alpha!r}")
+    # A generator's state advances per batch, so every epoch draws fresh λ and partners.
+    generator = tf.random.Generator.from_seed(seed)
+
+    def mix(features, targets):
+        batch_size = tf.shape(features)[0]
+        seeds = generator.make_seeds(3)
+        x = tf.random.stateless_gamma([batch_size, 1], seeds[:, 0], alpha=alpha)
+        y = tf.random.stateless_gamma([batch_size, 1], seeds[:, 1], alpha=alpha)
+        weight = x / (x + y)
+        partner = tf.argsort(tf.random.stateless_uniform([batch_size], seeds[:, 2]))
+        mixed_features = weight * features + (1.0 - weight) * tf.gather(features, partner)
+        mixed_targets = weight * targets + (1.0 - weight) * tf.gather(targets, partner)
+        return mixed_features, mixed_targets
+
+    return dataset.map(mix)
+
+
+def fit(model: keras.Model, train_dataset: tf.data.Dataset,
+        validation_features: np.ndarray | None, validation_labels: list[np.ndarray] | None,
+        recipe: TrainingRecipe, log_dir: str | None = None,
+        progress_prefix: str = "") -> dict:
+    """Trains `model` (logits out) and leaves it holding its best-validation-GAP weights.
+
+    `train_dataset` yields batched (features [b, 1152] float32, targets [b, C] float32,
+    multi-hot or soft). Without validation data (None, e.g. a student whose every fold
+    is leaky) it trains `max_epochs` epochs, keeps the last weights and reports
+    best_val_gap None. Returns best_val_gap, best_epoch (1-based), epochs_run and the
+    per-epoch history (loss, and with validation val_gap and lr).
+    """
+    keras.utils.set_random_seed(recipe.seed)
+    if recipe.mixup_alpha > 0:
+        train_dataset = mixup(train_dataset, recipe.mixup_alpha, recipe.seed)
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=recipe.learning_rate,
+                                        global_clipnorm=recipe.clipnorm),
+        loss=keras.losses.BinaryCrossentropy(from_logits=True))
+    callbacks = _callbacks(recipe, validation_features, validation_labels, log_dir,
+                           progress_prefix)
+    history = model.fit(train_dataset, epochs=recipe.max_epochs, callbacks=callbacks,
+                        verbose=0).history
+    history = {name: [float(value) for value in values] for name, values in history.items()}
+    epochs_run = len(history["loss"])
+    if validation_features is None:
+        return {"best_val_gap": None, "best_epoch": epochs_run, "epochs_run": epochs_run,
+                "history": history}
+    val_gaps = history["val_gap"]
+    best = int(np.argmax(val_gaps))  # the first maximum: the epoch EarlyStopping restored
+    return {"best_val_gap": val_gaps[best], "best_epoch": best + 1, "epochs_run": epochs_run,
+            "history": history}
+
+
+def _callbacks(recipe: TrainingRecipe, validation_features, validation_labels,
+               log_dir: str | None, progress_prefix: str) -> list:
+    progress = _EpochProgress(progress_prefix, recipe.max_epochs)
+    if validation_features is None:
+        callbacks = [progress]
+    else:
+        # Order matters: the later callbacks read the `val_gap` the first one logs.
+        callbacks = [
+            _ValidationGap(validation_features, validation_labels),
+            progress,
+            keras.callbacks.ReduceLROnPlateau(monitor="val_gap", mode="max",
+                                              factor=recipe.lr_plateau_factor,
+                                              patience=recipe.lr_plateau_patience),
+            keras.callbacks.EarlyStopping(monitor="val_gap", mode="max",
+                                          patience=recipe.early_stopping_patience,
+                                          restore_best_weights=True),
+        ]
+    if log_dir:
+        callbacks.append(keras.callbacks.TensorBoard(log_dir=log_dir))
+    return callbacks
+
+
+def predict_probabilities(model: keras.Model, features: np.ndarray,
+                          batch_size: int = 1024) -> np.ndarray:
+    """Sigmoid scores [N, C] float32 of a logits model."""
+    logits = model.predict(features, batch_size=batch_size, verbose=0)
+    return expit(logits).astype(np.float32)
+
+
+def validation_gap(model: keras.Model, features: np.ndarray, labels: list[np.ndarray]) -> float:
+    """GAP@20 of the model's scores against the true class ids of each video."""
+    scores = predict_probabilities(model, features, VALIDATION_BATCH_SIZE)
+    return gap(*top_k(scores, GAP_TOP_K), labels)
+
+
+class _ValidationGap(keras.callbacks.Callback):
+    """Puts the held-out GAP@20 into each epoch's logs as `val_gap`."""
+
+    def __init__(self, features: np.ndarray, labels: list[np.ndarray]):
+        super().__init__()
+        self._features = features
+        self._labels = labels
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs["val_gap"] = validation_gap(self.model, self._features, self._labels)
+
+
+class _EpochProgress(keras.callbacks.Callback):
+    """One log line per epoch: loss, val_gap, the learning rate it ran with, seconds."""
+
+    def __init__(self, prefix: str, max_epochs: int):
+        super().__init__()
+        self._prefix = prefix.strip() + " " if prefix.strip() else ""
+        self._max_epochs = max_epochs
+        self._started = 0.0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._started = time.monotonic()
+
+    def on_epoch_end(self, epoch, logs=None):
+        learning_rate = float(keras.backend.get_value(self.model.optimizer.learning_rate))
+        val_gap = f" val_gap {logs['val_gap']:.5f}" if "val_gap" in logs else ""
+        logger.info("%sepoch %d/%d loss %.5f%s lr %.3g %.1fs", self._prefix, epoch + 1,
+                    self._max_epochs, logs["loss"], val_gap, learning_rate,
+                    time.monotonic() - self._started)

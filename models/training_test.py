@@ -1,0 +1,94 @@
+import logging
+
+import numpy as np
+import pytest
+import tensorflow as tf
+import tf_keras as keras
+
+from models import training, zoo
+from models.metrics import gap, top_k
+from schemas.video_level import FEATURE_SIZE
+from y8m.errors import UserError
+
+
+def learnable_problem(num_videos=2000, num_classes=20, latent_size=16, seed=0):
+    """Features and labels that both derive from a low-dimensional latent: learnable fast."""
+    rng = np.random.default_rng(seed)
+    latent = rng.normal(size=(num_videos, latent_size))
+    features = latent @ rng.normal(size=(latent_size, FEATURE_SIZE))
+    features += 0.5 * rng.normal(size=features.shape)
+    class_scores = latent @ rng.normal(size=(latent_size, num_classes))
+    targets = class_scores > np.quantile(class_scores, 0.85, axis=0)  # about 3 labels a video
+    return features.astype(np.float32), targets.astype(np.float32)
+
+
+def test_fit_learns_stops_early_and_keeps_the_best_weights(caplog):
+    features, targets = learnable_problem()
+    labels = [np.flatnonzero(row) for row in targets]
+    train, validation = slice(0, 1600), slice(1600, 2000)
+    prior_scores = np.tile(targets[train].mean(axis=0), (400, 1))
+    prior_gap = gap(*top_k(prior_scores), labels[validation])
+
+    recipe = training.TrainingRecipe.from_dict({
+        "batch_size": 64, "max_epochs": 30, "learning_rate": 1e-2,
+        "early_stopping_patience": 2, "mixup_alpha": 0.3})
+    train_dataset = (tf.data.Dataset.from_tensor_slices((features[train], targets[train]))
+                     .shuffle(1600, seed=recipe.seed).batch(recipe.batch_size))
+    keras.utils.set_random_seed(recipe.seed)
+    model = zoo.build_model("mlp", 20, hidden_size=64, dropout=0.0)
+    with caplog.at_level(logging.INFO, logger="y8m.training"):
+        result = training.fit(model, train_dataset, features[validation], labels[validation],
+                              recipe, progress_prefix="[mlp fold 0] ")
+
+    assert result["best_val_gap"] > prior_gap + 0.3
+    assert 1 <= result["best_epoch"] < result["epochs_run"] < recipe.max_epochs
+    assert len(result["history"]["val_gap"]) == result["epochs_run"]
+    assert min(result["history"]["lr"]) < recipe.learning_rate  # the plateau schedule acted
+    progress = [record.getMessage() for record in caplog.records if record.name == "y8m.training"]
+    assert len(progress) == result["epochs_run"]
+    assert progress[0].startswith("[mlp fold 0] epoch 1/30 loss ")
+
+    scores = training.predict_probabilities(model, features[validation])
+    assert scores.dtype == np.float32 and scores.min() >= 0 and scores.max() <= 1
+    restored_gap = gap(*top_k(scores), labels[validation])
+    assert restored_gap == pytest.approx(result["best_val_gap"], abs=1e-6)
+
+
+def test_fit_without_validation_runs_every_epoch(caplog):
+    features, targets = learnable_problem(num_videos=256)
+    dataset = tf.data.Dataset.from_tensor_slices((features, targets)).batch(64)
+    recipe = training.TrainingRecipe(max_epochs=2)
+    model = zoo.build_model("gated_mlp", 20, hidden_size=8)
+    with caplog.at_level(logging.INFO, logger="y8m.training"):
+        result = training.fit(model, dataset, None, None, recipe, progress_prefix="student")
+
+    assert result["best_val_gap"] is None
+    assert result["best_epoch"] == result["epochs_run"] == 2
+    progress = [record.getMessage() for record in caplog.records if record.name == "y8m.training"]
+    assert progress[1].startswith("student epoch 2/2 loss ") and "val_gap" not in progress[1]
+
+
+def test_mixup_mixes_each_sample_with_one_partner_of_its_batch():
+    # One-hot features and targets: a mixed row shows its weights and partner directly.
+    one_hot = np.eye(8, dtype=np.float32)
+    features = np.pad(one_hot, [(0, 0), (0, 4)])
+    dataset = training.mixup(tf.data.Dataset.from_tensors((features, one_hot)), alpha=0.4, seed=0)
+
+    mixed_features, mixed_targets = next(iter(dataset))
+    mixed_features, mixed_targets = mixed_features.numpy(), mixed_targets.numpy()
+    assert mixed_features.shape == features.shape and mixed_targets.shape == one_hot.shape
+    np.testing.assert_allclose(mixed_features[:, :8], mixed_targets)  # same λ and partner
+    assert (mixed_targets >= 0).all() and (mixed_targets <= 1).all()
+    np.testing.assert_allclose(mixed_targets.sum(axis=1), 1.0, rtol=1e-5)
+    assert ((mixed_targets > 0).sum(axis=1) <= 2).all()
+    assert not np.allclose(mixed_targets, one_hot)
+    next_epoch_targets = next(iter(dataset))[1].numpy()
+    assert not np.allclose(next_epoch_targets, mixed_targets)
+
+
+def test_recipe_from_dict_rejects_unknown_keys_and_non_numbers():
+    assert training.TrainingRecipe.from_dict({}) == training.TrainingRecipe()
+    with pytest.raises(UserError, match="unknown training recipe key.*learnig_rate"):
+        training.TrainingRecipe.from_dict({"learnig_rate": 0.1})
+    with pytest.raises(UserError, match="'batch_size' must be int"):
+        training.TrainingRecipe.from_dict({"batch_size": 51.2})

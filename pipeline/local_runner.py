@@ -1,0 +1,109 @@
+"""Runs the pipeline on this machine (LocalDagRunner, Beam in-process, SQLite metadata)
+and publishes the run's deliverables into the output directory."""
+import json
+import logging
+import os
+import shutil
+import time
+from dataclasses import dataclass
+
+import tensorflow as tf
+from tfx.orchestration import metadata
+from tfx.orchestration.local.local_dag_runner import LocalDagRunner
+
+from components import splits
+from components.evaluator.component import METRICS_FILE
+from components.example_gen.inputs import expand_patterns, fingerprint
+from models import metrics as metric_fns
+from pipeline import beam
+from pipeline.pipeline import create_pipeline
+from pipeline.profile import Profile
+from schemas import predictions as rows
+from y8m import scoring
+
+PIPELINE_NAME = "y8m"
+log = logging.getLogger("y8m.run")
+
+
+@dataclass
+class RunOutputs:
+    metrics_path: str
+    submission_path: str
+    stack_submission_path: str
+    pushed_model_dir: str | None
+    seconds: float
+
+
+def metadata_config(output_dir: str):
+    return metadata.sqlite_metadata_connection_config(os.path.join(output_dir, "metadata", "metadata.sqlite"))
+
+
+def run_local(labelled_patterns: list[str], test_patterns: list[str], output_dir: str, profile: Profile,
+              beam_runner: str = "local", num_classes: int | None = None) -> RunOutputs:
+    started = time.time()
+    output_dir = os.path.abspath(output_dir)
+    files = expand_patterns(labelled_patterns, "labelled") + expand_patterns(test_patterns, "test")
+    kwargs = {} if num_classes is None else {"num_classes": num_classes}
+    tfx_pipeline = create_pipeline(
+        pipeline_name=PIPELINE_NAME, pipeline_root=os.path.join(output_dir, "pipeline_root"), profile=profile,
+        labelled_patterns=[os.path.abspath(p) for p in labelled_patterns],
+        test_patterns=[os.path.abspath(p) for p in test_patterns],
+        input_fingerprint=fingerprint(files), serving_model_dir=os.path.join(output_dir, "serving_model"),
+        beam_pipeline_args=beam.beam_args(beam_runner), metadata_connection_config=metadata_config(output_dir),
+        **kwargs)
+    LocalDagRunner().run(tfx_pipeline)
+    return publish_outputs(output_dir, time.time() - started)
+
+
+def _latest(store, type_name: str, kind: str | None = None):
+    artifacts = store.get_artifacts_by_type(type_name)
+    if kind is not None:
+        artifacts = [a for a in artifacts if a.custom_properties.get("kind") and
+                     a.custom_properties["kind"].string_value == kind]
+    if not artifacts:
+        raise RuntimeError(f"the run produced no {type_name} {kind or ''} artifact")
+    return max(artifacts, key=lambda a: a.id)
+
+
+def publish_outputs(output_dir: str, seconds: float) -> RunOutputs:
+    """Copies the latest run's metrics and writes the submissions from its predictions."""
+    with metadata.Metadata(metadata_config(output_dir)) as store_handle:
+        store = store_handle.store
+        metrics_uri = _latest(store, "y8m_types.StageMetrics").uri
+        student_uri = _latest(store, "y8m_types.Predictions", "student").uri
+        stack_uri = _latest(store, "y8m_types.Predictions", "stack").uri
+        pushed = _latest(store, "PushedModel")
+    outputs = RunOutputs(
+        metrics_path=os.path.join(output_dir, "metrics.json"),
+        submission_path=os.path.join(output_dir, "submission.csv"),
+        stack_submission_path=os.path.join(output_dir, "submission_stack.csv"),
+        pushed_model_dir=(pushed.custom_properties["pushed_destination"].string_value
+                          if "pushed_destination" in pushed.custom_properties else None),
+        seconds=seconds)
+    shutil.copyfile(os.path.join(metrics_uri, METRICS_FILE), outputs.metrics_path)
+    write_test_submission(student_uri, outputs.submission_path)
+    write_test_submission(stack_uri, outputs.stack_submission_path)
+    with open(outputs.metrics_path) as source:
+        report = json.load(source)
+    report["run"] = {"seconds": round(seconds, 1), "pushed_model_dir": outputs.pushed_model_dir}
+    with open(outputs.metrics_path, "w") as out:
+        json.dump(report, out, indent=2)
+    return outputs
+
+
+class _UriArtifact:
+    """Just enough of an artifact for the split helpers: its uri."""
+    def __init__(self, uri: str):
+        self.uri = uri
+
+
+def write_test_submission(predictions_uri: str, path: str) -> None:
+    pattern = splits.split_files_pattern(_UriArtifact(predictions_uri), "test")
+    ids, class_ids, scores = [], [], []
+    for serialized in tf.data.TFRecordDataset(tf.io.gfile.glob(pattern), compression_type="GZIP").as_numpy_iterator():
+        row = rows.decode_prediction(serialized)
+        top_ids, top_scores = rows.top_k_of(row, 20)
+        ids.append(row.video_id)
+        class_ids.append(top_ids)
+        scores.append(top_scores)
+    scoring.write_submission(path, ids, class_ids, scores)

@@ -1,0 +1,62 @@
+"""The label-denoising pipeline: one pure factory used by every runner and by the tests."""
+import json
+
+from tfx.components.pusher.component import Pusher
+from tfx.orchestration import pipeline as tfx_pipeline
+from tfx.proto import pusher_pb2
+from tfx.types import channel
+
+from components.distiller.component import Distiller
+from components.evaluator.component import GapEvaluator
+from components.example_gen.component import VideoExampleGen
+from components.fold_splitter.component import FoldSplitter
+from components.l1_trainer.component import L1Trainer
+from components.lgbm_stacker.component import LGBMStacker
+from components.prediction_merger.component import PredictionMerger
+from components.soft_label_indexer.component import SoftLabelIndexer
+from pipeline.profile import Profile
+from schemas.video_level import NUM_CLASSES
+
+
+def create_pipeline(*, pipeline_name: str, pipeline_root: str, profile: Profile,
+                    labelled_patterns: list[str], test_patterns: list[str], input_fingerprint: str,
+                    serving_model_dir: str, beam_pipeline_args: list[str],
+                    metadata_connection_config=None, num_classes: int = NUM_CLASSES,
+                    enable_cache: bool = True) -> tfx_pipeline.Pipeline:
+    folds = profile.folds
+    example_gen = VideoExampleGen(
+        labelled_patterns=json.dumps(labelled_patterns), test_patterns=json.dumps(test_patterns),
+        input_fingerprint=input_fingerprint, num_classes=num_classes)
+    fold_splitter = FoldSplitter(
+        examples=example_gen.outputs["examples"], num_folds=folds,
+        holdout_fraction=profile.holdout_fraction, seed=profile.seed)
+    split_examples = fold_splitter.outputs["split_examples"]
+
+    l1_trainers = [
+        L1Trainer(examples=split_examples, model_config=json.dumps(config, sort_keys=True),
+                  num_folds=folds, num_classes=num_classes).with_id(f"L1Trainer.{config['name']}")
+        for config in profile.l1_models]
+    l1_predictions = channel.union([trainer.outputs["predictions"] for trainer in l1_trainers])
+
+    merger = PredictionMerger(split_examples=split_examples, predictions=l1_predictions, num_folds=folds)
+    stacker = LGBMStacker(merged=merger.outputs["merged"], stacker_settings=json.dumps(profile.stacker),
+                          num_folds=folds, num_classes=num_classes)
+    soft_labels = SoftLabelIndexer(split_examples=split_examples,
+                                   stack_predictions=stacker.outputs["predictions"], num_folds=folds)
+    distiller = Distiller(soft_labels=soft_labels.outputs["soft_labels"], split_examples=split_examples,
+                          student_config=json.dumps(profile.student, sort_keys=True), num_folds=folds,
+                          num_classes=num_classes, max_model_bytes=profile.max_model_bytes)
+    evaluator = GapEvaluator(split_examples=split_examples, l1_predictions=l1_predictions,
+                             stack_predictions=stacker.outputs["predictions"],
+                             student_predictions=distiller.outputs["predictions"],
+                             num_folds=folds, num_classes=num_classes, min_gap_ratio=profile.min_gap_ratio)
+    pusher = Pusher(model=distiller.outputs["model"], model_blessing=evaluator.outputs["blessing"],
+                    push_destination=pusher_pb2.PushDestination(
+                        filesystem=pusher_pb2.PushDestination.Filesystem(base_directory=serving_model_dir)))
+
+    return tfx_pipeline.Pipeline(
+        pipeline_name=pipeline_name, pipeline_root=pipeline_root,
+        components=[example_gen, fold_splitter, *l1_trainers, merger, stacker, soft_labels,
+                    distiller, evaluator, pusher],
+        enable_cache=enable_cache, metadata_connection_config=metadata_connection_config,
+        beam_pipeline_args=beam_pipeline_args)

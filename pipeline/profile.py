@@ -1,0 +1,96 @@
+"""Profiles: YAML files that say which models the pipeline trains and how.
+
+A profile names registered model families (models/zoo.py) with their keyword arguments;
+it never names code to import. `quick` and `full` ship with the package; a user passes
+their own file with `--profile FILE.yaml`.
+"""
+import os
+from dataclasses import dataclass, field
+
+import yaml
+
+from y8m.errors import UserError
+
+PROFILE_DIR = os.path.join(os.path.dirname(__file__), "profiles")
+TOP_LEVEL_KEYS = {"folds", "holdout_fraction", "seed", "l1_models", "stacker", "student",
+                  "max_model_bytes", "blessing"}
+MODEL_KEYS = {"name", "family", "kwargs", "training"}
+STUDENT_KEYS = {"family", "kwargs", "training", "soft_label_weight"}
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    folds: int
+    holdout_fraction: float
+    seed: int
+    l1_models: list = field(default_factory=list)
+    stacker: dict = field(default_factory=dict)
+    student: dict = field(default_factory=dict)
+    max_model_bytes: int = 10**9
+    min_gap_ratio: float = 0.9
+
+
+def builtin_profiles() -> list[str]:
+    return sorted(name[:-5] for name in os.listdir(PROFILE_DIR) if name.endswith(".yaml"))
+
+
+def load_profile(name_or_path: str) -> Profile:
+    """A built-in profile by name, or a user's YAML file by path."""
+    path = name_or_path
+    if not name_or_path.endswith((".yaml", ".yml")):
+        if name_or_path not in builtin_profiles():
+            raise UserError(f"unknown profile '{name_or_path}'; built-in: {builtin_profiles()}, "
+                            "or give a path to a .yaml file")
+        path = os.path.join(PROFILE_DIR, name_or_path + ".yaml")
+    try:
+        with open(path) as source:
+            raw = yaml.safe_load(source)
+    except OSError as error:
+        raise UserError(f"cannot read profile {path}: {error.strerror}") from None
+    except yaml.YAMLError as error:
+        raise UserError(f"profile {path} is not valid YAML: {error}") from None
+    return parse_profile(raw, os.path.splitext(os.path.basename(path))[0], path)
+
+
+def _check_keys(section: dict, allowed: set, where: str) -> None:
+    if not isinstance(section, dict):
+        raise UserError(f"{where} must be a mapping")
+    unknown = set(section) - allowed
+    if unknown:
+        raise UserError(f"{where}: unknown keys {sorted(unknown)}; allowed: {sorted(allowed)}")
+
+
+def _check_model(model: dict, where: str, required: set) -> None:
+    from models import zoo  # imports TensorFlow; only when a profile is really checked
+    _check_keys(model, MODEL_KEYS | STUDENT_KEYS, where)
+    missing = required - set(model)
+    if missing:
+        raise UserError(f"{where}: missing {sorted(missing)}")
+    if model["family"] not in zoo.families():
+        raise UserError(f"{where}: unknown model family '{model['family']}'; registered: {zoo.families()}")
+
+
+def parse_profile(raw, name: str, where: str) -> Profile:
+    _check_keys(raw, TOP_LEVEL_KEYS, where)
+    models = raw.get("l1_models") or []
+    if not models:
+        raise UserError(f"{where}: l1_models must list at least one model")
+    for index, model in enumerate(models):
+        _check_model(model, f"{where}: l1_models[{index}]", {"name", "family"})
+        if set(model) - MODEL_KEYS:
+            raise UserError(f"{where}: l1_models[{index}]: unknown keys {sorted(set(model) - MODEL_KEYS)}")
+    names = [model["name"] for model in models]
+    if len(set(names)) != len(names):
+        raise UserError(f"{where}: l1 model names must be unique, got {names}")
+    student = raw.get("student") or {}
+    _check_model(student, f"{where}: student", {"family"})
+    if set(student) - STUDENT_KEYS:
+        raise UserError(f"{where}: student: unknown keys {sorted(set(student) - STUDENT_KEYS)}")
+    blessing = raw.get("blessing") or {}
+    _check_keys(blessing, {"min_gap_ratio"}, f"{where}: blessing")
+    return Profile(
+        name=name, folds=int(raw.get("folds", 5)), holdout_fraction=float(raw.get("holdout_fraction", 0.1)),
+        seed=int(raw.get("seed", 0)), l1_models=models, stacker=raw.get("stacker") or {}, student=student,
+        max_model_bytes=int(raw.get("max_model_bytes", 10**9)),
+        min_gap_ratio=float(blessing.get("min_gap_ratio", 0.9)))

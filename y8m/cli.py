@@ -1,0 +1,141 @@
+"""`y8m`: the command-line entry point of the pipeline.
+
+  y8m generate --output DIR      synthetic data in the YouTube-8M 2018 format
+  y8m run --train GLOB --test GLOB --output DIR [--profile quick|full|FILE.yaml]
+  y8m demo [--output DIR]        generate, then run with the quick profile
+  y8m score --submission CSV --labels GLOB
+"""
+import argparse
+import json
+import logging
+import os
+import sys
+
+# Keras 2 through tf_keras, before anything imports TensorFlow (TFX and TFT need it).
+os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from y8m.errors import UserError, find_invalid_input  # noqa: E402
+
+log = logging.getLogger("y8m")
+
+
+def _add_generate(commands) -> None:
+    parser = commands.add_parser("generate", help="write synthetic YouTube-8M video-level data")
+    parser.add_argument("--output", required=True, help="directory for the TFRecords and clean_labels.csv")
+    parser.add_argument("--videos", type=int, default=2000)
+    parser.add_argument("--classes", type=int, default=3862)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--label-noise", type=float, default=0.2,
+                        help="probability of spurious labels (true labels go missing at half this rate)")
+    parser.add_argument("--shards", type=int, default=4, help="files per partition")
+
+
+def _add_run(commands) -> None:
+    parser = commands.add_parser("run", help="run the whole pipeline locally")
+    parser.add_argument("--train", action="append", required=True, metavar="GLOB",
+                        help="labelled video-level TFRecords (train and validate); repeatable")
+    parser.add_argument("--test", action="append", required=True, metavar="GLOB",
+                        help="test TFRecords; their labels, if any, are only used for scoring")
+    parser.add_argument("--output", required=True, help="directory for the deliverables and the pipeline root")
+    parser.add_argument("--profile", default="quick", help="quick, full, or a path to a profile YAML")
+    parser.add_argument("--classes", type=int, default=None,
+                        help="size of the label vocabulary (default 3862, the YouTube-8M 2018 one)")
+
+
+def _add_demo(commands) -> None:
+    parser = commands.add_parser("demo", help="generate synthetic data, then run the quick profile on it")
+    parser.add_argument("--output", default="y8m-demo")
+    parser.add_argument("--videos", type=int, default=3000)
+
+
+def _add_score(commands) -> None:
+    parser = commands.add_parser("score", help="GAP@20, Hit@1, PERR and MAP of a submission")
+    parser.add_argument("--submission", required=True, help="Kaggle-format CSV")
+    parser.add_argument("--labels", action="append", required=True, metavar="GLOB",
+                        help="video-level TFRecords holding the true labels; repeatable")
+    parser.add_argument("--classes", type=int, default=3862)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="y8m", description=__doc__.split("\n")[0][8:])
+    commands = parser.add_subparsers(dest="command", required=True)
+    for add in (_add_generate, _add_run, _add_demo, _add_score):
+        add(commands)
+    return parser
+
+
+def _quiet_libraries() -> None:
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s: %(message)s", datefmt="%H:%M:%S")
+    logging.getLogger("y8m").setLevel(logging.INFO)
+    from absl import logging as absl_logging
+    absl_logging.set_verbosity(absl_logging.WARNING)
+
+
+def cmd_generate(args) -> dict:
+    from y8m import synthetic
+    summary = synthetic.generate(args.output, videos=args.videos, classes=args.classes, seed=args.seed,
+                                 label_noise=args.label_noise, shards=args.shards)
+    return {key: value for key, value in summary.items() if key != "files"}
+
+
+def _run(train, test, output, profile_name, classes) -> dict:
+    from pipeline.local_runner import run_local
+    from pipeline.profile import load_profile
+    profile = load_profile(profile_name)
+    log.info("running profile '%s' (%d L1 models, %d folds) into %s",
+             profile.name, len(profile.l1_models), profile.folds, output)
+    outputs = run_local(train, test, output, profile, num_classes=classes)
+    with open(outputs.metrics_path) as source:
+        report = json.load(source)
+    return {
+        "seconds": round(outputs.seconds, 1),
+        "submission": outputs.submission_path,
+        "stack_submission": outputs.stack_submission_path,
+        "metrics": outputs.metrics_path,
+        "pushed_model": outputs.pushed_model_dir,
+        "blessing": report["blessing"]["reason"],
+        "gap": {f"{s['name']}/{s['split']}": round(s["gap"], 4) for s in report["stages"]},
+    }
+
+
+def cmd_run(args) -> dict:
+    return _run(args.train, args.test, args.output, args.profile, args.classes)
+
+
+def cmd_demo(args) -> dict:
+    from y8m import synthetic
+    data_dir = os.path.join(args.output, "data")
+    synthetic.generate(data_dir, videos=args.videos, classes=3862, seed=0, label_noise=0.2)
+    return _run([os.path.join(data_dir, "train*.tfrecord"), os.path.join(data_dir, "validate*.tfrecord")],
+                [os.path.join(data_dir, "test*.tfrecord")], args.output, "quick", None)
+
+
+def cmd_score(args) -> dict:
+    from y8m import scoring
+    return scoring.score_submission(args.submission, args.labels, num_classes=args.classes)
+
+
+COMMANDS = {"generate": cmd_generate, "run": cmd_run, "demo": cmd_demo, "score": cmd_score}
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    _quiet_libraries()
+    try:
+        result = COMMANDS[args.command](args)
+    except UserError as error:
+        print(f"y8m {args.command}: error: {error}", file=sys.stderr)
+        return 2
+    except Exception as error:  # Beam and TFX wrap a bad input in their own exceptions
+        found = find_invalid_input(error)
+        if found is None:
+            raise
+        print(f"y8m {args.command}: error: {found}", file=sys.stderr)
+        return 2
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
