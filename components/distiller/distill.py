@@ -9,6 +9,7 @@ import os
 
 import numpy as np
 import tensorflow as tf
+import tf_keras
 
 from components import splits
 from components.fold_splitter.folds import fold_split_name
@@ -28,9 +29,10 @@ def train_student(soft_labels, config: dict, num_folds: int, num_classes: int, l
     target_ids, target_weights = data.padded(class_ids, weights)
     dataset = data.target_dataset(videos.features, target_ids, target_weights, num_classes,
                                   recipe.batch_size, seed=recipe.seed)
+    tf_keras.utils.set_random_seed(recipe.seed)
     model = zoo.build_model(config["family"], num_classes, **config.get("kwargs", {}))
     log.info("student: %d videos, %d parameters", len(videos.ids), model.count_params())
-    summary = training.fit(model, dataset, None, None, recipe, log_dir=log_dir, progress_prefix="student")
+    summary = training.fit(model, dataset, None, None, recipe, log_dir=log_dir, progress_prefix="student: ")
     return model, summary
 
 

@@ -28,9 +28,10 @@ def train_one_fold(config: dict, fold_sets: list[data.VideoSet], fold: int, num_
     target_ids, target_weights = data.padded(train_set.labels)
     train_dataset = data.target_dataset(train_set.features, target_ids, target_weights,
                                         num_classes, recipe.batch_size, seed=recipe.seed + fold)
+    tf_keras.utils.set_random_seed(recipe.seed + fold)  # the same initial weights on every run
     model = zoo.build_model(config["family"], num_classes, **config.get("kwargs", {}))
     summary = training.fit(model, train_dataset, fold_sets[fold].features, fold_sets[fold].labels,
-                           recipe, log_dir=log_dir, progress_prefix=f"{config['name']} fold {fold}")
+                           recipe, log_dir=log_dir, progress_prefix=f"{config['name']} fold {fold}: ")
     return model, summary
 
 
