@@ -13,6 +13,7 @@ videos; the original sizes are reachable through the same arguments.
     model = build_model("resnet_like", num_classes=3862, inner_size=2048)
 """
 import inspect
+import math
 from typing import Callable
 
 import tensorflow as tf
@@ -83,7 +84,7 @@ def mlp(num_classes: int, *, hidden_size: int = 2048, dropout: float = 0.5,
         x = keras.layers.BatchNormalization()(x)
     x = keras.layers.ReLU()(x)
     x = keras.layers.Dropout(dropout)(x)
-    logits = keras.layers.Dense(num_classes, name="logits")(x)
+    logits = _logits(x, num_classes)
     return keras.Model(features, logits, name="mlp")
 
 
@@ -122,7 +123,7 @@ def resnet_like(num_classes: int, *, inner_size: int = 512, av_id_block_num: int
     for _ in range(concat_id_block_num):
         x = _identity_block(x, inner_size, dropout)
     x = _fc_block(x, inner_size, dropout)
-    logits = keras.layers.Dense(num_classes, name="logits")(x)
+    logits = _logits(x, num_classes)
     if context_gating:
         # As in the original, the gate z ⊙ σ(W z + b) multiplies the pre-sigmoid output
         # and the product is trained and read as logits.
@@ -141,7 +142,7 @@ def gated_mlp(num_classes: int, *, hidden_size: int = 1024,
     x = keras.layers.Dense(hidden_size, activation="relu")(x)
     gate = keras.layers.Dense(hidden_size, activation="sigmoid", name="context_gate")(x)
     x = keras.layers.Multiply()([x, gate])
-    logits = keras.layers.Dense(num_classes, name="logits")(x)
+    logits = _logits(x, num_classes)
     return keras.Model(features, logits, name="gated_mlp")
 
 
@@ -177,15 +178,16 @@ def moe(num_classes: int, *, num_mixtures: int = 2, l2_penalty: float = 1e-8,
 
 @register("ensemble_student")
 def ensemble_student(num_classes: int, *, width_scale: float = 0.125,
-                     normalize: bool = True) -> keras.Model:
+                     normalize: bool = True, output_bias: bool = True) -> keras.Model:
     """The distilled student `EnsembleModel` of Stage K (method.md §2 K table).
 
     Six sub-networks A..F read the (normalised) input; their outputs and the input
     itself (the skip, always 1152 wide) feed FC → BN → ReLU → FC → BN → ReLU → FC.
     `width_scale` multiplies every hidden width: 1.0 is the original network (247,138,432
-    trainable parameters at 3862 classes). Like the original, dense layers have no bias
-    (slim `biases_initializer=None`); batch norm runs in inference mode at inference
-    (the original's training-mode BN at export was an artefact).
+    trainable parameters at 3862 classes with `output_bias=False`). Like the original,
+    hidden dense layers have no bias (slim `biases_initializer=None`); the output layer
+    has one by default, started at the label prior, which short CPU runs need. Batch norm
+    runs in inference mode at inference (the original's training-mode BN was an artefact).
     """
     _require(width_scale > 0, "width_scale", "must be positive")
 
@@ -205,12 +207,23 @@ def ensemble_student(num_classes: int, *, width_scale: float = 0.125,
     ])
     x = _fc_bn(x, width(8192), keras.layers.ReLU())
     x = _fc_bn(x, width(6000), keras.layers.ReLU())
-    logits = keras.layers.Dense(num_classes, use_bias=False, name="logits")(x)
+    logits = _logits(x, num_classes, use_bias=output_bias)
     return keras.Model(features, logits, name="ensemble_student")
 
 
 # ---------------------------------------------------------------------------------------
 # Building blocks
+
+
+# About three labels per video (method.md §1.1): the output bias starts at that prior, so
+# that training does not spend its first epochs pushing 3862 logits down from zero.
+LABELS_PER_VIDEO = 3.0
+
+
+def _logits(x, num_classes: int, use_bias: bool = True):
+    prior = min(LABELS_PER_VIDEO / num_classes, 0.5)
+    return keras.layers.Dense(num_classes, use_bias=use_bias, name="logits",
+                              bias_initializer=keras.initializers.Constant(math.log(prior / (1 - prior))))(x)
 
 
 def _features_input(normalize: bool):

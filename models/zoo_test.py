@@ -76,7 +76,7 @@ def test_bad_arguments_name_family_and_argument(kwargs, message):
 def test_ensemble_student_at_full_width_has_the_original_parameter_count():
     # A graph-mode build creates the variables without initialising 247M weights.
     with tf.Graph().as_default():
-        model = zoo.build_model("ensemble_student", 3862, width_scale=1.0)
+        model = zoo.build_model("ensemble_student", 3862, width_scale=1.0, output_bias=False)
         trainable = sum(int(np.prod(weight.shape)) for weight in model.trainable_weights)
         batch_norm_statistics = sum(int(np.prod(weight.shape))
                                     for weight in model.non_trainable_weights)

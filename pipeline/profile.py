@@ -62,13 +62,17 @@ def _check_keys(section: dict, allowed: set, where: str) -> None:
 
 
 def _check_model(model: dict, where: str, required: set) -> None:
-    from models import zoo  # imports TensorFlow; only when a profile is really checked
+    from models import training, zoo  # import TensorFlow; only when a profile is really checked
     _check_keys(model, MODEL_KEYS | STUDENT_KEYS, where)
     missing = required - set(model)
     if missing:
         raise UserError(f"{where}: missing {sorted(missing)}")
     if model["family"] not in zoo.families():
         raise UserError(f"{where}: unknown model family '{model['family']}'; registered: {zoo.families()}")
+    try:
+        training.TrainingRecipe.from_dict(model.get("training") or {})
+    except UserError as error:
+        raise UserError(f"{where}: {error}") from None
 
 
 def parse_profile(raw, name: str, where: str) -> Profile:

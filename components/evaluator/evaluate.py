@@ -48,7 +48,7 @@ def score_split(name: str, split: str, top: dict, labels: dict, num_classes: int
                                 f"e.g. {missing[:5]}")
     ids = list(labels)
     class_ids = np.stack([_padded(top[video_id][0], -1) for video_id in ids])
-    scores = np.stack([_padded(top[video_id][1], 0.0) for video_id in ids])
+    scores = np.stack([_padded(top[video_id][1], -np.inf) for video_id in ids])
     return metrics.evaluate(class_ids, scores, [labels[video_id] for video_id in ids], num_classes)
 
 

@@ -52,7 +52,7 @@ def train_out_of_fold(examples, predictions_artifact, config: dict, num_folds: i
         test_sum += training.predict_probabilities(model, test.features, PREDICT_BATCH)
         fold_summaries.append({"fold": fold, "best_val_gap": summary["best_val_gap"],
                                "best_epoch": summary["best_epoch"], "seconds": round(time.time() - started, 1)})
-        log.info("%s fold %d/%d: validation GAP %.4f (%.0f s)", config["name"], fold + 1, num_folds,
+        log.info("%s fold %d (of %d): validation GAP %.4f (%.0f s)", config["name"], fold, num_folds,
                  summary["best_val_gap"], time.time() - started)
         tf_keras.backend.clear_session()
     splits.write_dense_predictions(predictions_artifact, "oof", oof_ids, np.concatenate(oof_scores))

@@ -49,7 +49,7 @@ def fit_fold(settings: dict, x_train, y_train, x_valid, y_valid) -> lightgbm.LGB
         objective="binary", n_estimators=settings["n_estimators"], learning_rate=settings["learning_rate"],
         num_leaves=settings["num_leaves"], min_child_samples=settings["min_child_samples"],
         n_jobs=settings["n_jobs"], random_state=settings["seed"], verbose=-1)
-    model.fit(x_train, y_train, eval_set=[(x_valid, y_valid)],
+    model.fit(x_train, y_train, eval_X=x_valid, eval_y=y_valid,
               callbacks=[lightgbm.early_stopping(settings["early_stopping_rounds"], verbose=False)])
     return model
 
@@ -82,7 +82,7 @@ def stack(tables: dict, settings: dict, num_folds: int, num_classes: int, predic
         model.booster_.save_model(os.path.join(model_dir, f"fold_{fold}.txt"))
         gap = fold_gap(oof, oof_probabilities, oof.folds == fold)
         fold_summaries.append({"fold": fold, "gap": gap, "trees": int(model.best_iteration_ or settings["n_estimators"])})
-        log.info("stack fold %d/%d: GAP %.4f with %d trees", fold + 1, num_folds, gap, fold_summaries[-1]["trees"])
+        log.info("stack fold %d (of %d): GAP %.4f with %d trees", fold, num_folds, gap, fold_summaries[-1]["trees"])
     write_sparse(predictions_artifact, "oof", oof, oof_probabilities)
     write_sparse(predictions_artifact, "holdout", holdout, holdout_sum / num_folds)
     write_sparse(predictions_artifact, "test", test, test_sum / num_folds)

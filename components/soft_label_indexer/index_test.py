@@ -1,0 +1,45 @@
+import apache_beam as beam
+import numpy as np
+import pytest
+import tensorflow as tf
+from apache_beam.testing.test_pipeline import TestPipeline
+from apache_beam.testing.util import assert_that, equal_to
+
+from components.soft_label_indexer.index import JoinSoftLabels, with_soft_labels
+from schemas import predictions as rows
+from schemas import video_level
+from schemas.soft_labels import SOFT_IDS_KEY, SOFT_VALUES_KEY
+from y8m.errors import InvalidInputError
+
+
+def write(path, records):
+    with tf.io.TFRecordWriter(str(path)) as writer:
+        for record in records:
+            writer.write(record)
+
+
+def video(video_id):
+    return video_level.make_example(video_id, [1], np.zeros(1024), np.zeros(128)).SerializeToString()
+
+
+def test_soft_labels_attach_to_their_video_in_its_fold(tmp_path):
+    write(tmp_path / "fold0.tfrecord", [video("a"), video("b")])
+    write(tmp_path / "fold1.tfrecord", [video("c")])
+    write(tmp_path / "soft.tfrecord", [rows.encode_prediction(v, [0.5, 0.25], class_ids=[3, 7]) for v in "cab"])
+
+    def summary(pair):
+        fold, serialized = pair
+        feature = tf.train.Example.FromString(serialized).features.feature
+        return (fold, feature["id"].bytes_list.value[0].decode(), tuple(feature[SOFT_IDS_KEY].int64_list.value),
+                tuple(feature[SOFT_VALUES_KEY].float_list.value))
+
+    with TestPipeline() as pipeline:
+        joined = pipeline | JoinSoftLabels([str(tmp_path / "fold0.tfrecord"), str(tmp_path / "fold1.tfrecord")],
+                                           str(tmp_path / "soft.tfrecord"))
+        expected = [(0, "a", (3, 7), (0.5, 0.25)), (0, "b", (3, 7), (0.5, 0.25)), (1, "c", (3, 7), (0.5, 0.25))]
+        assert_that(joined | "Summary" >> beam.Map(summary), equal_to(expected))
+
+
+def test_a_video_without_soft_labels_is_an_error():
+    with pytest.raises(InvalidInputError, match="video 'a': 1 video records and 0 soft-label rows"):
+        with_soft_labels("a", {"video": [(0, video("a"))], "soft": []})
