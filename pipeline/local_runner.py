@@ -13,7 +13,7 @@ from tfx.orchestration.local.local_dag_runner import LocalDagRunner
 
 from components import splits
 from components.evaluator.component import METRICS_FILE
-from components.example_gen.inputs import expand_patterns, fingerprint
+from y8m.inputs import expand_patterns, fingerprint
 from models import metrics as metric_fns
 from pipeline import beam
 from pipeline.pipeline import create_pipeline

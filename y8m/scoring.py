@@ -128,13 +128,13 @@ def read_labels(patterns: list[str], num_classes: int) -> dict[str, np.ndarray]:
     A pattern matching no file, an invalid record, or a video id found twice raises
     InvalidInputError naming the pattern, or the file and record.
     """
-    import tensorflow as tf  # lazily: scoring a submission file should not need TF
-
+    # Lazily: reading and writing submission files should not need TensorFlow.
     from schemas.video_level import read_video_records
+    from y8m.inputs import expand_patterns
 
     labels = {}
     first_seen = {}
-    for path in _matching_files(tf, patterns):
+    for path in expand_patterns(patterns, "label"):
         for index, record in enumerate(read_video_records(path, num_classes)):
             if record.video_id in labels:
                 raise InvalidInputError(f"{path}: record {index}: video id '{record.video_id}' "
@@ -142,17 +142,6 @@ def read_labels(patterns: list[str], num_classes: int) -> dict[str, np.ndarray]:
             labels[record.video_id] = record.labels
             first_seen[record.video_id] = f"{path} record {index}"
     return labels
-
-
-def _matching_files(tf, patterns: list[str]) -> list[str]:
-    """Every file matching a pattern, once, in pattern then name order."""
-    paths = []
-    for pattern in patterns:
-        matches = sorted(tf.io.gfile.glob(pattern))
-        if not matches:
-            raise InvalidInputError(f"{pattern}: matches no files")
-        paths.extend(path for path in matches if path not in paths)
-    return paths
 
 
 def score_submission(submission_path: str, label_patterns: list[str],

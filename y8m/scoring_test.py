@@ -77,7 +77,7 @@ def test_read_labels(label_shards):
 
 def test_read_labels_rejects_empty_pattern_and_duplicate_ids(tmp_path, label_shards):
     missing = str(tmp_path / "nothing*.tfrecord")
-    with pytest.raises(InvalidInputError, match="nothing\\*.tfrecord: matches no files"):
+    with pytest.raises(InvalidInputError, match="label pattern '.*nothing\\*.tfrecord' matches no file"):
         scoring.read_labels([missing], NUM_CLASSES)
     write_records(tmp_path / "again.tfrecord", VIDEO_IDS[:1], VIDEO_LABELS[:1])
     with pytest.raises(InvalidInputError, match=r"again.tfrecord: record 0: video id 'Aa01'"):

@@ -1,31 +1,8 @@
-"""Input files: glob expansion, fingerprinting, and validated reading as a Beam source."""
-import hashlib
-import json
-
+"""Validated reading of the input files as a Beam source."""
 import apache_beam as beam
-import tensorflow as tf
 
 from schemas import video_level
 from y8m.errors import InvalidInputError
-
-
-def expand_patterns(patterns: list[str], role: str) -> list[str]:
-    """Every file matched by the glob patterns, sorted; a pattern matching nothing is an error."""
-    if not patterns:
-        raise InvalidInputError(f"no {role} files given")
-    files = []
-    for pattern in patterns:
-        matched = sorted(tf.io.gfile.glob(pattern))
-        if not matched:
-            raise InvalidInputError(f"{role} pattern '{pattern}' matches no file")
-        files.extend(matched)
-    return sorted(set(files))
-
-
-def fingerprint(files: list[str]) -> str:
-    """Names, sizes and modification times: what changes when the input data changes."""
-    stats = [(path, tf.io.gfile.stat(path).length, tf.io.gfile.stat(path).mtime_nsec) for path in files]
-    return hashlib.sha256(json.dumps(stats).encode()).hexdigest()
 
 
 def validated_records(path: str, num_classes: int):

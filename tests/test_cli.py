@@ -1,0 +1,36 @@
+"""The `y8m` command: generate, score, and its error reporting."""
+import json
+
+from y8m import cli, scoring
+
+
+def test_generate_then_score_a_perfect_submission(tmp_path, capsys):
+    data = tmp_path / "data"
+    assert cli.main(["generate", "--output", str(data), "--videos", "50", "--classes", "30", "--shards", "1"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["videos"]["test"] > 0 and summary["classes"] == 30
+    labels = scoring.read_labels([str(data / "test*.tfrecord")], 30)
+    ids = sorted(labels)
+    # Every true label scores above every false one, across videos too: GAP 1.
+    class_ids = [list(labels[v]) + [c for c in range(30) if c not in labels[v]][:20 - len(labels[v])] for v in ids]
+    scores = [[0.9 - 0.01 * i if i < len(labels[v]) else 0.1 - 0.001 * i for i in range(20)] for v in ids]
+    scoring.write_submission(str(tmp_path / "perfect.csv"), ids, class_ids, scores)
+    assert cli.main(["score", "--submission", str(tmp_path / "perfect.csv"),
+                     "--labels", str(data / "test*.tfrecord"), "--classes", "30"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["gap"] == 1.0 and result["hit_at_1"] == 1.0 and result["videos"] == len(ids)
+
+
+def test_score_error_is_one_line(tmp_path, capsys):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("id,pairs\n")
+    code = cli.main(["score", "--submission", str(bad), "--labels", str(tmp_path / "*.tfrecord")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and f"{bad}: line 1: header" in err[0]
+
+
+def test_unknown_profile_is_one_line(tmp_path, capsys):
+    (tmp_path / "x.tfrecord").write_bytes(b"")
+    code = cli.main(["run", "--train", str(tmp_path / "x.tfrecord"), "--test", str(tmp_path / "x.tfrecord"),
+                     "--output", str(tmp_path / "out"), "--profile", "gigantic"])
+    assert code == 2 and "unknown profile 'gigantic'" in capsys.readouterr().err
