@@ -43,9 +43,10 @@ def LGBMStacker(
     num_classes: Parameter[int] = NUM_CLASSES,
 ):
     settings = settings_from_json(stacker_settings)
-    tables = {split: features.load_candidates(splits.split_files_pattern(merged, split))
+    merged_names = json.loads(merged.get_string_custom_property("feature_names"))
+    tables = {split: features.load_candidates(splits.split_files_pattern(merged, split), len(merged_names))
               for split in stacker.STACK_SPLITS}
-    summary = stacker.stack(tables, settings, num_folds, num_classes, predictions, model.uri)
+    summary = stacker.stack(tables, merged_names, settings, num_folds, num_classes, predictions, model.uri)
     splits.set_split_names(predictions, list(stacker.STACK_SPLITS))
     predictions.set_string_custom_property("model_name", "stack")
     predictions.set_string_custom_property("kind", "stack")

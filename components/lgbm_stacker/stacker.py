@@ -26,16 +26,11 @@ def per_video(table: features.CandidateTable, probabilities: np.ndarray):
 def top_k_arrays(table, probabilities, k=rows.CANDIDATES_PER_MODEL):
     """[videos, k] class ids and scores from per-video candidate probabilities."""
     class_ids, scores = [], []
-    for _, candidates, probs in per_video(table, probabilities):
-        best = top_of_row(candidates, probs, k)
+    for video_id, candidates, probs in per_video(table, probabilities):
+        best = rows.top_k_of(rows.PredictionRow(video_id, candidates, probs), k)
         class_ids.append(best[0])
         scores.append(best[1])
     return np.asarray(class_ids), np.asarray(scores)
-
-
-def top_of_row(candidates, probs, k):
-    order = np.lexsort((candidates, -probs))[:k]
-    return candidates[order], probs[order]
 
 
 def fold_gap(table, probabilities, video_mask) -> float:
@@ -60,7 +55,8 @@ def write_sparse(artifact, split: str, table, probabilities) -> None:
         for video_id, candidates, probs in per_video(table, probabilities)))
 
 
-def stack(tables: dict, settings: dict, num_folds: int, num_classes: int, predictions_artifact, model_dir: str):
+def stack(tables: dict, merged_names: list[str], settings: dict, num_folds: int, num_classes: int,
+          predictions_artifact, model_dir: str):
     """Fits one LightGBM per fold; writes OOF and fold-averaged holdout/test probabilities."""
     oof, holdout, test = tables["oof"], tables["holdout"], tables["test"]
     row_fold = oof.folds[oof.row_video]
@@ -72,13 +68,13 @@ def stack(tables: dict, settings: dict, num_folds: int, num_classes: int, predic
     for fold in range(num_folds):
         training_videos = [oof.labels[i] for i in np.flatnonzero(oof.folds != fold)]
         prior = features.class_prior(training_videos, num_classes)
-        x_oof = features.build_features(oof, feature_set, prior)
+        x_oof = features.build_features(oof, feature_set, merged_names, prior)
         train_rows, valid_rows = row_fold != fold, row_fold == fold
         model = fit_fold(settings, x_oof[train_rows], oof.targets[train_rows],
                          x_oof[valid_rows], oof.targets[valid_rows])
         oof_probabilities[valid_rows] = model.predict_proba(x_oof[valid_rows])[:, 1]
-        holdout_sum += model.predict_proba(features.build_features(holdout, feature_set, prior))[:, 1]
-        test_sum += model.predict_proba(features.build_features(test, feature_set, prior))[:, 1]
+        holdout_sum += model.predict_proba(features.build_features(holdout, feature_set, merged_names, prior))[:, 1]
+        test_sum += model.predict_proba(features.build_features(test, feature_set, merged_names, prior))[:, 1]
         model.booster_.save_model(os.path.join(model_dir, f"fold_{fold}.txt"))
         gap = fold_gap(oof, oof_probabilities, oof.folds == fold)
         fold_summaries.append({"fold": fold, "gap": gap, "trees": int(model.best_iteration_ or settings["n_estimators"])})
@@ -86,4 +82,4 @@ def stack(tables: dict, settings: dict, num_folds: int, num_classes: int, predic
     write_sparse(predictions_artifact, "oof", oof, oof_probabilities)
     write_sparse(predictions_artifact, "holdout", holdout, holdout_sum / num_folds)
     write_sparse(predictions_artifact, "test", test, test_sum / num_folds)
-    return {"folds": fold_summaries, "feature_names": features.feature_names(feature_set, oof.scores.shape[1])}
+    return {"folds": fold_summaries, "feature_names": features.feature_names(feature_set, merged_names)}

@@ -7,39 +7,44 @@ import pytest
 
 from components.lgbm_stacker import features, stacker
 from components.lgbm_stacker.component import settings_from_json
+from components.prediction_merger.merge import candidates_of
+from schemas import predictions as rows
 from y8m.errors import UserError
 
 CLASSES, MODELS, FOLDS = 60, 2, 3
 
 
+MERGED_NAMES = rows.l2_feature_names(["a", "b"])
+
+
 def random_table(videos: int, seed: int, folds=FOLDS) -> features.CandidateTable:
-    """Candidates whose scores carry signal: true labels score higher on average."""
+    """Candidate rows built by the merger's own code from scores that carry signal."""
     rng = np.random.default_rng(seed)
-    row_video, candidates, scores, ranks, targets, labels = [], [], [], [], [], []
+    row_video, candidates, feature_rows, targets, labels = [], [], [], [], []
     for video in range(videos):
         true = rng.choice(CLASSES, 3, replace=False)
         labels.append(np.sort(true))
-        cands = np.union1d(true[:2], rng.choice(CLASSES, 25, replace=False))
-        is_true = np.isin(cands, true)
-        score = np.clip(rng.normal(0.2 + 0.5 * is_true[:, None], 0.2, (cands.size, MODELS)), 0, 1)
-        row_video.append(np.full(cands.size, video))
-        candidates.append(cands)
-        scores.append(score.astype(np.float32))
-        ranks.append(np.argsort(np.argsort(-score, axis=0), axis=0))
-        targets.append(is_true.astype(np.int8))
+        is_true = np.isin(np.arange(CLASSES), true[:2])
+        scores = np.clip(rng.normal(0.2 + 0.5 * is_true, 0.2, (MODELS, CLASSES)), 0, 1).astype(np.float32)
+        row = candidates_of(f"v{video}", video % folds, labels[-1], scores)
+        row_video.append(np.full(row.candidates.size, video))
+        candidates.append(row.candidates)
+        feature_rows.append(row.features)
+        targets.append(np.isin(row.candidates, true).astype(np.int8))
     return features.CandidateTable(
         [f"v{seed}_{v}" for v in range(videos)], np.arange(videos) % folds, labels,
-        np.concatenate(row_video), np.concatenate(candidates), np.concatenate(scores),
-        np.concatenate(ranks), np.concatenate(targets))
+        np.concatenate(row_video), np.concatenate(candidates), np.concatenate(feature_rows),
+        np.concatenate(targets))
 
 
 def test_feature_sets():
     table = random_table(5, 0)
     prior = features.class_prior(table.labels, CLASSES)
-    original = features.build_features(table, "original", prior)
-    extended = features.build_features(table, "extended", prior)
+    original = features.build_features(table, "original", MERGED_NAMES, prior)
+    extended = features.build_features(table, "extended", MERGED_NAMES, prior)
+    assert features.feature_names("original", MERGED_NAMES) == ["class_id", "score:a", "score:b"]
     assert original.shape == (len(table.candidates), 1 + MODELS)
-    assert extended.shape[1] == len(features.feature_names("extended", MODELS))
+    assert extended.shape[1] == len(features.feature_names("extended", MERGED_NAMES))
     np.testing.assert_array_equal(original[:, 0], table.candidates)
     np.testing.assert_allclose(extended[:, -1], prior[table.candidates])
     assert prior.sum() == pytest.approx(3.0)  # three labels per video
@@ -50,12 +55,13 @@ def test_stack_beats_a_single_score_and_writes_probabilities(tmp_path, monkeypat
     monkeypatch.setattr(stacker, "write_sparse", lambda artifact, split, table, p: written.setdefault(split, p))
     tables = {"oof": random_table(300, 1), "holdout": random_table(40, 2), "test": random_table(40, 3)}
     settings = settings_from_json(json.dumps({"n_estimators": 100, "learning_rate": 0.1}))
-    summary = stacker.stack(tables, settings, FOLDS, CLASSES, types.SimpleNamespace(uri=str(tmp_path)), str(tmp_path))
+    summary = stacker.stack(tables, MERGED_NAMES, settings, FOLDS, CLASSES,
+                            types.SimpleNamespace(uri=str(tmp_path)), str(tmp_path))
     oof = tables["oof"]
     probabilities = written["oof"]
     assert ((probabilities >= 0) & (probabilities <= 1)).all() and len(np.unique(probabilities)) > 10
     everyone = np.ones(len(oof.video_ids), bool)
-    single_model_gap = stacker.fold_gap(oof, oof.scores[:, 0].astype(np.float64), everyone)
+    single_model_gap = stacker.fold_gap(oof, oof.features[:, 1].astype(np.float64), everyone)
     assert stacker.fold_gap(oof, probabilities, everyone) > single_model_gap
     assert len(summary["folds"]) == FOLDS
     assert sorted(p.name for p in tmp_path.glob("fold_*.txt")) == ["fold_0.txt", "fold_1.txt", "fold_2.txt"]

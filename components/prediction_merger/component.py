@@ -5,6 +5,7 @@ Outputs splits `oof` (labelled fold videos, with their fold), `holdout` and `tes
 import json
 
 import apache_beam as beam
+import tensorflow as tf
 from tfx.dsl.component.experimental.annotations import (BeamComponentParameter, InputArtifact,
                                                         OutputArtifact, Parameter)
 from tfx.dsl.component.experimental.decorators import component
@@ -20,6 +21,17 @@ from y8m.errors import InvalidInputError, unwrapped_input_errors
 MERGED_SPLITS = ("oof", "holdout", "test")
 
 
+def prediction_files(artifact, model_name: str) -> list[str]:
+    """The file pattern of each prediction split; a split without files is an error."""
+    patterns = []
+    for split in MERGED_SPLITS:
+        pattern = splits.split_files_pattern(artifact, split)
+        if not tf.io.gfile.glob(pattern):
+            raise InvalidInputError(f"model '{model_name}': no '{split}' prediction files at {pattern}")
+        patterns.append(pattern)
+    return patterns
+
+
 @component(use_beam=True)
 def PredictionMerger(
     split_examples: InputArtifact[Examples],
@@ -33,7 +45,7 @@ def PredictionMerger(
         name = artifact.get_string_custom_property("model_name")
         if name in model_files:
             raise InvalidInputError(f"two prediction artifacts are named '{name}'")
-        model_files[name] = [splits.split_files_pattern(artifact, split) for split in splits.split_names(artifact)]
+        model_files[name] = prediction_files(artifact, name)
     if not model_files:
         raise InvalidInputError("no model predictions to merge")
     video_splits = {fold: splits.split_files_pattern(split_examples, folds.split_of(fold))
@@ -49,3 +61,4 @@ def PredictionMerger(
                      splits.split_prefix(merged, split), file_name_suffix=splits.TFRECORD_SUFFIX))
     splits.set_split_names(merged, list(MERGED_SPLITS))
     merged.set_string_custom_property("model_names", json.dumps(list(model_files)))
+    merged.set_string_custom_property("feature_names", json.dumps(rows.l2_feature_names(list(model_files))))

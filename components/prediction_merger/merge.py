@@ -2,7 +2,11 @@
 
 Every model must cover exactly the videos of the fold splits, the held-out split and
 test, each once; anything else is an error naming the model and the video id. For each
-video the candidates are the union of every model's top 20 labels (method.md, Stage H).
+video the candidates are the union of every model's top 20 labels (method.md, Stage H),
+each with its L2 features (`schemas/predictions.py: l2_feature_names`).
+
+Only one video's rows are ever joined at a time; the runner's shuffle (CoGroupByKey)
+carries the dense rows between reading and joining.
 """
 import apache_beam as beam
 import numpy as np
@@ -54,13 +58,22 @@ def candidate_row(video_id: str, grouped: dict, model_names: list[str]) -> rows.
 
 
 def candidates_of(video_id: str, fold: int, labels: np.ndarray, scores: np.ndarray) -> rows.CandidateRow:
-    """scores: [models, classes]. Ranks count the classes a model scores strictly higher."""
+    """scores: [models, classes] → the candidate row with its L2 features.
+
+    A model's rank of a candidate counts the classes it scores strictly higher (0 = its
+    top label), so ties share a rank; "in the top 20" means a rank below 20.
+    """
     top = np.argpartition(-scores, rows.CANDIDATES_PER_MODEL - 1, axis=1)[:, :rows.CANDIDATES_PER_MODEL]
     candidates = np.unique(top)
-    candidate_scores = scores[:, candidates]  # [models, n]
-    ranks = (scores[:, None, :] > candidate_scores[:, :, None]).sum(axis=2)
-    return rows.CandidateRow(video_id, fold, labels, candidates,
-                             candidate_scores.T.astype(np.float32), ranks.T.astype(np.int64))
+    candidate_scores = scores[:, candidates].T  # [n, models]
+    ranks = (scores[None, :, :] > candidate_scores[:, :, None]).sum(axis=2)  # [n, models]
+    features = np.concatenate([
+        candidates[:, None], candidate_scores, ranks,
+        candidate_scores.mean(axis=1, keepdims=True), candidate_scores.max(axis=1, keepdims=True),
+        candidate_scores.min(axis=1, keepdims=True), candidate_scores.std(axis=1, keepdims=True),
+        (ranks < rows.CANDIDATES_PER_MODEL).sum(axis=1, keepdims=True),
+    ], axis=1).astype(np.float32)
+    return rows.CandidateRow(video_id, fold, labels, candidates, features)
 
 
 @beam.ptransform_fn

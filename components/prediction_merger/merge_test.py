@@ -13,22 +13,30 @@ from y8m.errors import InvalidInputError
 CLASSES = 50
 
 
-def dense_candidates(scores: np.ndarray):
-    """Reference: union of every model's top 20; rank = position in a full descending sort."""
-    candidates = sorted({int(c) for model in scores for c in np.argsort(-model)[:20]})
-    ranks = np.array([[int(np.where(np.argsort(-model) == c)[0][0]) for model in scores] for c in candidates])
-    return np.array(candidates), scores[:, candidates].T, ranks
+def dense_features(scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Reference, written plainly: candidates = union of every model's top 20 by a full
+    sort; one feature row per candidate in the order of `rows.l2_feature_names`."""
+    orders = [list(np.argsort(-model)) for model in scores]
+    candidates = sorted({int(c) for order in orders for c in order[:20]})
+    table = []
+    for c in candidates:
+        model_scores = [float(model[c]) for model in scores]
+        model_ranks = [order.index(c) for order in orders]
+        table.append([c, *model_scores, *model_ranks, np.mean(model_scores), max(model_scores),
+                      min(model_scores), np.std(model_scores), sum(r < 20 for r in model_ranks)])
+    return np.array(candidates), np.array(table, np.float32)
 
 
-def test_candidates_match_dense_reference():
+def test_candidates_and_features_match_dense_reference():
     rng = np.random.default_rng(0)
-    for _ in range(20):
-        scores = rng.random((3, CLASSES)).astype(np.float32)  # tie-free with probability 1
-        row = merge.candidates_of("vid1", 0, np.array([1, 2]), scores)
-        candidates, candidate_scores, ranks = dense_candidates(scores)
-        np.testing.assert_array_equal(row.candidates, candidates)
-        np.testing.assert_array_equal(row.scores, candidate_scores)
-        np.testing.assert_array_equal(row.ranks, ranks)
+    for models in (1, 3):
+        for _ in range(10):
+            scores = rng.random((models, CLASSES)).astype(np.float32)  # tie-free with probability 1
+            row = merge.candidates_of("vid1", 0, np.array([1, 2]), scores)
+            candidates, table = dense_features(scores)
+            np.testing.assert_array_equal(row.candidates, candidates)
+            np.testing.assert_allclose(row.features, table, rtol=1e-6)
+            assert row.features.shape[1] == len(rows.l2_feature_names(["m"] * models))
 
 
 def _write(path, records):
@@ -65,7 +73,7 @@ def test_beam_merge_joins_by_id(small_case):
         for row in actual:
             want = expected[row.video_id]
             np.testing.assert_array_equal(row.candidates, want.candidates)
-            np.testing.assert_allclose(row.scores, want.scores)
+            np.testing.assert_allclose(row.features, want.features)
             np.testing.assert_array_equal(row.labels, want.labels)
 
     with TestPipeline() as pipeline:
@@ -88,3 +96,14 @@ def test_nan_score_is_an_error():
     scores = np.full(CLASSES, np.nan, np.float32)
     with pytest.raises(InvalidInputError, match="NaN"):
         merge.prediction_key(rows.encode_prediction("v1", scores), "m")
+
+
+def test_missing_prediction_split_is_named(tmp_path):
+    import types
+
+    from components.prediction_merger.component import prediction_files
+    artifact = types.SimpleNamespace(uri=str(tmp_path))
+    (tmp_path / "Split-oof").mkdir()
+    (tmp_path / "Split-oof" / "part-00000-of-00001.tfrecord.gz").write_bytes(b"")
+    with pytest.raises(InvalidInputError, match="model 'mlp': no 'holdout' prediction files"):
+        prediction_files(artifact, "mlp")
