@@ -1,7 +1,7 @@
 """Runs the pipeline on this machine (LocalDagRunner, Beam in-process, SQLite metadata)
 and publishes the run's deliverables into the output directory."""
+import importlib.metadata
 import json
-import logging
 import os
 import shutil
 import time
@@ -13,16 +13,16 @@ from tfx.orchestration.local.local_dag_runner import LocalDagRunner
 
 from components import splits
 from components.evaluator.component import METRICS_FILE
-from y8m.inputs import expand_patterns, fingerprint
-from models import metrics as metric_fns
 from pipeline import beam
 from pipeline.pipeline import create_pipeline
 from pipeline.profile import Profile
 from schemas import predictions as rows
 from y8m import scoring
+from y8m.inputs import expand_patterns, fingerprint
 
-PIPELINE_NAME = "y8m"
-log = logging.getLogger("y8m.run")
+# TFX's cache keys hold component inputs and parameters, not code: naming the pipeline
+# after the package version keeps a new version from reusing an older one's results.
+PIPELINE_NAME = f"y8m-{importlib.metadata.version('y8m-pipeline')}"
 
 
 @dataclass

@@ -3,12 +3,17 @@ import csv
 import glob
 import json
 import os
+import subprocess
+import sys
 
+import numpy as np
 import pytest
 
 from pipeline.local_runner import run_local
 from pipeline.profile import load_profile
+from pipeline.beam import beam_args
 from y8m import scoring, synthetic
+from y8m.predict import predict
 
 TINY_PROFILE = os.path.join(os.path.dirname(__file__), "tiny_profile.yaml")
 CLASSES = 20
@@ -71,13 +76,31 @@ def test_score_agrees_with_metrics(tiny_run):
     assert scored["videos"] == student_test["videos"]
 
 
-def test_pushed_model_is_served_from_raw_examples(tiny_run):
-    _, outputs, _ = tiny_run
+# Runs in a fresh interpreter with nothing but TensorFlow: what a serving user has.
+SERVE_RAW_EXAMPLES = """
+import json, sys
+import tensorflow as tf
+serve = tf.saved_model.load(sys.argv[1]).signatures["serving_default"]
+records = list(tf.data.TFRecordDataset(sys.argv[2:]).as_numpy_iterator())
+out = serve(examples=tf.constant(records))
+print(json.dumps({vid.decode(): [ids.tolist(), scores.tolist()] for vid, ids, scores in
+                  zip(out["video_id"].numpy(), out["class_ids"].numpy(), out["scores"].numpy())}))
+"""
+
+
+def test_pushed_model_serves_raw_examples_like_training_side(tiny_run):
+    _, outputs, data_dir = tiny_run
     with open(outputs.metrics_path) as source:
-        report = json.load(source)
-    if not report["blessing"]["blessed"]:
-        pytest.skip("student not blessed on this tiny run: " + report["blessing"]["reason"])
-    assert os.path.exists(os.path.join(outputs.pushed_model_dir, "saved_model.pb"))
+        assert json.load(source)["blessing"]["blessed"], "the tiny profile's student must be blessed"
+    test_files = sorted(glob.glob(f"{data_dir}/test*.tfrecord"))
+    served = subprocess.run([sys.executable, "-c", SERVE_RAW_EXAMPLES, outputs.pushed_model_dir, *test_files],
+                            capture_output=True, text=True, check=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    served = json.loads(served.stdout.strip().splitlines()[-1])
+    submitted = scoring.read_submission(outputs.submission_path)
+    assert sorted(served) == sorted(submitted)
+    for video_id, (class_ids, scores) in served.items():
+        np.testing.assert_array_equal(class_ids, submitted[video_id][0])
+        np.testing.assert_allclose(scores, submitted[video_id][1], rtol=1e-5)
 
 
 def test_rerun_reuses_cached_components(tiny_run):
@@ -85,3 +108,14 @@ def test_rerun_reuses_cached_components(tiny_run):
     before = executions(args["output_dir"])
     run_local(**args)
     assert executions(args["output_dir"]) == before
+
+
+def test_batch_predict_writes_the_same_submission(tiny_run, tmp_path):
+    _, outputs, data_dir = tiny_run
+    output = str(tmp_path / "predicted.csv")
+    videos = predict(outputs.pushed_model_dir, [f"{data_dir}/test*.tfrecord"], output, beam_args("local"))
+    predicted, submitted = scoring.read_submission(output), scoring.read_submission(outputs.submission_path)
+    assert videos == len(submitted) and sorted(predicted) == sorted(submitted)
+    for video_id, (class_ids, scores) in predicted.items():
+        np.testing.assert_array_equal(class_ids, submitted[video_id][0])
+        np.testing.assert_allclose(scores, submitted[video_id][1], rtol=1e-5)

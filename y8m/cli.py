@@ -4,6 +4,7 @@
   y8m run --train GLOB --test GLOB --output DIR [--profile quick|full|FILE.yaml]
   y8m demo [--output DIR]        generate, then run with the quick profile
   y8m score --submission CSV --labels GLOB
+  y8m predict --model DIR --data GLOB --output CSV
 """
 import argparse
 import json
@@ -59,10 +60,19 @@ def _add_score(commands) -> None:
     parser.add_argument("--classes", type=int, default=3862)
 
 
+def _add_predict(commands) -> None:
+    parser = commands.add_parser("predict", help="a pushed SavedModel over video-level files, as a submission")
+    parser.add_argument("--model", required=True, help="SavedModel directory (e.g. DIR/serving_model/<version>)")
+    parser.add_argument("--data", action="append", required=True, metavar="GLOB",
+                        help="video-level TFRecords to predict; repeatable")
+    parser.add_argument("--output", required=True, help="the Kaggle-format CSV to write")
+    parser.add_argument("--beam-runner", default="local", help="a runner of pipeline/beam.py")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="y8m", description=__doc__.split("\n")[0][8:])
     commands = parser.add_subparsers(dest="command", required=True)
-    for add in (_add_generate, _add_run, _add_demo, _add_score):
+    for add in (_add_generate, _add_run, _add_demo, _add_score, _add_predict):
         add(commands)
     return parser
 
@@ -119,7 +129,15 @@ def cmd_score(args) -> dict:
     return scoring.score_submission(args.submission, args.labels, num_classes=args.classes)
 
 
-COMMANDS = {"generate": cmd_generate, "run": cmd_run, "demo": cmd_demo, "score": cmd_score}
+def cmd_predict(args) -> dict:
+    from pipeline.beam import beam_args
+    from y8m.predict import predict
+    videos = predict(args.model, args.data, args.output, beam_args(args.beam_runner))
+    return {"submission": args.output, "videos": videos}
+
+
+COMMANDS = {"generate": cmd_generate, "run": cmd_run, "demo": cmd_demo, "score": cmd_score,
+            "predict": cmd_predict}
 
 
 def main(argv=None) -> int:

@@ -100,11 +100,11 @@ def write_submission(path: str, video_ids, class_ids, top_scores) -> None:
     by_score = np.argsort(-top_scores, axis=1, kind="stable")
     class_ids = np.take_along_axis(class_ids, by_score, axis=1)
     top_scores = np.take_along_axis(top_scores, by_score, axis=1)
-    lines = [HEADER] + [_format_line(*row) for row in zip(video_ids, class_ids, top_scores)]
+    lines = [HEADER] + [format_line(*row) for row in zip(video_ids, class_ids, top_scores)]
     _write_atomically(path, "\n".join(lines) + "\n")
 
 
-def _format_line(video_id: str, class_ids: np.ndarray, scores: np.ndarray) -> str:
+def format_line(video_id: str, class_ids: np.ndarray, scores: np.ndarray) -> str:
     pairs = " ".join("%d %.6g" % pair for pair in zip(class_ids, scores) if pair[0] >= 0)
     return f"{video_id},{pairs}"
 

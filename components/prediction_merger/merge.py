@@ -5,8 +5,11 @@ test, each once; anything else is an error naming the model and the video id. Fo
 video the candidates are the union of every model's top 20 labels (method.md, Stage H),
 each with its L2 features (`schemas/predictions.py: l2_feature_names`).
 
-Only one video's rows are ever joined at a time; the runner's shuffle (CoGroupByKey)
-carries the dense rows between reading and joining.
+A dense row (3862 scores) is never shuffled. The join runs in two shuffles of small
+data: (1) each model's top 20 per video → the video's candidates (and the coverage
+checks); (2) each model's score and rank of just those candidates, looked up while its
+dense rows stream past → one row per video. Shuffled bytes, and the local runner's
+memory, are about a hundredth of a join of the dense rows.
 """
 import apache_beam as beam
 import numpy as np
@@ -28,7 +31,7 @@ def video_key(serialized: bytes, fold: int):
     return video_id, (fold, labels)
 
 
-def prediction_key(serialized: bytes, model_name: str):
+def dense_scores(serialized: bytes, model_name: str) -> tuple[str, np.ndarray]:
     row = rows.decode_prediction(serialized)
     if row.class_ids is not None:
         raise InvalidInputError(f"model '{model_name}': video '{row.video_id}' has sparse scores; "
@@ -38,42 +41,62 @@ def prediction_key(serialized: bytes, model_name: str):
     return row.video_id, row.scores
 
 
-def candidate_row(video_id: str, grouped: dict, model_names: list[str]) -> rows.CandidateRow:
-    """Joins one video's groups; every model and the video itself must appear exactly once."""
+def top_labels(scores: np.ndarray) -> np.ndarray:
+    """A model's top 20 class ids (unordered) of one video."""
+    return np.argpartition(-scores, rows.CANDIDATES_PER_MODEL - 1)[:rows.CANDIDATES_PER_MODEL]
+
+
+def candidate_set(video_id: str, grouped: dict, model_names: list[str]):
+    """(video id, (fold, labels, candidates)); every model and the video appear exactly once."""
     videos = list(grouped[VIDEO])
     if not videos:
         model = next(name for name in model_names if list(grouped[name]))
         raise InvalidInputError(f"model '{model}': video '{video_id}' is not among the input videos")
     if len(videos) > 1:
         raise InvalidInputError(f"video '{video_id}' occurs {len(videos)} times in the examples")
-    fold, labels = videos[0]
-    model_scores = []
+    tops = []
     for name in model_names:
         found = list(grouped[name])
         if len(found) != 1:
             problem = "has no prediction" if not found else f"has {len(found)} predictions"
             raise InvalidInputError(f"model '{name}': video '{video_id}' {problem}")
-        model_scores.append(found[0])
-    return candidates_of(video_id, fold, labels, np.stack(model_scores))
+        tops.append(found[0])
+    fold, labels = videos[0]
+    return video_id, (fold, labels, np.unique(np.concatenate(tops)))
 
 
-def candidates_of(video_id: str, fold: int, labels: np.ndarray, scores: np.ndarray) -> rows.CandidateRow:
-    """scores: [models, classes] → the candidate row with its L2 features.
+def model_column(scores: np.ndarray, candidates: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """One model's scores of the candidates and its ranks of them: the classes it scores
+    strictly higher (0 = its top label; ties share a rank)."""
+    candidate_scores = scores[candidates]
+    return candidate_scores, (scores[None, :] > candidate_scores[:, None]).sum(axis=1)
 
-    A model's rank of a candidate counts the classes it scores strictly higher (0 = its
-    top label), so ties share a rank; "in the top 20" means a rank below 20.
-    """
-    top = np.argpartition(-scores, rows.CANDIDATES_PER_MODEL - 1, axis=1)[:, :rows.CANDIDATES_PER_MODEL]
-    candidates = np.unique(top)
-    candidate_scores = scores[:, candidates].T  # [n, models]
-    ranks = (scores[None, :, :] > candidate_scores[:, :, None]).sum(axis=2)  # [n, models]
+
+def l2_row(video_id: str, fold: int, labels: np.ndarray, candidates: np.ndarray,
+           scores: np.ndarray, ranks: np.ndarray) -> rows.CandidateRow:
+    """scores, ranks: [candidates, models] → the row with features in `l2_feature_names` order."""
     features = np.concatenate([
-        candidates[:, None], candidate_scores, ranks,
-        candidate_scores.mean(axis=1, keepdims=True), candidate_scores.max(axis=1, keepdims=True),
-        candidate_scores.min(axis=1, keepdims=True), candidate_scores.std(axis=1, keepdims=True),
+        candidates[:, None], scores, ranks,
+        scores.mean(axis=1, keepdims=True), scores.max(axis=1, keepdims=True),
+        scores.min(axis=1, keepdims=True), scores.std(axis=1, keepdims=True),
         (ranks < rows.CANDIDATES_PER_MODEL).sum(axis=1, keepdims=True),
     ], axis=1).astype(np.float32)
     return rows.CandidateRow(video_id, fold, labels, candidates, features)
+
+
+def candidates_of(video_id: str, fold: int, labels: np.ndarray, scores: np.ndarray) -> rows.CandidateRow:
+    """The whole definition on one video's dense scores [models, classes]."""
+    candidates = np.unique(np.concatenate([top_labels(model_scores) for model_scores in scores]))
+    columns = [model_column(model_scores, candidates) for model_scores in scores]
+    return l2_row(video_id, fold, labels, candidates,
+                  np.stack([c[0] for c in columns], axis=1), np.stack([c[1] for c in columns], axis=1))
+
+
+def assemble(video_id: str, grouped: dict, model_names: list[str]) -> rows.CandidateRow:
+    (fold, labels, candidates), = grouped[VIDEO]
+    columns = [next(iter(grouped[name])) for name in model_names]
+    return l2_row(video_id, fold, labels, candidates,
+                  np.stack([c[0] for c in columns], axis=1), np.stack([c[1] for c in columns], axis=1))
 
 
 @beam.ptransform_fn
@@ -82,20 +105,33 @@ def MergePredictions(pipeline, video_splits: dict, prediction_files: dict):  # p
 
     Returns a PCollection of CandidateRow.
     """
-    keyed = {}
-    keyed[VIDEO] = ([pipeline | f"Read{fold}" >> beam.io.ReadFromTFRecord(pattern)
-                     | f"Key{fold}" >> beam.Map(video_key, fold)
-                     for fold, pattern in video_splits.items()]
-                    | "Videos" >> beam.Flatten())
-    for name, patterns in prediction_files.items():
-        keyed[name] = ([pipeline | f"Read{name}{i}" >> beam.io.ReadFromTFRecord(pattern)
-                        for i, pattern in enumerate(patterns)]
-                       | f"All{name}" >> beam.Flatten()
-                       | f"Key{name}" >> beam.Map(prediction_key, name))
     names = list(prediction_files)
-    return (keyed
-            | "Join" >> beam.CoGroupByKey()
-            | "Candidates" >> beam.Map(lambda joined: candidate_row(*joined, names)))
+    videos = ([pipeline | f"Read{fold}" >> beam.io.ReadFromTFRecord(pattern)
+               | f"Key{fold}" >> beam.Map(video_key, fold)
+               for fold, pattern in video_splits.items()]
+              | "Videos" >> beam.Flatten())
+
+    def read_dense(name: str, stage: str):
+        # Each shuffle reads the files afresh: a dense PCollection consumed twice would be
+        # held whole by the runner until the second consumer's side input is ready.
+        return ([pipeline | f"{stage}Read{name}{i}" >> beam.io.ReadFromTFRecord(pattern)
+                 for i, pattern in enumerate(prediction_files[name])]
+                | f"{stage}All{name}" >> beam.Flatten()
+                | f"{stage}Decode{name}" >> beam.Map(dense_scores, name))
+
+    tops = {name: read_dense(name, "Tops") | f"Top{name}" >> beam.MapTuple(
+        lambda video_id, scores: (video_id, top_labels(scores))) for name in names}
+    candidate_sets = ({VIDEO: videos, **tops}
+                      | "JoinTops" >> beam.CoGroupByKey()
+                      | "Candidates" >> beam.Map(lambda joined: candidate_set(*joined, names)))
+    candidates_by_id = beam.pvalue.AsDict(candidate_sets | "CandidatesOnly" >> beam.MapTuple(
+        lambda video_id, video: (video_id, video[2])))
+    columns = {name: read_dense(name, "Columns") | f"Column{name}" >> beam.Map(
+        lambda row, lookup: (row[0], model_column(row[1], lookup[row[0]])), candidates_by_id)
+        for name in names}
+    return ({VIDEO: candidate_sets, **columns}
+            | "JoinColumns" >> beam.CoGroupByKey()
+            | "Rows" >> beam.Map(lambda joined: assemble(*joined, names)))
 
 
 def split_of_row(row: rows.CandidateRow) -> str:

@@ -1,5 +1,4 @@
 """The streaming merge against a plain dense numpy version of the same definitions."""
-import apache_beam as beam
 import numpy as np
 import pytest
 from apache_beam.testing.test_pipeline import TestPipeline
@@ -95,7 +94,7 @@ def test_missing_prediction_names_model_and_video(small_case):
 def test_nan_score_is_an_error():
     scores = np.full(CLASSES, np.nan, np.float32)
     with pytest.raises(InvalidInputError, match="NaN"):
-        merge.prediction_key(rows.encode_prediction("v1", scores), "m")
+        merge.dense_scores(rows.encode_prediction("v1", scores), "m")
 
 
 def test_missing_prediction_split_is_named(tmp_path):

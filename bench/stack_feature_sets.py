@@ -1,0 +1,56 @@
+"""The LightGBM stack with the original and the extended feature sets on the same L1
+predictions: out-of-fold, held-out and test GAP@20 of each, from the latest merged
+artifact (PredictionMerger's output) of a finished `y8m run`.
+
+    uv run --frozen python bench/stack_feature_sets.py RUN_DIR [--profile quick]
+"""
+import argparse
+import json
+import tempfile
+import types
+
+from tfx.orchestration import metadata
+
+from components import splits
+from components.evaluator import evaluate
+from components.lgbm_stacker import features, stacker
+from components.lgbm_stacker.component import settings_from_json
+from pipeline.local_runner import metadata_config
+from pipeline.profile import load_profile
+from schemas.video_level import NUM_CLASSES
+
+
+def latest_merged(run_dir: str):
+    with metadata.Metadata(metadata_config(run_dir)) as store:
+        merged = max(store.store.get_artifacts_by_type("y8m_types.MergedPredictions"), key=lambda a: a.id)
+    return merged.uri, json.loads(merged.custom_properties["feature_names"].string_value)
+
+
+def stack_with(feature_set: str, tables: dict, merged_names: list[str], profile) -> dict:
+    settings = settings_from_json(json.dumps({**profile.stacker, "feature_set": feature_set}))
+    with tempfile.TemporaryDirectory() as directory:
+        predictions = types.SimpleNamespace(uri=directory)
+        stacker.stack(tables, merged_names, settings, profile.folds, NUM_CLASSES, predictions, directory)
+        return {split: evaluate.score_split(
+            f"stack ({feature_set})", split, evaluate.read_top_k(predictions, split),
+            dict(zip(table.video_ids, table.labels)), NUM_CLASSES)["gap"] for split, table in tables.items()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("run_dir")
+    parser.add_argument("--profile", default="quick")
+    args = parser.parse_args()
+    profile = load_profile(args.profile)
+    uri, merged_names = latest_merged(args.run_dir)
+    merged = types.SimpleNamespace(uri=uri)
+    tables = {split: features.load_candidates(splits.split_files_pattern(merged, split), len(merged_names))
+              for split in stacker.STACK_SPLITS}
+    for feature_set in features.FEATURE_SETS:
+        gaps = stack_with(feature_set, tables, merged_names, profile)
+        print(f"{feature_set:9s} ({len(features.feature_names(feature_set, merged_names))} features): "
+              + "  ".join(f"{split} GAP {gap:.4f}" for split, gap in gaps.items()), flush=True)
+
+
+if __name__ == "__main__":
+    main()

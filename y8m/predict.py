@@ -1,0 +1,53 @@
+"""`y8m predict`: a pushed SavedModel over any number of video-level files, as a Beam job.
+
+Streams: each worker loads the model once, scores batches of serialized Examples with
+the serving signature, and the formatted submission lines are written as they come.
+"""
+import os
+
+import apache_beam as beam
+import tensorflow as tf
+
+from components.example_gen.inputs import ReadValidatedVideos
+from models import serving
+from schemas.video_level import NUM_CLASSES
+from y8m.errors import UserError, unwrapped_input_errors
+from y8m.inputs import expand_patterns
+from y8m.scoring import HEADER, format_line
+
+BATCH_SIZE = 256
+
+
+class ScoreBatches(beam.DoFn):
+    """Serialized Examples (batched) → (video id, top class ids, top scores)."""
+
+    def __init__(self, model_dir: str):
+        self._model_dir = model_dir
+        self._serve = None
+
+    def setup(self):
+        self._serve = serving.load(self._model_dir)
+
+    def process(self, batch):
+        outputs = serving.predict_serialized(self._serve, batch)
+        for video_id, class_ids, scores in zip(outputs["video_id"], outputs["class_ids"], outputs["scores"]):
+            yield video_id.decode(), class_ids, scores
+
+
+def predict(model_dir: str, patterns: list[str], output_csv: str, beam_args: list[str]) -> int:
+    """Writes the Kaggle-format submission of every video; returns the video count."""
+    if not tf.io.gfile.exists(os.path.join(model_dir, "saved_model.pb")):
+        raise UserError(f"{model_dir} holds no SavedModel (saved_model.pb)")
+    files = expand_patterns(patterns, "data")
+    prefix = output_csv + ".part"
+    with unwrapped_input_errors(), beam.Pipeline(argv=beam_args) as pipeline:
+        lines = (pipeline
+                 | "Read" >> ReadValidatedVideos(files, NUM_CLASSES)
+                 | "Serialized" >> beam.Values()
+                 | "Batch" >> beam.BatchElements(min_batch_size=BATCH_SIZE, max_batch_size=BATCH_SIZE)
+                 | "Score" >> beam.ParDo(ScoreBatches(model_dir))
+                 | "Format" >> beam.MapTuple(format_line))
+        _ = lines | "Write" >> beam.io.WriteToText(prefix, header=HEADER, shard_name_template="")
+    tf.io.gfile.rename(prefix, output_csv, overwrite=True)  # complete files only
+    with tf.io.gfile.GFile(output_csv) as written:
+        return sum(1 for _ in written) - 1
