@@ -106,3 +106,13 @@ def test_missing_prediction_split_is_named(tmp_path):
     (tmp_path / "Split-oof" / "part-00000-of-00001.tfrecord.gz").write_bytes(b"")
     with pytest.raises(InvalidInputError, match="model 'mlp': no 'holdout' prediction files"):
         prediction_files(artifact, "mlp")
+
+
+def test_duplicate_prediction_names_model_and_video(small_case):
+    path, ids, scores = small_case
+    _write(str(path / "twice.tfrecord"), [rows.encode_prediction(v, scores["a"][i]) for i, v in enumerate(ids)]
+           + [rows.encode_prediction(ids[3], scores["a"][3])])
+    with pytest.raises(Exception, match=f"model 'twice': video '{ids[3]}' has 2 predictions"):
+        with TestPipeline() as pipeline:
+            _ = pipeline | merge.MergePredictions(
+                {0: str(path / "videos.tfrecord")}, {"twice": [str(path / "twice.tfrecord")]})
