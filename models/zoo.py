@@ -146,6 +146,69 @@ def gated_mlp(num_classes: int, *, hidden_size: int = 1024,
     return keras.Model(features, logits, name="gated_mlp")
 
 
+@register("bottle_fcn")
+def bottle_fcn(num_classes: int, *, width: int = 2048, layers_count: int = 3,
+               normalize: bool = True) -> keras.Model:
+    """`BottleFCN1`: Dense(width) → ReLU, `layers_count` halvings, as many doublings back."""
+    _require(width >= 2 ** layers_count, "width", "must be at least 2 ** layers_count")
+    _require(layers_count >= 1, "layers_count", "must be at least 1")
+
+    features, x = _features_input(normalize)
+    x = keras.layers.Dense(width, activation="relu")(x)
+    widths = [width // 2 ** step for step in range(1, layers_count + 1)]
+    for units in widths + widths[-2::-1] + [width]:
+        x = keras.layers.Dense(units, activation="relu")(x)
+    logits = _logits(x, num_classes)
+    return keras.Model(features, logits, name="bottle_fcn")
+
+
+@register("cyclic_fcn")
+def cyclic_fcn(num_classes: int, *, hidden_size: int = 1024, length: int = 3,
+               normalize: bool = True) -> keras.Model:
+    """`CyclicFCN`: Dense(H) → LeakyReLU, then ONE shared Dense(H→H) + LeakyReLU applied
+    `length` times (a recurrence without a sequence)."""
+    _require(hidden_size >= 1, "hidden_size", "must be at least 1")
+    _require(length >= 1, "length", "must be at least 1")
+
+    features, x = _features_input(normalize)
+    x = keras.layers.LeakyReLU(alpha=0.01)(keras.layers.Dense(hidden_size)(x))
+    shared = keras.layers.Dense(hidden_size, name="shared_cycle")
+    for _ in range(length):
+        x = keras.layers.LeakyReLU(alpha=0.01)(shared(x))
+    logits = _logits(x, num_classes)
+    return keras.Model(features, logits, name="cyclic_fcn")
+
+
+@register("early_concat_fcn")
+def early_concat_fcn(num_classes: int, *, hidden_size: int = 2000, num_layers: int = 3,
+                     dropout: float = 0.3, normalize: bool = True) -> keras.Model:
+    """`EarlyConcatFCN`: an MLP of `num_layers` × (Dense → Dropout → ReLU) on [video; audio]."""
+    _require(hidden_size >= 1, "hidden_size", "must be at least 1")
+    _require(num_layers >= 1, "num_layers", "must be at least 1")
+    _require(0 <= dropout < 1, "dropout", "must be in [0, 1)")
+
+    features, x = _features_input(normalize)
+    for _ in range(num_layers):
+        x = keras.layers.ReLU()(keras.layers.Dropout(dropout)(keras.layers.Dense(hidden_size)(x)))
+    logits = _logits(x, num_classes)
+    return keras.Model(features, logits, name="early_concat_fcn")
+
+
+@register("repeated_gru")
+def repeated_gru(num_classes: int, *, hidden_size: int = 512, repeats: int = 10,
+                 normalize: bool = True) -> keras.Model:
+    """`MondayFCN3/4`: the feature vector repeated `repeats` times into a GRU, whose final
+    hidden state is classified: depth by recurrence, a diversity source of the zoo."""
+    _require(hidden_size >= 1, "hidden_size", "must be at least 1")
+    _require(repeats >= 1, "repeats", "must be at least 1")
+
+    features, x = _features_input(normalize)
+    x = keras.layers.RepeatVector(repeats)(x)
+    x = keras.layers.GRU(hidden_size)(x)
+    logits = _logits(x, num_classes)
+    return keras.Model(features, logits, name="repeated_gru")
+
+
 @register("moe")
 def moe(num_classes: int, *, num_mixtures: int = 2, l2_penalty: float = 1e-8,
         normalize: bool = True) -> keras.Model:

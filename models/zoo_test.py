@@ -17,6 +17,10 @@ TINY_KWARGS = {
     "gated_mlp": {"hidden_size": 8},
     "moe": {"num_mixtures": 2},
     "ensemble_student": {"width_scale": 1 / 256},
+    "bottle_fcn": {"width": 16, "layers_count": 2},
+    "cyclic_fcn": {"hidden_size": 8, "length": 2},
+    "early_concat_fcn": {"hidden_size": 8, "num_layers": 2},
+    "repeated_gru": {"hidden_size": 8, "repeats": 3},
 }
 
 
@@ -82,3 +86,14 @@ def test_ensemble_student_at_full_width_has_the_original_parameter_count():
                                     for weight in model.non_trainable_weights)
     assert trainable == 247_138_432
     assert batch_norm_statistics == 95_456
+
+
+def test_bottle_fcn_narrows_then_widens_back():
+    model = zoo.build_model("bottle_fcn", NUM_CLASSES, width=64, layers_count=3)
+    widths = [layer.units for layer in model.layers if isinstance(layer, keras.layers.Dense)]
+    assert widths == [64, 32, 16, 8, 16, 32, 64, NUM_CLASSES]
+
+
+def test_cyclic_fcn_shares_one_layer():
+    model = zoo.build_model("cyclic_fcn", NUM_CLASSES, hidden_size=8, length=4)
+    assert sum(isinstance(layer, keras.layers.Dense) for layer in model.layers) == 3

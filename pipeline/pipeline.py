@@ -32,10 +32,12 @@ def create_pipeline(*, pipeline_name: str, pipeline_root: str, profile: Profile,
         holdout_fraction=profile.holdout_fraction, seed=profile.seed)
     split_examples = fold_splitter.outputs["split_examples"]
 
-    l1_trainers = [
-        L1Trainer(examples=split_examples, model_config=json.dumps(config, sort_keys=True),
-                  num_folds=folds, num_classes=num_classes).with_id(f"L1Trainer.{config['name']}")
-        for config in profile.l1_models]
+    def l1_trainer(config: dict, soft_labels=None):
+        return L1Trainer(examples=split_examples, model_config=json.dumps(config, sort_keys=True),
+                         soft_labels=soft_labels, num_folds=folds,
+                         num_classes=num_classes).with_id(f"L1Trainer.{config['name']}")
+
+    l1_trainers = [l1_trainer(config) for config in profile.l1_models if "soft_label_weight" not in config]
     l1_predictions = channel.union([trainer.outputs["predictions"] for trainer in l1_trainers])
 
     merger = PredictionMerger(split_examples=split_examples, predictions=l1_predictions, num_folds=folds)
@@ -43,10 +45,14 @@ def create_pipeline(*, pipeline_name: str, pipeline_root: str, profile: Profile,
                           num_folds=folds, num_classes=num_classes)
     soft_labels = SoftLabelIndexer(split_examples=split_examples,
                                    stack_predictions=stacker.outputs["predictions"], num_folds=folds)
+    # The second round of label denoising: L1 models retrained on the stack's soft labels.
+    soft_label_trainers = [l1_trainer(config, soft_labels.outputs["soft_labels"])
+                           for config in profile.l1_models if "soft_label_weight" in config]
     distiller = Distiller(soft_labels=soft_labels.outputs["soft_labels"], split_examples=split_examples,
                           student_config=json.dumps(profile.student, sort_keys=True), num_folds=folds,
                           num_classes=num_classes, max_model_bytes=profile.max_model_bytes)
-    evaluator = GapEvaluator(split_examples=split_examples, l1_predictions=l1_predictions,
+    evaluated_l1 = channel.union([trainer.outputs["predictions"] for trainer in l1_trainers + soft_label_trainers])
+    evaluator = GapEvaluator(split_examples=split_examples, l1_predictions=evaluated_l1,
                              stack_predictions=stacker.outputs["predictions"],
                              student_predictions=distiller.outputs["predictions"],
                              num_folds=folds, num_classes=num_classes, min_gap_ratio=profile.min_gap_ratio)
@@ -57,6 +63,6 @@ def create_pipeline(*, pipeline_name: str, pipeline_root: str, profile: Profile,
     return tfx_pipeline.Pipeline(
         pipeline_name=pipeline_name, pipeline_root=pipeline_root,
         components=[example_gen, fold_splitter, *l1_trainers, merger, stacker, soft_labels,
-                    distiller, evaluator, pusher],
+                    *soft_label_trainers, distiller, evaluator, pusher],
         enable_cache=enable_cache, metadata_connection_config=metadata_connection_config,
         beam_pipeline_args=beam_pipeline_args)

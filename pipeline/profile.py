@@ -14,7 +14,8 @@ from y8m.errors import UserError
 PROFILE_DIR = os.path.join(os.path.dirname(__file__), "profiles")
 TOP_LEVEL_KEYS = {"folds", "holdout_fraction", "seed", "l1_models", "stacker", "student",
                   "max_model_bytes", "blessing"}
-MODEL_KEYS = {"name", "family", "kwargs", "training"}
+# soft_label_weight makes an L1 model a second-round one, trained on the stack's soft labels.
+MODEL_KEYS = {"name", "family", "kwargs", "training", "soft_label_weight"}
 STUDENT_KEYS = {"family", "kwargs", "training", "soft_label_weight"}
 
 
@@ -84,6 +85,12 @@ def parse_profile(raw, name: str, where: str) -> Profile:
         _check_model(model, f"{where}: l1_models[{index}]", {"name", "family"})
         if set(model) - MODEL_KEYS:
             raise UserError(f"{where}: l1_models[{index}]: unknown keys {sorted(set(model) - MODEL_KEYS)}")
+    for index, model in enumerate(models):
+        weight = model.get("soft_label_weight", 0.0)
+        if not (isinstance(weight, (int, float)) and 0.0 <= weight <= 1.0):
+            raise UserError(f"{where}: l1_models[{index}]: soft_label_weight must lie in [0, 1]")
+    if all("soft_label_weight" in model for model in models):
+        raise UserError(f"{where}: the stack needs at least one L1 model without soft_label_weight")
     names = [model["name"] for model in models]
     if len(set(names)) != len(names):
         raise UserError(f"{where}: l1 model names must be unique, got {names}")

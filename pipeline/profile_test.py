@@ -24,3 +24,23 @@ def test_profile_errors_are_user_errors(tmp_path):
     bad.write_text("folds: [unclosed\n")
     with pytest.raises(UserError, match="not valid YAML"):
         load_profile(str(bad))
+
+
+def test_full_profile_builds_every_model_and_runs_one_step():
+    """Every model of the `full` profile, at its real size, builds and takes one step."""
+    import numpy as np
+    import tf_keras as keras
+
+    from models import zoo
+    from schemas.video_level import FEATURE_SIZE, NUM_CLASSES
+    profile = load_profile("full")
+    assert len({model["family"] for model in profile.l1_models}) >= 8
+    rng = np.random.default_rng(0)
+    features = rng.normal(size=(2, FEATURE_SIZE)).astype(np.float32)
+    targets = (rng.random((2, NUM_CLASSES)) < 0.01).astype(np.float32)
+    for config in profile.l1_models:
+        model = zoo.build_model(config["family"], NUM_CLASSES, **config.get("kwargs", {}))
+        model.compile(optimizer=keras.optimizers.SGD(), loss=keras.losses.BinaryCrossentropy(from_logits=True),
+                      run_eagerly=True)
+        assert np.isfinite(model.train_on_batch(features, targets))
+        keras.backend.clear_session()

@@ -47,6 +47,9 @@ def test_every_stage_is_scored(tiny_run):
     assert {("stack", "stack", split) for split in ("oof", "holdout", "test")} <= seen
     assert {("student", "student", "holdout"), ("student", "student", "test")} <= seen
     assert ("student", "student", "oof") not in seen  # leaky: never reported
+    # The second-round model trained on soft labels: held-out and test only (leaky out-of-fold).
+    assert {("mlp_soft", "l1", "holdout"), ("mlp_soft", "l1", "test")} <= seen
+    assert ("mlp_soft", "l1", "oof") not in seen
     for stage in stages:
         assert set(stage) == {"name", "kind", "split", "gap", "hit_at_1", "perr", "map", "videos"}
         assert 0.0 <= stage["gap"] <= 1.0 and stage["videos"] > 0

@@ -58,9 +58,12 @@ def _padded(values: np.ndarray, fill) -> np.ndarray:
 
 
 def stage_metrics(name: str, kind: str, artifact, labels: dict[str, dict], num_classes: int) -> list[dict]:
+    """Scores of every labelled split of the artifact; never out-of-fold for a model whose
+    targets came from the stack (its teachers saw those folds)."""
+    leaky = artifact.has_custom_property("soft_label_weight")
     stages = []
     for split in splits.split_names(artifact):
-        if split not in labels:
+        if split not in labels or (leaky and split == "oof"):
             continue
         result = score_split(name, split, read_top_k(artifact, split), labels[split], num_classes)
         stages.append({"name": name, "kind": kind, "split": split, **result})

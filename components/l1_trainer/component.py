@@ -4,6 +4,10 @@ For fold k the model trains on every other fold, validates on fold k (GAP@20 dri
 learning-rate plateau, early stopping and the restored best weights), then predicts
 fold k (out-of-fold), the held-out split and test. Held-out and test predictions are
 the mean over the K fold models. Predictions are stored keyed by video id.
+
+Given SoftLabelIndexer's output and a `soft_label_weight` w, the model trains on
+`w·soft + (1 − w)·hard` targets and is still validated on hard labels: the original's
+second round of label denoising (method.md, Stage L).
 """
 import json
 
@@ -15,6 +19,7 @@ import y8m_types
 from components import splits
 from components.l1_trainer import trainer
 from schemas.video_level import NUM_CLASSES
+from y8m.errors import UserError
 
 
 @component
@@ -22,14 +27,21 @@ def L1Trainer(
     examples: InputArtifact[Examples],
     predictions: OutputArtifact[y8m_types.Predictions],
     model_config: Parameter[str],
+    soft_labels: InputArtifact[y8m_types.SoftLabels] = None,
     num_folds: Parameter[int] = 5,
     num_classes: Parameter[int] = NUM_CLASSES,
 ):
-    """`model_config` is a JSON object: name, family, kwargs, training (see pipeline/profile.py)."""
+    """`model_config` is a JSON object: name, family, kwargs, training and, for the second
+    round on soft labels, soft_label_weight (see pipeline/profile.py)."""
     config = json.loads(model_config)
+    if ("soft_label_weight" in config) != (soft_labels is not None):
+        raise UserError(f"L1 model '{config['name']}': soft_label_weight and the soft_labels input go together")
     summary = trainer.train_out_of_fold(
-        examples, predictions, config, num_folds=num_folds, num_classes=num_classes)
+        examples, predictions, config, num_folds=num_folds, num_classes=num_classes, soft_labels=soft_labels)
     splits.set_split_names(predictions, list(trainer.PREDICTION_SPLITS))
     predictions.set_string_custom_property("model_name", config["name"])
     predictions.set_string_custom_property("kind", "l1")
+    if soft_labels is not None:
+        # Its out-of-fold targets came from teachers trained on those folds: judged on held-out only.
+        predictions.set_float_custom_property("soft_label_weight", config["soft_label_weight"])
     predictions.set_string_custom_property("training_summary", json.dumps(summary))

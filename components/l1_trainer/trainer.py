@@ -16,16 +16,20 @@ PREDICT_BATCH = 1024
 log = logging.getLogger("y8m.l1_trainer")
 
 
-def load_split(examples, split: str) -> data.VideoSet:
-    return data.load_videos([splits.split_files_pattern(examples, split)])
+def load_split(examples, split: str, with_soft_labels: bool = False) -> data.VideoSet:
+    return data.load_videos([splits.split_files_pattern(examples, split)], with_soft_labels=with_soft_labels)
 
 
 def train_one_fold(config: dict, fold_sets: list[data.VideoSet], fold: int, num_classes: int,
                    log_dir: str | None) -> tuple:
-    """Trains on every fold but `fold`, validates on `fold`; returns (model, fit summary)."""
+    """Trains on every fold but `fold`, validates on `fold`'s hard labels; returns (model,
+    fit summary). With `soft_label_weight` w the targets are w·soft + (1 − w)·hard."""
     recipe = training.TrainingRecipe.from_dict(config.get("training", {}))
     train_set = data.concatenate([s for k, s in enumerate(fold_sets) if k != fold])
-    target_ids, target_weights = data.padded(train_set.labels)
+    if "soft_label_weight" in config:
+        target_ids, target_weights = data.padded(*data.mixed_targets(train_set, config["soft_label_weight"]))
+    else:
+        target_ids, target_weights = data.padded(train_set.labels)
     train_dataset = data.target_dataset(train_set.features, target_ids, target_weights,
                                         num_classes, recipe.batch_size, seed=recipe.seed + fold)
     tf_keras.utils.set_random_seed(recipe.seed + fold)  # the same initial weights on every run
@@ -35,8 +39,11 @@ def train_one_fold(config: dict, fold_sets: list[data.VideoSet], fold: int, num_
     return model, summary
 
 
-def train_out_of_fold(examples, predictions_artifact, config: dict, num_folds: int, num_classes: int) -> dict:
-    fold_sets = [load_split(examples, fold_split_name(k)) for k in range(num_folds)]
+def train_out_of_fold(examples, predictions_artifact, config: dict, num_folds: int, num_classes: int,
+                      soft_labels=None) -> dict:
+    """`soft_labels`: SoftLabelIndexer's output, whose fold splits then replace the examples'."""
+    fold_source = soft_labels if soft_labels is not None else examples
+    fold_sets = [load_split(fold_source, fold_split_name(k), soft_labels is not None) for k in range(num_folds)]
     holdout, test = load_split(examples, "holdout"), load_split(examples, "test")
     oof_ids, oof_scores = [], []
     holdout_sum = np.zeros((len(holdout.ids), num_classes), np.float64)
