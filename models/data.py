@@ -93,13 +93,18 @@ def padded(class_ids: Sequence[np.ndarray], weights: Sequence[np.ndarray] | None
 
 def target_dataset(features: np.ndarray, target_ids: np.ndarray, target_weights: np.ndarray,
                    num_classes: int, batch_size: int, seed: int, shuffle: bool = True) -> tf.data.Dataset:
-    """Batches of (features, dense targets); one_hot of a −1 pad is all zeros."""
+    """Batches of (features, dense targets), densified by a scatter of the valid pairs
+    (a one-hot of the padded [batch, width] ids would build a [batch, width, classes] tensor)."""
     dataset = tf.data.Dataset.from_tensor_slices((features, target_ids, target_weights))
     if shuffle:
         dataset = dataset.shuffle(len(features), seed=seed, reshuffle_each_iteration=True)
 
     def densify(x, ids, weights):
-        dense = tf.reduce_sum(tf.one_hot(ids, num_classes) * weights[..., None], axis=-2)
+        valid = ids >= 0
+        rows = tf.broadcast_to(tf.range(tf.shape(ids)[0], dtype=ids.dtype)[:, None], tf.shape(ids))
+        indices = tf.stack([tf.boolean_mask(rows, valid), tf.boolean_mask(ids, valid)], axis=1)
+        dense = tf.scatter_nd(indices, tf.boolean_mask(weights, valid),
+                              tf.stack([tf.shape(ids, out_type=ids.dtype)[0], num_classes]))
         return x, tf.minimum(dense, 1.0)
 
     return dataset.batch(batch_size).map(densify, num_parallel_calls=tf.data.AUTOTUNE).prefetch(2)
