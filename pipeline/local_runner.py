@@ -5,18 +5,17 @@ import json
 import os
 import shutil
 import time
+import types
 from dataclasses import dataclass
 
-import tensorflow as tf
 from tfx.orchestration import metadata
 from tfx.orchestration.local.local_dag_runner import LocalDagRunner
 
-from components import splits
+from components.evaluator import evaluate
 from components.evaluator.component import METRICS_FILE
 from pipeline import beam
 from pipeline.pipeline import create_pipeline
 from pipeline.profile import Profile
-from schemas import predictions as rows
 from y8m import scoring
 from y8m.inputs import expand_patterns, fingerprint
 
@@ -91,19 +90,7 @@ def publish_outputs(output_dir: str, seconds: float) -> RunOutputs:
     return outputs
 
 
-class _UriArtifact:
-    """Just enough of an artifact for the split helpers: its uri."""
-    def __init__(self, uri: str):
-        self.uri = uri
-
-
 def write_test_submission(predictions_uri: str, path: str) -> None:
-    pattern = splits.split_files_pattern(_UriArtifact(predictions_uri), "test")
-    ids, class_ids, scores = [], [], []
-    for serialized in tf.data.TFRecordDataset(tf.io.gfile.glob(pattern), compression_type="GZIP").as_numpy_iterator():
-        row = rows.decode_prediction(serialized)
-        top_ids, top_scores = rows.top_k_of(row, 20)
-        ids.append(row.video_id)
-        class_ids.append(top_ids)
-        scores.append(top_scores)
-    scoring.write_submission(path, ids, class_ids, scores)
+    top = evaluate.read_top_k(types.SimpleNamespace(uri=predictions_uri), "test")
+    video_ids = list(top)
+    scoring.write_submission(path, video_ids, [top[v][0] for v in video_ids], [top[v][1] for v in video_ids])

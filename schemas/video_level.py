@@ -94,10 +94,16 @@ def read_records(path: str) -> Iterator[tuple[int, bytes]]:
             f"{path}: record {index}: not a valid TFRecord file ({error.message.splitlines()[0]})") from None
 
 
-def read_video_records(path: str, num_classes: int = NUM_CLASSES) -> Iterator[VideoRecord]:
-    """Reads and validates every record of a video-level file; errors name file and record."""
+def read_validated(path: str, num_classes: int = NUM_CLASSES) -> Iterator[tuple[VideoRecord, bytes]]:
+    """Yields (parsed record, serialized record) of a video-level file, validating each;
+    errors name the file and record."""
     for index, serialized in read_records(path):
         try:
-            yield parse_video_record(serialized, num_classes)
+            yield parse_video_record(serialized, num_classes), serialized
         except ValueError as error:
             raise InvalidInputError(f"{path}: record {index}: {error}") from None
+
+
+def read_video_records(path: str, num_classes: int = NUM_CLASSES) -> Iterator[VideoRecord]:
+    """Reads and validates every record of a video-level file."""
+    return (record for record, _ in read_validated(path, num_classes))

@@ -8,11 +8,7 @@ from y8m.errors import InvalidInputError
 def validated_records(path: str, num_classes: int):
     """Yields (video id, serialized record) for every record of a file, validating each."""
     empty = True
-    for index, serialized in video_level.read_records(path):
-        try:
-            record = video_level.parse_video_record(serialized, num_classes)
-        except ValueError as error:
-            raise InvalidInputError(f"{path}: record {index}: {error}") from None
+    for record, serialized in video_level.read_validated(path, num_classes):
         empty = False
         yield record.video_id, serialized
     if empty:
