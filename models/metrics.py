@@ -138,7 +138,7 @@ def _perr(judged: _Judged) -> float:
     return float(precision.mean())
 
 
-def _mean_ap(judged: _Judged, rank_order: np.ndarray, num_classes: int) -> float:
+def _per_class_ap(judged: _Judged, rank_order: np.ndarray, num_classes: int) -> np.ndarray:
     if num_classes < 1:
         raise ValueError(f"num_classes must be positive, got {num_classes}")
     if max(judged.class_ids.max(initial=-1), judged.true_classes.max(initial=-1)) >= num_classes:
@@ -160,8 +160,11 @@ def _mean_ap(judged: _Judged, rank_order: np.ndarray, num_classes: int) -> float
     precision = hits_in_class / rank_in_class
     precision_sums = np.bincount(classes[relevant], weights=precision[relevant], minlength=num_classes)
     positives = np.bincount(judged.true_classes, minlength=num_classes)
-    per_class_ap = np.divide(precision_sums, positives, out=np.zeros(num_classes), where=positives > 0)
-    return float(per_class_ap.mean())
+    return np.divide(precision_sums, positives, out=np.zeros(num_classes), where=positives > 0)
+
+
+def _mean_ap(judged: _Judged, rank_order: np.ndarray, num_classes: int) -> float:
+    return float(_per_class_ap(judged, rank_order, num_classes).mean())
 
 
 def gap(class_ids, top_scores, labels: Sequence) -> float:
@@ -194,6 +197,12 @@ def mean_ap(class_ids, top_scores, labels: Sequence, num_classes: int) -> float:
     Classes without positives count 0 (starter definition, method.md §4.2)."""
     judged = _judge(class_ids, top_scores, labels)
     return _mean_ap(judged, _pooled_rank_order(judged), num_classes)
+
+
+def per_class_ap(class_ids, top_scores, labels: Sequence, num_classes: int) -> np.ndarray:
+    """Each class's AP as `mean_ap` defines it, as a [num_classes] array (0 without positives)."""
+    judged = _judge(class_ids, top_scores, labels)
+    return _per_class_ap(judged, _pooled_rank_order(judged), num_classes)
 
 
 def evaluate(class_ids, top_scores, labels: Sequence, num_classes: int) -> dict:

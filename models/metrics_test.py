@@ -134,6 +134,8 @@ def test_mean_ap():
     labels = [[0], [1], [0, 1], [3]]
     expected = ((1 + 2 / 3) / 2 + 1 / 2 + 0.0 + 0.0) / 4
     assert metrics.mean_ap(class_ids, top_scores, labels, num_classes=4) == pytest.approx(expected)
+    assert metrics.per_class_ap(class_ids, top_scores, labels, num_classes=4) == pytest.approx(
+        [(1 + 2 / 3) / 2, 1 / 2, 0.0, 0.0])
 
 
 def brute_force_mean_ap(class_ids, top_scores, labels, num_classes):

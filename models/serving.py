@@ -24,7 +24,8 @@ class _ServingModule(tf.Module):
         parsed = tf.io.parse_example(examples, spec)
         features = tf.concat([parsed[video_level.RGB_KEY], parsed[video_level.AUDIO_KEY]], axis=1)
         probabilities = tf.sigmoid(self.model(features, training=False))
-        scores, class_ids = tf.math.top_k(probabilities, k=TOP_K)
+        # A small vocabulary may have fewer than 20 classes.
+        scores, class_ids = tf.math.top_k(probabilities, k=min(TOP_K, probabilities.shape[-1]))
         return {"class_ids": tf.cast(class_ids, tf.int64), "scores": scores,
                 "probabilities": probabilities, "video_id": parsed[video_level.ID_KEY]}
 

@@ -13,6 +13,7 @@ from tfx.orchestration.local.local_dag_runner import LocalDagRunner
 
 from components.evaluator import evaluate
 from components.evaluator.component import METRICS_FILE
+from components.evaluator.report import REPORT_FILE
 from pipeline import beam
 from pipeline.pipeline import create_pipeline
 from pipeline.profile import Profile
@@ -80,6 +81,7 @@ def publish_outputs(output_dir: str, seconds: float) -> RunOutputs:
                           if "pushed_destination" in pushed.custom_properties else None),
         seconds=seconds)
     shutil.copyfile(os.path.join(metrics_uri, METRICS_FILE), outputs.metrics_path)
+    shutil.copyfile(os.path.join(metrics_uri, REPORT_FILE), os.path.join(output_dir, REPORT_FILE))
     write_test_submission(student_uri, outputs.submission_path)
     write_test_submission(stack_uri, outputs.stack_submission_path)
     with open(outputs.metrics_path) as source:

@@ -1,10 +1,10 @@
 """The label-denoising pipeline: one pure factory used by every runner and by the tests."""
+import dataclasses
 import json
 
 from tfx.components.pusher.component import Pusher
 from tfx.orchestration import pipeline as tfx_pipeline
 from tfx.proto import pusher_pb2
-from tfx.types import channel
 
 from components.distiller.component import Distiller
 from components.evaluator.component import GapEvaluator
@@ -16,6 +16,12 @@ from components.prediction_merger.component import PredictionMerger
 from components.soft_label_indexer.component import SoftLabelIndexer
 from pipeline.profile import Profile
 from schemas.video_level import NUM_CLASSES
+
+
+def trainer_id(model_name: str) -> str:
+    """`resnet_like` → `L1Trainer-resnet-like`: Kubeflow's Argo backend takes task names
+    of letters, digits and dashes only."""
+    return "L1Trainer-" + model_name.replace("_", "-")
 
 
 def create_pipeline(*, pipeline_name: str, pipeline_root: str, profile: Profile,
@@ -35,12 +41,12 @@ def create_pipeline(*, pipeline_name: str, pipeline_root: str, profile: Profile,
     def l1_trainer(config: dict, soft_labels=None):
         return L1Trainer(examples=split_examples, model_config=json.dumps(config, sort_keys=True),
                          soft_labels=soft_labels, num_folds=folds,
-                         num_classes=num_classes).with_id(f"L1Trainer.{config['name']}")
+                         num_classes=num_classes).with_id(trainer_id(config["name"]))
 
     l1_trainers = [l1_trainer(config) for config in profile.l1_models if "soft_label_weight" not in config]
-    l1_predictions = channel.union([trainer.outputs["predictions"] for trainer in l1_trainers])
-
-    merger = PredictionMerger(split_examples=split_examples, predictions=l1_predictions, num_folds=folds)
+    merger = PredictionMerger(split_examples=split_examples,
+                              predictions=[trainer.outputs["predictions"] for trainer in l1_trainers],
+                              num_folds=folds)
     stacker = LGBMStacker(merged=merger.outputs["merged"], stacker_settings=json.dumps(profile.stacker),
                           num_folds=folds, num_classes=num_classes)
     soft_labels = SoftLabelIndexer(split_examples=split_examples,
@@ -51,11 +57,13 @@ def create_pipeline(*, pipeline_name: str, pipeline_root: str, profile: Profile,
     distiller = Distiller(soft_labels=soft_labels.outputs["soft_labels"], split_examples=split_examples,
                           student_config=json.dumps(profile.student, sort_keys=True), num_folds=folds,
                           num_classes=num_classes, max_model_bytes=profile.max_model_bytes)
-    evaluated_l1 = channel.union([trainer.outputs["predictions"] for trainer in l1_trainers + soft_label_trainers])
-    evaluator = GapEvaluator(split_examples=split_examples, l1_predictions=evaluated_l1,
+    evaluator = GapEvaluator(split_examples=split_examples,
+                             l1_predictions=[trainer.outputs["predictions"]
+                                             for trainer in l1_trainers + soft_label_trainers],
                              stack_predictions=stacker.outputs["predictions"],
                              student_predictions=distiller.outputs["predictions"],
-                             num_folds=folds, num_classes=num_classes, min_gap_ratio=profile.min_gap_ratio)
+                             student_model=distiller.outputs["model"], num_folds=folds, num_classes=num_classes,
+                             min_gap_ratio=profile.min_gap_ratio, settings=json.dumps(dataclasses.asdict(profile)))
     pusher = Pusher(model=distiller.outputs["model"], model_blessing=evaluator.outputs["blessing"],
                     push_destination=pusher_pb2.PushDestination(
                         filesystem=pusher_pb2.PushDestination.Filesystem(base_directory=serving_model_dir)))

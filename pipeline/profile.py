@@ -5,6 +5,7 @@ it never names code to import. `quick` and `full` ship with the package; a user 
 their own file with `--profile FILE.yaml`.
 """
 import os
+import re
 from dataclasses import dataclass, field
 
 import yaml
@@ -13,9 +14,11 @@ from y8m.errors import UserError
 
 PROFILE_DIR = os.path.join(os.path.dirname(__file__), "profiles")
 TOP_LEVEL_KEYS = {"folds", "holdout_fraction", "seed", "l1_models", "stacker", "student",
-                  "max_model_bytes", "blessing"}
+                  "max_model_bytes", "blessing", "kubeflow"}
 # soft_label_weight makes an L1 model a second-round one, trained on the stack's soft labels.
 MODEL_KEYS = {"name", "family", "kwargs", "training", "soft_label_weight"}
+# Model names become task names on Kubeflow, which take few characters.
+MODEL_NAME = re.compile(r"[a-z][a-z0-9_]{0,62}")
 STUDENT_KEYS = {"family", "kwargs", "training", "soft_label_weight"}
 
 
@@ -30,6 +33,8 @@ class Profile:
     student: dict = field(default_factory=dict)
     max_model_bytes: int = 10**9
     min_gap_ratio: float = 0.9
+    # Resources, data volume, node selectors and tolerations on Kubeflow (pipeline/kubeflow_runner.py).
+    kubeflow: dict = field(default_factory=dict)
 
 
 def builtin_profiles() -> list[str]:
@@ -92,6 +97,9 @@ def parse_profile(raw, name: str, where: str) -> Profile:
     if all("soft_label_weight" in model for model in models):
         raise UserError(f"{where}: the stack needs at least one L1 model without soft_label_weight")
     names = [model["name"] for model in models]
+    for name in names:
+        if not (isinstance(name, str) and MODEL_NAME.fullmatch(name)):
+            raise UserError(f"{where}: l1 model name {name!r} must be lower-case letters, digits and '_'")
     if len(set(names)) != len(names):
         raise UserError(f"{where}: l1 model names must be unique, got {names}")
     student = raw.get("student") or {}
@@ -100,8 +108,11 @@ def parse_profile(raw, name: str, where: str) -> Profile:
         raise UserError(f"{where}: student: unknown keys {sorted(set(student) - STUDENT_KEYS)}")
     blessing = raw.get("blessing") or {}
     _check_keys(blessing, {"min_gap_ratio"}, f"{where}: blessing")
+    kubeflow = raw.get("kubeflow") or {}
+    if not isinstance(kubeflow, dict):
+        raise UserError(f"{where}: kubeflow must be a mapping")
     return Profile(
         name=name, folds=int(raw.get("folds", 5)), holdout_fraction=float(raw.get("holdout_fraction", 0.1)),
         seed=int(raw.get("seed", 0)), l1_models=models, stacker=raw.get("stacker") or {}, student=student,
         max_model_bytes=int(raw.get("max_model_bytes", 10**9)),
-        min_gap_ratio=float(blessing.get("min_gap_ratio", 0.9)))
+        min_gap_ratio=float(blessing.get("min_gap_ratio", 0.9)), kubeflow=kubeflow)

@@ -1,4 +1,4 @@
-"""The `y8m` command: generate, score, and its error reporting."""
+"""The `y8m` command: generate, score, compile, submit, and its error reporting."""
 import json
 
 from y8m import cli, scoring
@@ -34,3 +34,24 @@ def test_unknown_profile_is_one_line(tmp_path, capsys):
     code = cli.main(["run", "--train", str(tmp_path / "x.tfrecord"), "--test", str(tmp_path / "x.tfrecord"),
                      "--output", str(tmp_path / "out"), "--profile", "gigantic"])
     assert code == 2 and "unknown profile 'gigantic'" in capsys.readouterr().err
+
+
+def test_compile_writes_a_package_and_names_its_tasks(tmp_path, capsys):
+    package = tmp_path / "pipeline.yaml"
+    code = cli.main(["compile", "--output", str(package), "--train", "/data/train*.tfrecord",
+                     "--test", "/data/test*.tfrecord", "--serving-model-dir", "/data/serving_model",
+                     "--image", "registry.example/y8m:1"])
+    summary = json.loads(capsys.readouterr().out)
+    assert code == 0 and package.exists()
+    assert {"VideoExampleGen", "L1Trainer-mlp", "Distiller", "Pusher"} <= set(summary["tasks"])
+
+
+def test_compile_and_submit_errors_are_one_line(tmp_path, capsys):
+    code = cli.main(["compile", "--output", str(tmp_path / "p.yaml"), "--train", "/d/x", "--test", "/d/y",
+                     "--serving-model-dir", "/d/m", "--beam-runner", "portable"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and "--job_endpoint" in err[0]
+    code = cli.main(["submit", "--host", "http://kfp", "--package", str(tmp_path / "none.yaml"),
+                     "--pipeline-root", "minio://b/r"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and "y8m compile" in err[0]

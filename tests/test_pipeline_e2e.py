@@ -122,3 +122,10 @@ def test_batch_predict_writes_the_same_submission(tiny_run, tmp_path):
     for video_id, (class_ids, scores) in predicted.items():
         np.testing.assert_array_equal(class_ids, submitted[video_id][0])
         np.testing.assert_allclose(scores, submitted[video_id][1], rtol=1e-5)
+
+
+def test_report_is_published_beside_the_metrics(tiny_run):
+    _, outputs, _ = tiny_run
+    with open(os.path.join(os.path.dirname(outputs.metrics_path), "report.html")) as source:
+        page = source.read()
+    assert "student · holdout" in page and "bytes of a 1,000,000,000-byte budget" in page

@@ -5,6 +5,8 @@
   y8m demo [--output DIR]        generate, then run with the quick profile
   y8m score --submission CSV --labels GLOB
   y8m predict --model DIR --data GLOB --output CSV
+  y8m compile --output pipeline.yaml --train GLOB --test GLOB --serving-model-dir DIR [--image IMAGE]
+  y8m submit --host URL --package pipeline.yaml --pipeline-root URI [--experiment NAME]
 """
 import argparse
 import json
@@ -69,10 +71,42 @@ def _add_predict(commands) -> None:
     parser.add_argument("--beam-runner", default="local", help="a runner of pipeline/beam.py")
 
 
+def _add_compile(commands) -> None:
+    parser = commands.add_parser("compile", help="compile the pipeline into a Kubeflow Pipelines package")
+    parser.add_argument("--output", required=True, help="the package to write (.yaml)")
+    parser.add_argument("--train", action="append", required=True, metavar="GLOB",
+                        help="labelled TFRecords as the pods see them (e.g. /data/train*.tfrecord); repeatable")
+    parser.add_argument("--test", action="append", required=True, metavar="GLOB",
+                        help="test TFRecords as the pods see them; repeatable")
+    parser.add_argument("--serving-model-dir", required=True,
+                        help="where the Pusher writes the blessed student (gs:// or a mounted path)")
+    parser.add_argument("--image", default="y8m-pipeline:latest", help="the project image every task runs")
+    parser.add_argument("--gpu-image", default=None, help="image of the tasks that request a GPU")
+    parser.add_argument("--profile", default="quick", help="quick, full, or a path to a profile YAML")
+    parser.add_argument("--beam-runner", default="local",
+                        help="local, local-multiprocess (inside the task's pod), portable or dataflow")
+    parser.add_argument("--beam-arg", action="append", default=[], metavar="ARG",
+                        help="an extra Beam argument, e.g. --beam-arg=--job_endpoint=flink-jobserver:8099")
+    parser.add_argument("--classes", type=int, default=None, help="size of the label vocabulary")
+
+
+def _add_submit(commands) -> None:
+    parser = commands.add_parser("submit", help="start a run of a compiled package on Kubeflow Pipelines")
+    parser.add_argument("--host", required=True, help="the KFP API endpoint, e.g. http://localhost:8080")
+    parser.add_argument("--package", required=True, help="a package written by `y8m compile`")
+    parser.add_argument("--pipeline-root", required=True,
+                        help="artifact root of the run: gs://..., or minio://... / s3://... on a stock install")
+    parser.add_argument("--experiment", default=None)
+    parser.add_argument("--run-name", default=None)
+    parser.add_argument("--namespace", default=None)
+    parser.add_argument("--service-account", default=None)
+    parser.add_argument("--no-cache", action="store_true", help="run every task, even where KFP has a cached result")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="y8m", description=__doc__.split("\n")[0][8:])
     commands = parser.add_subparsers(dest="command", required=True)
-    for add in (_add_generate, _add_run, _add_demo, _add_score, _add_predict):
+    for add in (_add_generate, _add_run, _add_demo, _add_score, _add_predict, _add_compile, _add_submit):
         add(commands)
     return parser
 
@@ -136,8 +170,26 @@ def cmd_predict(args) -> dict:
     return {"submission": args.output, "videos": videos}
 
 
+def cmd_compile(args) -> dict:
+    from pipeline.kubeflow_runner import compile_pipeline
+    from pipeline.profile import load_profile
+    return compile_pipeline(
+        args.output, profile=load_profile(args.profile), image=args.image, gpu_image=args.gpu_image,
+        labelled_patterns=args.train, test_patterns=args.test, serving_model_dir=args.serving_model_dir,
+        beam_runner=args.beam_runner, extra_beam_args=args.beam_arg, num_classes=args.classes)
+
+
+def cmd_submit(args) -> dict:
+    from pipeline.kubeflow_runner import submit
+    if not os.path.exists(args.package):
+        raise UserError(f"no package at {args.package}; write one with `y8m compile`")
+    return submit(args.host, args.package, args.pipeline_root, experiment=args.experiment,
+                  run_name=args.run_name, namespace=args.namespace, enable_caching=not args.no_cache,
+                  service_account=args.service_account)
+
+
 COMMANDS = {"generate": cmd_generate, "run": cmd_run, "demo": cmd_demo, "score": cmd_score,
-            "predict": cmd_predict}
+            "predict": cmd_predict, "compile": cmd_compile, "submit": cmd_submit}
 
 
 def main(argv=None) -> int:

@@ -3,35 +3,31 @@
 L1 models and the stack are scored out-of-fold and on the held-out split; the student
 only on the held-out split (its soft targets saw every fold: design.md, "Honest
 evaluation"); every stage also on test when the test files carry labels. Writes
-`metrics.json` and a ModelBlessing that the standard Pusher reads. No Resolver node:
+`metrics.json`, `report.html` and a ModelBlessing that the standard Pusher reads. No Resolver node:
 the baseline is the best L1 model of the same run.
 """
 import json
 import os
 
-from tfx.dsl.component.experimental.annotations import InputArtifact, OutputArtifact, Parameter
-from tfx.dsl.component.experimental.decorators import component
-from tfx.types.standard_artifacts import Examples, ModelBlessing
+import numpy as np
+
+from tfx import types
+from tfx.dsl.components.base import base_component, base_executor, executor_spec
+from tfx.types import artifact_utils
+from tfx.types.component_spec import ChannelParameter, ExecutionParameter
+from tfx.types.standard_artifacts import Examples, Model, ModelBlessing
 
 import y8m_types
-from components.evaluator import evaluate
+from components import model_inputs
+from components.evaluator import evaluate, report
 from schemas.video_level import NUM_CLASSES
 
 METRICS_FILE = "metrics.json"
 
 
-@component
-def GapEvaluator(
-    split_examples: InputArtifact[Examples],
-    l1_predictions: InputArtifact[list[y8m_types.Predictions]],
-    stack_predictions: InputArtifact[y8m_types.Predictions],
-    student_predictions: InputArtifact[y8m_types.Predictions],
-    metrics: OutputArtifact[y8m_types.StageMetrics],
-    blessing: OutputArtifact[ModelBlessing],
-    num_folds: Parameter[int] = 5,
-    num_classes: Parameter[int] = NUM_CLASSES,
-    min_gap_ratio: Parameter[float] = 0.9,
-):
+def evaluate_run(split_examples, l1_predictions: list, stack_predictions, student_predictions, student_model,
+                 metrics, blessing, num_folds: int, num_classes: int, min_gap_ratio: float,
+                 settings: dict) -> None:
     labels = evaluate.evaluation_labels(split_examples, num_folds)
     stages = []
     for artifact in sorted(l1_predictions, key=lambda a: a.get_string_custom_property("model_name")):
@@ -41,11 +37,66 @@ def GapEvaluator(
     student_labels = {split: value for split, value in labels.items() if split != "oof"}
     stages += evaluate.stage_metrics("student", "student", student_predictions, student_labels, num_classes)
     blessed, reason = evaluate.blessing_decision(stages, min_gap_ratio)
-    report = {"stages": stages, "blessing": {"blessed": blessed, "reason": reason,
-                                             "min_gap_ratio": min_gap_ratio}}
+    metrics_report = {"stages": stages, "blessing": {"blessed": blessed, "reason": reason,
+                                                     "min_gap_ratio": min_gap_ratio}}
     with open(os.path.join(metrics.uri, METRICS_FILE), "w") as out:
-        json.dump(report, out, indent=2)
+        json.dump(metrics_report, out, indent=2)
+    write_report(metrics.uri, metrics_report, labels, stack_predictions, student_predictions, student_model,
+                 num_classes, settings)
     with open(os.path.join(blessing.uri, "BLESSED" if blessed else "NOT_BLESSED"), "w") as out:
         out.write(reason + "\n")
     blessing.set_int_custom_property("blessed", int(blessed))
     blessing.set_string_custom_property("reason", reason)
+
+
+def write_report(directory: str, metrics_report: dict, labels: dict, stack_predictions, student_predictions,
+                 student_model, num_classes: int, settings: dict) -> None:
+    frequency = np.bincount(np.concatenate([np.zeros(0, np.int64), *labels["oof"].values()]).astype(np.int64),
+                            minlength=num_classes)
+    ap_by_stage = {name: evaluate.per_class_ap(artifact, labels["holdout"], num_classes)
+                   for name, artifact in (("stack", stack_predictions), ("student", student_predictions))}
+    model_bytes = (student_model.get_int_custom_property("saved_model_bytes")
+                   if student_model.has_custom_property("saved_model_bytes") else None)
+    with open(os.path.join(directory, report.REPORT_FILE), "w") as out:
+        out.write(report.render_report(metrics_report, frequency, ap_by_stage, model_bytes, settings))
+
+
+class GapEvaluatorSpec(types.ComponentSpec):
+    """The fixed keys; one `predictions_<i>` key per L1 model is added per pipeline."""
+    PARAMETERS = {"num_folds": ExecutionParameter(type=int), "num_classes": ExecutionParameter(type=int),
+                  "min_gap_ratio": ExecutionParameter(type=float),
+                  # The run's settings (the profile), shown in report.html.
+                  "settings": ExecutionParameter(type=str)}
+    INPUTS = {"split_examples": ChannelParameter(type=Examples),
+              "stack_predictions": ChannelParameter(type=y8m_types.Predictions),
+              "student_predictions": ChannelParameter(type=y8m_types.Predictions),
+              "student_model": ChannelParameter(type=Model)}
+    OUTPUTS = {"metrics": ChannelParameter(type=y8m_types.StageMetrics),
+               "blessing": ChannelParameter(type=ModelBlessing)}
+
+
+class Executor(base_executor.BaseExecutor):
+    def Do(self, input_dict, output_dict, exec_properties):
+        single = artifact_utils.get_single_instance
+        evaluate_run(single(input_dict["split_examples"]), model_inputs.model_artifacts(input_dict),
+                     single(input_dict["stack_predictions"]), single(input_dict["student_predictions"]),
+                     single(input_dict["student_model"]), single(output_dict["metrics"]),
+                     single(output_dict["blessing"]), exec_properties["num_folds"],
+                     exec_properties["num_classes"], exec_properties["min_gap_ratio"],
+                     json.loads(exec_properties["settings"]))
+
+
+class GapEvaluator(base_component.BaseComponent):
+    SPEC_CLASS = GapEvaluatorSpec
+    EXECUTOR_SPEC = executor_spec.ExecutorClassSpec(Executor)
+
+    def __init__(self, split_examples, l1_predictions: list, stack_predictions, student_predictions,
+                 student_model, num_folds: int = 5, num_classes: int = NUM_CLASSES, min_gap_ratio: float = 0.9,
+                 settings: str = "{}"):
+        """`l1_predictions`: one channel per L1 model, second-round models included."""
+        spec_class = model_inputs.spec_with_model_inputs(GapEvaluatorSpec, len(l1_predictions))
+        super().__init__(spec=spec_class(
+            split_examples=split_examples, stack_predictions=stack_predictions,
+            student_predictions=student_predictions, student_model=student_model, num_folds=num_folds,
+            num_classes=num_classes, min_gap_ratio=min_gap_ratio, settings=settings, metrics=types.Channel(type=y8m_types.StageMetrics),
+            blessing=types.Channel(type=ModelBlessing), **model_inputs.model_input_channels(l1_predictions)))

@@ -41,7 +41,8 @@ def read_top_k(artifact, split: str) -> dict[str, tuple[np.ndarray, np.ndarray]]
     return top
 
 
-def score_split(name: str, split: str, top: dict, labels: dict, num_classes: int) -> dict:
+def aligned(name: str, split: str, top: dict, labels: dict):
+    """(class ids, scores, labels) of the labelled videos, joined by video id."""
     missing = [video_id for video_id in labels if video_id not in top]
     if missing:
         raise InvalidInputError(f"{name}: {len(missing)} videos of split '{split}' have no prediction, "
@@ -49,7 +50,18 @@ def score_split(name: str, split: str, top: dict, labels: dict, num_classes: int
     ids = list(labels)
     class_ids = np.stack([_padded(top[video_id][0], -1) for video_id in ids])
     scores = np.stack([_padded(top[video_id][1], -np.inf) for video_id in ids])
-    return metrics.evaluate(class_ids, scores, [labels[video_id] for video_id in ids], num_classes)
+    return class_ids, scores, [labels[video_id] for video_id in ids]
+
+
+def score_split(name: str, split: str, top: dict, labels: dict, num_classes: int) -> dict:
+    return metrics.evaluate(*aligned(name, split, top, labels), num_classes)
+
+
+def per_class_ap(artifact, holdout_labels: dict, num_classes: int) -> np.ndarray:
+    """Each class's AP on the held-out split."""
+    top = read_top_k(artifact, "holdout")
+    return metrics.per_class_ap(*aligned(artifact.get_string_custom_property("model_name"), "holdout",
+                                         top, holdout_labels), num_classes)
 
 
 def _padded(values: np.ndarray, fill) -> np.ndarray:

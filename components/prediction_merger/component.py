@@ -6,13 +6,14 @@ import json
 
 import apache_beam as beam
 import tensorflow as tf
-from tfx.dsl.component.experimental.annotations import (BeamComponentParameter, InputArtifact,
-                                                        OutputArtifact, Parameter)
-from tfx.dsl.component.experimental.decorators import component
+from tfx import types
+from tfx.dsl.components.base import base_beam_component, base_beam_executor, executor_spec
+from tfx.types import artifact_utils
+from tfx.types.component_spec import ChannelParameter, ExecutionParameter
 from tfx.types.standard_artifacts import Examples
 
 import y8m_types
-from components import splits
+from components import model_inputs, splits
 from components.fold_splitter import folds
 from components.prediction_merger.merge import MergePredictions, split_of_row
 from schemas import predictions as rows
@@ -32,14 +33,7 @@ def prediction_files(artifact, model_name: str) -> list[str]:
     return patterns
 
 
-@component(use_beam=True)
-def PredictionMerger(
-    split_examples: InputArtifact[Examples],
-    predictions: InputArtifact[list[y8m_types.Predictions]],
-    merged: OutputArtifact[y8m_types.MergedPredictions],
-    num_folds: Parameter[int] = 5,
-    beam_pipeline: BeamComponentParameter[beam.Pipeline] = None,
-):
+def merge_all(split_examples, predictions: list, merged, num_folds: int, beam_pipeline) -> None:
     model_files = {}
     for artifact in sorted(predictions, key=lambda a: a.get_string_custom_property("model_name")):
         name = artifact.get_string_custom_property("model_name")
@@ -62,3 +56,31 @@ def PredictionMerger(
     splits.set_split_names(merged, list(MERGED_SPLITS))
     merged.set_string_custom_property("model_names", json.dumps(list(model_files)))
     merged.set_string_custom_property("feature_names", json.dumps(rows.l2_feature_names(list(model_files))))
+
+
+class PredictionMergerSpec(types.ComponentSpec):
+    """The fixed keys; the per-model prediction keys are added per pipeline."""
+    PARAMETERS = {"num_folds": ExecutionParameter(type=int)}
+    INPUTS = {"split_examples": ChannelParameter(type=Examples)}
+    OUTPUTS = {"merged": ChannelParameter(type=y8m_types.MergedPredictions)}
+
+
+class Executor(base_beam_executor.BaseBeamExecutor):
+    def Do(self, input_dict, output_dict, exec_properties):
+        merge_all(artifact_utils.get_single_instance(input_dict["split_examples"]),
+                  model_inputs.model_artifacts(input_dict),
+                  artifact_utils.get_single_instance(output_dict["merged"]),
+                  exec_properties["num_folds"], self._make_beam_pipeline())
+
+
+class PredictionMerger(base_beam_component.BaseBeamComponent):
+    SPEC_CLASS = PredictionMergerSpec
+    EXECUTOR_SPEC = executor_spec.BeamExecutorSpec(Executor)
+
+    def __init__(self, split_examples, predictions: list, num_folds: int = 5):
+        """`predictions`: one channel per L1 model (each L1Trainer's `predictions`)."""
+        spec_class = model_inputs.spec_with_model_inputs(PredictionMergerSpec, len(predictions))
+        super().__init__(spec=spec_class(
+            split_examples=split_examples, num_folds=num_folds,
+            merged=types.Channel(type=y8m_types.MergedPredictions),
+            **model_inputs.model_input_channels(predictions)))

@@ -42,8 +42,9 @@ def dense_scores(serialized: bytes, model_name: str) -> tuple[str, np.ndarray]:
 
 
 def top_labels(scores: np.ndarray) -> np.ndarray:
-    """A model's top 20 class ids (unordered) of one video."""
-    return np.argpartition(-scores, rows.CANDIDATES_PER_MODEL - 1)[:rows.CANDIDATES_PER_MODEL]
+    """A model's top 20 class ids (unordered) of one video; every class where there are fewer."""
+    count = min(rows.CANDIDATES_PER_MODEL, scores.size)
+    return np.argpartition(-scores, count - 1)[:count]
 
 
 def candidate_set(video_id: str, grouped: dict, model_names: list[str]):

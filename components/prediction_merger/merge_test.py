@@ -116,3 +116,10 @@ def test_duplicate_prediction_names_model_and_video(small_case):
         with TestPipeline() as pipeline:
             _ = pipeline | merge.MergePredictions(
                 {0: str(path / "videos.tfrecord")}, {"twice": [str(path / "twice.tfrecord")]})
+
+
+def test_top_labels_of_a_vocabulary_smaller_than_twenty():
+    scores = np.array([0.1, 0.9, 0.5, 0.3], np.float32)
+    assert sorted(merge.top_labels(scores)) == [0, 1, 2, 3]
+    many = np.linspace(0, 1, 30, dtype=np.float32)
+    assert sorted(merge.top_labels(many)) == list(range(10, 30))

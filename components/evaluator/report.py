@@ -1,0 +1,110 @@
+"""report.html: one self-contained page (inline SVG, no scripts) about a run.
+
+GAP@20 of every stage by split (a bar chart), the student's SavedModel size against the
+budget, per-class AP on the held-out split against the class's frequency in the
+training folds (a scatter plot), and the run's settings.
+"""
+import html
+import json
+import math
+
+import numpy as np
+
+REPORT_FILE = "report.html"
+SPLIT_COLOURS = {"oof": "#4c78a8", "holdout": "#f58518", "test": "#54a24b"}
+STAGE_COLOURS = {"stack": "#4c78a8", "student": "#e45756"}
+BAR_HEIGHT, LABEL_WIDTH, CHART_WIDTH = 14, 220, 420
+PLOT_WIDTH, PLOT_HEIGHT, MARGIN = 560, 300, 40
+
+
+def gap_bar_chart(stages: list[dict]) -> str:
+    """Horizontal bars, one per (stage, split), grouped by stage."""
+    rows = sorted(stages, key=lambda s: ({"l1": 0, "stack": 1, "student": 2}[s["kind"]], s["name"], s["split"]))
+    height = BAR_HEIGHT * len(rows) + 30
+    parts = [f'<svg width="{LABEL_WIDTH + CHART_WIDTH + 60}" height="{height}" role="img" '
+             'aria-label="GAP@20 by stage and split">']
+    for index, stage in enumerate(rows):
+        y = 20 + index * BAR_HEIGHT
+        width = CHART_WIDTH * stage["gap"]
+        parts.append(f'<text x="{LABEL_WIDTH - 6}" y="{y + 11}" text-anchor="end" font-size="11">'
+                     f'{html.escape(stage["name"])} · {stage["split"]}</text>')
+        parts.append(f'<rect x="{LABEL_WIDTH}" y="{y + 1}" width="{width:.1f}" height="{BAR_HEIGHT - 3}" '
+                     f'fill="{SPLIT_COLOURS.get(stage["split"], "#888")}"/>')
+        parts.append(f'<text x="{LABEL_WIDTH + width + 4:.1f}" y="{y + 11}" font-size="11">{stage["gap"]:.4f}</text>')
+    parts.append(f'<text x="{LABEL_WIDTH}" y="12" font-size="11">GAP@20 (0 to 1); colours: '
+                 + ", ".join(f'<tspan fill="{colour}">{split}</tspan>' for split, colour in SPLIT_COLOURS.items())
+                 + "</text></svg>")
+    return "".join(parts)
+
+
+def size_bar(model_bytes: int | None, budget_bytes: int) -> str:
+    if model_bytes is None:
+        return "<p>No student size was recorded.</p>"
+    fraction = model_bytes / budget_bytes
+    width = CHART_WIDTH * min(fraction, 1.0)
+    colour = "#54a24b" if fraction <= 1 else "#e45756"
+    return (f'<svg width="{CHART_WIDTH + 2}" height="22" role="img" aria-label="model size against budget">'
+            f'<rect x="1" y="1" width="{CHART_WIDTH}" height="20" fill="none" stroke="#333"/>'
+            f'<rect x="1" y="1" width="{width:.1f}" height="20" fill="{colour}"/></svg>'
+            f"<p>{model_bytes:,} bytes of a {budget_bytes:,}-byte budget ({fraction:.1%}).</p>")
+
+
+def per_class_scatter(frequency: np.ndarray, ap_by_stage: dict[str, np.ndarray]) -> str:
+    """Held-out AP of each class with training positives, against log10 of that count."""
+    seen = np.flatnonzero(frequency > 0)
+    if seen.size == 0:
+        return "<p>No class has training labels.</p>"
+    log_max = max(math.log10(frequency.max()), 1.0)
+    parts = [f'<svg width="{PLOT_WIDTH + 2 * MARGIN}" height="{PLOT_HEIGHT + 2 * MARGIN}" role="img" '
+             'aria-label="per-class AP against class frequency">',
+             f'<rect x="{MARGIN}" y="{MARGIN}" width="{PLOT_WIDTH}" height="{PLOT_HEIGHT}" fill="none" stroke="#333"/>']
+    for decade in range(int(log_max) + 1):
+        x = MARGIN + PLOT_WIDTH * decade / log_max
+        parts.append(f'<text x="{x:.1f}" y="{MARGIN + PLOT_HEIGHT + 14}" font-size="10" '
+                     f'text-anchor="middle">{10 ** decade:,}</text>')
+    for tick in (0.0, 0.5, 1.0):
+        y = MARGIN + PLOT_HEIGHT * (1 - tick)
+        parts.append(f'<text x="{MARGIN - 4}" y="{y + 3:.1f}" font-size="10" text-anchor="end">{tick}</text>')
+    for stage, ap in ap_by_stage.items():
+        colour = STAGE_COLOURS.get(stage, "#888")
+        for c in seen:
+            x = MARGIN + PLOT_WIDTH * math.log10(frequency[c]) / log_max
+            y = MARGIN + PLOT_HEIGHT * (1 - ap[c])
+            parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="1.6" fill="{colour}" fill-opacity="0.5"/>')
+    parts.append(f'<text x="{MARGIN + PLOT_WIDTH / 2}" y="{MARGIN + PLOT_HEIGHT + 30}" font-size="11" '
+                 'text-anchor="middle">training videos with the class (log scale)</text>')
+    parts.append(f'<text x="{MARGIN}" y="{MARGIN - 8}" font-size="11">held-out AP per class: '
+                 + ", ".join(f'<tspan fill="{STAGE_COLOURS.get(s, "#888")}">{html.escape(s)}</tspan>'
+                             for s in ap_by_stage) + "</text></svg>")
+    return "".join(parts)
+
+
+def render_report(metrics_report: dict, frequency: np.ndarray, ap_by_stage: dict[str, np.ndarray],
+                  model_bytes: int | None, settings: dict) -> str:
+    blessing = metrics_report["blessing"]
+    budget = int(settings.get("max_model_bytes", 10**9))
+    rows = "".join(
+        f"<tr><td>{html.escape(s['name'])}</td><td>{s['kind']}</td><td>{s['split']}</td>"
+        f"<td>{s['gap']:.4f}</td><td>{s['hit_at_1']:.4f}</td><td>{s['perr']:.4f}</td>"
+        f"<td>{s['map']:.4f}</td><td>{s['videos']:,}</td></tr>" for s in metrics_report["stages"])
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>y8m-pipeline run report</title>
+<style>body{{font-family:sans-serif;margin:2em;max-width:1100px}}table{{border-collapse:collapse}}
+td,th{{border:1px solid #ccc;padding:2px 8px;text-align:right}}td:first-child{{text-align:left}}
+pre{{background:#f6f6f6;padding:1em;overflow:auto}}</style></head><body>
+<h1>Run report</h1>
+<p><b>Blessing:</b> {"blessed" if blessing["blessed"] else "not blessed"}: {html.escape(blessing["reason"])}</p>
+<h2>GAP@20 of every stage</h2>
+{gap_bar_chart(metrics_report["stages"])}
+<table><tr><th>stage</th><th>kind</th><th>split</th><th>GAP@20</th><th>Hit@1</th><th>PERR</th><th>MAP</th>
+<th>videos</th></tr>{rows}</table>
+<p>The student is scored on held-out and test only: its soft targets came from teachers
+that saw every fold. Second-round L1 models (trained on soft labels) likewise.</p>
+<h2>Student size against the budget</h2>
+{size_bar(model_bytes, budget)}
+<h2>Per-class AP against class frequency</h2>
+{per_class_scatter(frequency, ap_by_stage)}
+<h2>Settings</h2>
+<pre>{html.escape(json.dumps(settings, indent=2, sort_keys=True))}</pre>
+</body></html>
+"""

@@ -1,0 +1,31 @@
+"""report.html from a metrics report: charts, size against budget, settings."""
+import numpy as np
+
+from components.evaluator import report
+
+STAGES = [
+    {"name": "mlp", "kind": "l1", "split": "oof", "gap": 0.61, "hit_at_1": 0.7, "perr": 0.5, "map": 0.1, "videos": 90},
+    {"name": "stack", "kind": "stack", "split": "holdout", "gap": 0.66, "hit_at_1": 0.75, "perr": 0.55,
+     "map": 0.12, "videos": 10},
+    {"name": "student", "kind": "student", "split": "holdout", "gap": 0.64, "hit_at_1": 0.72, "perr": 0.52,
+     "map": 0.11, "videos": 10},
+]
+METRICS = {"stages": STAGES, "blessing": {"blessed": True, "reason": "student 0.64 >= 0.9 x 0.61"}}
+
+
+def test_report_shows_every_stage_size_and_settings():
+    frequency = np.array([100, 10, 1, 0])
+    ap = {"stack": np.array([0.9, 0.5, 0.1, 0.0]), "student": np.array([0.8, 0.4, 0.0, 0.0])}
+    page = report.render_report(METRICS, frequency, ap, 250_000_000, {"max_model_bytes": 10**9, "note": "<b>"})
+    assert page.startswith("<!DOCTYPE html>") and page.count("<svg") == 3
+    for stage in STAGES:
+        assert f"{stage['name']} · {stage['split']}" in page and f"{stage['gap']:.4f}" in page
+    assert "250,000,000 bytes of a 1,000,000,000-byte budget (25.0%)" in page
+    # Three classes with training labels, two stages: six points; the unseen class is not drawn.
+    assert page.count("<circle") == 6
+    assert "&lt;b&gt;" in page and "<b>\"" not in page  # settings are escaped
+
+
+def test_a_student_over_budget_is_drawn_as_such():
+    bar = report.size_bar(2 * 10**9, 10**9)
+    assert "#e45756" in bar and "200.0%" in bar

@@ -1,0 +1,163 @@
+"""Compiles the pipeline for Kubeflow Pipelines and submits runs of it.
+
+The same `create_pipeline(...)` as the local runner, compiled by TFX's
+KubeflowV2DagRunner into a KFP package (YAML, pipeline spec 2.1): one task per
+component, each running the project image through `pipeline.kubeflow_entrypoint`.
+The profile's `kubeflow` section sets per-component resources and, as the package's
+second YAML document (the Kubernetes platform spec), the data volume mount, node
+selectors and tolerations.
+"""
+import hashlib
+import json
+
+import yaml
+from kfp.pipeline_spec import pipeline_spec_pb2
+from tfx.orchestration.kubeflow.v2 import kubeflow_v2_dag_runner
+
+from pipeline import beam
+from pipeline.pipeline import create_pipeline
+from pipeline.profile import Profile
+from y8m.errors import UserError
+from y8m.inputs import expand_patterns, fingerprint
+
+# The container command of every task: the TFX executor entrypoint behind the wrapper
+# that maps minio:// and s3:// artifact URIs to the launcher's local copies.
+# KFP names allow [a-z0-9-] only; its cache keys include the image, so a new image
+# version is not served an older one's results.
+PIPELINE_NAME = "y8m-pipeline"
+ENTRYPOINT = ["python", "-m", "pipeline.kubeflow_entrypoint"]
+# The pipeline root is chosen per run, at submit time (`y8m submit --pipeline-root`).
+COMPILE_TIME_ROOT = "pipeline-root-set-at-submit"
+DEFAULT_KEY = "default"
+GPU_RESOURCE = "nvidia.com/gpu"
+RESOURCE_KEYS = {"cpu", "memory", "gpu"}
+KUBEFLOW_KEYS = {"resources", "data_volume", "node_selector", "tolerations", "gpu_node_selector",
+                 "gpu_tolerations"}
+ResourceSpec = pipeline_spec_pb2.PipelineDeploymentConfig.PipelineContainerSpec.ResourceSpec
+
+
+def component_type(component_id: str) -> str:
+    """`L1Trainer-mlp` → `L1Trainer`: resources are set per component type."""
+    return component_id.split("-")[0]
+
+
+def resources_of(settings: dict, component_id: str) -> dict:
+    resources = settings.get("resources") or {}
+    return resources.get(component_type(component_id), resources.get(DEFAULT_KEY, {}))
+
+
+def check_settings(settings: dict, component_types: set[str]) -> None:
+    unknown = set(settings) - KUBEFLOW_KEYS
+    if unknown:
+        raise UserError(f"profile kubeflow: unknown keys {sorted(unknown)}; allowed: {sorted(KUBEFLOW_KEYS)}")
+    for name, resources in (settings.get("resources") or {}).items():
+        if name != DEFAULT_KEY and name not in component_types:
+            raise UserError(f"profile kubeflow.resources: '{name}' is not a component of the pipeline; "
+                            f"known: {sorted(component_types)} and '{DEFAULT_KEY}'")
+        if not isinstance(resources, dict) or set(resources) - RESOURCE_KEYS:
+            raise UserError(f"profile kubeflow.resources.{name}: a mapping of {sorted(RESOURCE_KEYS)}")
+        for key, value in resources.items():
+            if not isinstance(value, (int, float)) or value < 0:
+                raise UserError(f"profile kubeflow.resources.{name}.{key} must be a non-negative number")
+    volume = settings.get("data_volume")
+    if volume is not None and (not isinstance(volume, dict) or set(volume) != {"claim", "mount_path"}):
+        raise UserError("profile kubeflow.data_volume: needs exactly `claim` (a PVC name) and `mount_path`")
+
+
+def resource_spec(resources: dict):
+    """CPU and memory (GB) as requests and limits; GPUs as the `nvidia.com/gpu` resource."""
+    spec = ResourceSpec()
+    if "cpu" in resources:
+        spec.resource_cpu_request = spec.resource_cpu_limit = str(resources["cpu"])
+    if "memory" in resources:
+        spec.resource_memory_request = spec.resource_memory_limit = f"{resources['memory']}G"
+    if resources.get("gpu"):
+        spec.accelerator.resource_type = GPU_RESOURCE
+        spec.accelerator.resource_count = str(int(resources["gpu"]))
+    return spec
+
+
+def executor_platform_config(settings: dict, component_id: str) -> dict:
+    """The kfp-kubernetes executor config of one task (mounts, node selector, tolerations)."""
+    config = {}
+    volume = settings.get("data_volume")
+    if volume:
+        # `constant` is what older KFP backends read; newer ones read pvcNameParameter.
+        config["pvcMount"] = [{"mountPath": volume["mount_path"], "constant": volume["claim"],
+                               "pvcNameParameter": {"runtimeValue": {"constant": volume["claim"]}}}]
+    uses_gpu = bool(resources_of(settings, component_id).get("gpu"))
+    node_selector = {**(settings.get("node_selector") or {}),
+                     **((settings.get("gpu_node_selector") or {}) if uses_gpu else {})}
+    if node_selector:
+        config["nodeSelector"] = {"labels": node_selector}
+    tolerations = list(settings.get("tolerations") or []) + list(
+        (settings.get("gpu_tolerations") or []) if uses_gpu else [])
+    if tolerations:
+        config["tolerations"] = tolerations
+    return config
+
+
+def input_fingerprint(patterns: list[str]) -> str:
+    """The files' fingerprint where the compiling machine can read them (local or gs://);
+    otherwise only the patterns (paths inside the cluster's data volume), so KFP's cache
+    cannot tell when those files change: submit with --no-cache after changing data."""
+    try:
+        return fingerprint(expand_patterns(patterns, "input"))
+    except UserError:
+        return "patterns:" + hashlib.sha256(json.dumps(patterns).encode()).hexdigest()
+
+
+def compile_pipeline(output_path: str, *, profile: Profile, image: str, labelled_patterns: list[str],
+                     test_patterns: list[str], serving_model_dir: str, beam_runner: str = "local",
+                     extra_beam_args: list[str] | None = None, num_classes: int | None = None,
+                     gpu_image: str | None = None) -> dict:
+    """Writes the KFP package to `output_path` (.yaml); returns a summary of its tasks."""
+    if not output_path.endswith((".yaml", ".yml")):
+        raise UserError("the Kubeflow package must be a .yaml file (the KFP client rejects JSON packages)")
+    kwargs = {} if num_classes is None else {"num_classes": num_classes}
+    tfx_pipeline = create_pipeline(
+        pipeline_name=PIPELINE_NAME, pipeline_root=COMPILE_TIME_ROOT, profile=profile,
+        labelled_patterns=labelled_patterns, test_patterns=test_patterns,
+        input_fingerprint=input_fingerprint(labelled_patterns + test_patterns),
+        serving_model_dir=serving_model_dir,
+        beam_pipeline_args=beam.kubeflow_beam_args(beam_runner, image, extra_beam_args), **kwargs)
+    settings = profile.kubeflow
+    check_settings(settings, {component_type(c.id) for c in tfx_pipeline.components})
+    images = {kubeflow_v2_dag_runner.pipeline_builder.DEFAULT_IMAGE_PATH_KEY: image}
+    for component in tfx_pipeline.components:
+        resources = resources_of(settings, component.id)
+        if resources:
+            component.with_platform_config(resource_spec(resources))
+        if gpu_image and resources.get("gpu"):
+            images[component.id] = gpu_image
+    runner = kubeflow_v2_dag_runner.KubeflowV2DagRunner(
+        config=kubeflow_v2_dag_runner.KubeflowV2DagRunnerConfig(
+            display_name=PIPELINE_NAME, default_image=images if len(images) > 1 else image,
+            default_commands=ENTRYPOINT,
+            use_pipeline_spec_2_1=True))
+    pipeline_spec = runner.run(tfx_pipeline, write_out=False)["pipelineSpec"]
+    platform = {component.id + "_executor": executor_platform_config(settings, component.id)
+                for component in tfx_pipeline.components}
+    platform = {label: config for label, config in platform.items() if config}
+    documents = [pipeline_spec]
+    if platform:
+        documents.append({"platforms": {"kubernetes": {"deploymentSpec": {"executors": platform}}}})
+    with open(output_path, "w") as out:
+        out.write(f"# {PIPELINE_NAME}: compiled by `y8m compile` (profile '{profile.name}')\n")
+        yaml.safe_dump_all(documents, out, sort_keys=True)
+    return {"package": output_path, "tasks": sorted(pipeline_spec["root"]["dag"]["tasks"]),
+            "image": image, "beam_runner": beam_runner, "platform_executors": sorted(platform)}
+
+
+def submit(host: str, package: str, pipeline_root: str, experiment: str | None = None,
+           run_name: str | None = None, namespace: str | None = None, enable_caching: bool = True,
+           service_account: str | None = None, client=None) -> dict:
+    """Creates a run of a compiled package on a Kubeflow Pipelines endpoint."""
+    if client is None:
+        import kfp
+        client = kfp.Client(host=host, namespace=namespace)
+    run = client.create_run_from_pipeline_package(
+        pipeline_file=package, arguments={}, run_name=run_name, experiment_name=experiment,
+        namespace=namespace, pipeline_root=pipeline_root, enable_caching=enable_caching,
+        service_account=service_account)
+    return {"run_id": run.run_id, "host": host, "pipeline_root": pipeline_root}

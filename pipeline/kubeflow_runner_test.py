@@ -1,0 +1,139 @@
+"""The compiled Kubeflow package, read the way kfp's client reads it."""
+import types
+
+import pytest
+from google.protobuf import json_format
+from kfp.client import client as kfp_client
+
+from pipeline import kubeflow_runner
+from pipeline.beam import BEAM_ARGS_BY_RUNNER
+from pipeline.profile import load_profile, parse_profile
+from y8m.errors import UserError
+
+PATTERNS = dict(labelled_patterns=["/data/train*.tfrecord"], test_patterns=["/data/test*.tfrecord"],
+                serving_model_dir="/data/serving_model")
+BEAM_TASKS = {"VideoExampleGen", "FoldSplitter", "PredictionMerger", "SoftLabelIndexer"}
+
+
+@pytest.fixture(scope="module")
+def full_package(tmp_path_factory):
+    path = str(tmp_path_factory.mktemp("kfp") / "pipeline.yaml")
+    profile = load_profile("full")
+    summary = kubeflow_runner.compile_pipeline(
+        path, profile=profile, image="registry.example/y8m:1", gpu_image="registry.example/y8m-gpu:1",
+        beam_runner="portable", extra_beam_args=["--job_endpoint=flink-jobserver:8099"], **PATTERNS)
+    return profile, summary, read_package(path)
+
+
+def read_package(path: str) -> dict:
+    """The pipeline spec as kfp's client parses it before uploading (a proto, here as a dict)."""
+    return json_format.MessageToDict(kfp_client._extract_pipeline_yaml(path).pipeline_spec)
+
+
+def executor(package: dict, task: str) -> dict:
+    return package["deploymentSpec"]["executors"][task + "_executor"]
+
+
+def test_every_component_of_the_local_pipeline_is_a_task(full_package):
+    profile, summary, package = full_package
+    tasks = set(package["root"]["dag"]["tasks"])
+    trainers = {f"L1Trainer-{m['name'].replace('_', '-')}" for m in profile.l1_models}
+    assert tasks == {"VideoExampleGen", "FoldSplitter", "PredictionMerger", "LGBMStacker", "SoftLabelIndexer",
+                     "Distiller", "GapEvaluator", "Pusher"} | trainers
+    assert sorted(tasks) == summary["tasks"]
+    assert all(name.replace("-", "").isalnum() for name in tasks)  # Argo task names
+
+
+def test_tasks_run_the_project_image_through_the_entrypoint_wrapper(full_package):
+    _, _, package = full_package
+    for label, spec in package["deploymentSpec"]["executors"].items():
+        assert set(spec) == {"container"}, f"{label}: only container executors run on open-source KFP"
+        container = spec["container"]
+        assert container["command"] == kubeflow_runner.ENTRYPOINT
+        assert container["args"][:2] == ["--executor_class_path", container["args"][1]]
+        gpu = label.startswith(("L1Trainer", "Distiller"))
+        assert container["image"] == ("registry.example/y8m-gpu:1" if gpu else "registry.example/y8m:1"), label
+
+
+def test_resources_follow_the_profile(full_package):
+    _, _, package = full_package
+    trainer = executor(package, "L1Trainer-moe-4")["container"]["resources"]
+    assert trainer["resourceCpuLimit"] == "8" and trainer["resourceMemoryLimit"] == "64G"
+    assert trainer["accelerator"] == {"resourceType": "nvidia.com/gpu", "resourceCount": "1"}
+    merger = executor(package, "PredictionMerger")["container"]["resources"]
+    assert merger["resourceMemoryRequest"] == "64G" and "accelerator" not in merger
+    fold_splitter = executor(package, "FoldSplitter")["container"]["resources"]  # the profile's default
+    assert fold_splitter["resourceCpuRequest"] == "4"
+
+
+def test_beam_arguments_reach_every_task(full_package):
+    _, _, package = full_package
+    for task in BEAM_TASKS:
+        args = executor(package, task)["container"]["args"]
+        assert "--job_endpoint=flink-jobserver:8099" in args
+        assert all(arg in args for arg in BEAM_ARGS_BY_RUNNER["portable"])
+
+
+def test_platform_spec_mounts_the_data_and_places_gpu_tasks(tmp_path):
+    path = str(tmp_path / "pipeline.yaml")
+    kubeflow_runner.compile_pipeline(path, profile=load_profile("full"), image="y8m:1", **PATTERNS)
+    platform = json_format.MessageToDict(kfp_client._extract_pipeline_yaml(path).platform_spec)
+    executors = platform["platforms"]["kubernetes"]["deploymentSpec"]["executors"]
+    assert set(executors) == {f"{task}_executor" for task in read_package(path)["root"]["dag"]["tasks"]}
+    for label, config in executors.items():
+        assert config["pvcMount"][0]["mountPath"] == "/data"
+        assert config["pvcMount"][0]["pvcNameParameter"]["runtimeValue"]["constant"] == "y8m-data"
+        gpu = label.startswith(("L1Trainer", "Distiller"))
+        assert ("nodeSelector" in config) == gpu and ("tolerations" in config) == gpu, label
+
+
+@pytest.mark.parametrize("kubeflow, message", [
+    ({"resources": {"Trainer": {"cpu": 1}}}, "not a component"),
+    ({"resources": {"default": {"cpu": -1}}}, "non-negative"),
+    ({"resources": {"default": {"disk": 1}}}, "mapping of"),
+    ({"data_volume": {"claim": "x"}}, "mount_path"),
+    ({"gpus": 1}, "unknown keys"),
+])
+def test_bad_kubeflow_settings_are_named(tmp_path, kubeflow, message):
+    profile = load_profile("quick")
+    profile = parse_profile({**_raw(profile), "kubeflow": kubeflow}, "bad", "bad.yaml")
+    with pytest.raises(UserError, match=message):
+        kubeflow_runner.compile_pipeline(str(tmp_path / "p.yaml"), profile=profile, image="y8m:1", **PATTERNS)
+
+
+def test_json_packages_and_incomplete_runners_are_refused(tmp_path):
+    profile = load_profile("quick")
+    with pytest.raises(UserError, match="yaml"):
+        kubeflow_runner.compile_pipeline(str(tmp_path / "p.json"), profile=profile, image="y8m:1", **PATTERNS)
+    with pytest.raises(UserError, match="--project"):
+        kubeflow_runner.compile_pipeline(str(tmp_path / "p.yaml"), profile=profile, image="y8m:1",
+                                         beam_runner="dataflow", **PATTERNS)
+
+
+def test_dataflow_workers_run_the_project_image(tmp_path):
+    path = str(tmp_path / "p.yaml")
+    kubeflow_runner.compile_pipeline(
+        path, profile=load_profile("quick"), image="y8m:7", beam_runner="dataflow",
+        extra_beam_args=["--project=p", "--region=r", "--temp_location=gs://b/tmp"], **PATTERNS)
+    package = read_package(path)
+    assert "--sdk_container_image=y8m:7" in executor(package, "SoftLabelIndexer")["container"]["args"]
+
+
+def test_submit_creates_a_run_from_the_package():
+    calls = []
+
+    class RecordingClient:  # no cluster here: records what kfp.Client would be asked
+        def create_run_from_pipeline_package(self, **kwargs):
+            calls.append(kwargs)
+            return types.SimpleNamespace(run_id="run-42")
+
+    result = kubeflow_runner.submit("http://kfp:8080", "pipeline.yaml", "minio://mlpipeline/y8m",
+                                    experiment="nightly", enable_caching=False, client=RecordingClient())
+    assert result["run_id"] == "run-42"
+    assert calls[0]["pipeline_file"] == "pipeline.yaml" and calls[0]["pipeline_root"] == "minio://mlpipeline/y8m"
+    assert calls[0]["experiment_name"] == "nightly" and calls[0]["enable_caching"] is False
+
+
+def _raw(profile) -> dict:
+    return {"folds": profile.folds, "l1_models": profile.l1_models, "stacker": profile.stacker,
+            "student": profile.student}
