@@ -83,7 +83,7 @@ def mixup(dataset: tf.data.Dataset, alpha: float, seed: int) -> tf.data.Dataset:
 def fit(model: keras.Model, train_dataset: tf.data.Dataset,
         validation_features: np.ndarray | None, validation_labels: list[np.ndarray] | None,
         recipe: TrainingRecipe, log_dir: str | None = None,
-        progress_prefix: str = "") -> dict:
+        progress_prefix: str = "", validation_batch_size: int = VALIDATION_BATCH_SIZE) -> dict:
     """Trains `model` (logits out) and leaves it holding its best-validation-GAP weights.
 
     `train_dataset` yields batched (features [b, 1152] float32, targets [b, C] float32,
@@ -100,7 +100,7 @@ def fit(model: keras.Model, train_dataset: tf.data.Dataset,
                                         global_clipnorm=recipe.clipnorm),
         loss=keras.losses.BinaryCrossentropy(from_logits=True))
     callbacks = _callbacks(recipe, validation_features, validation_labels, log_dir,
-                           progress_prefix)
+                           progress_prefix, validation_batch_size)
     history = model.fit(train_dataset, epochs=recipe.max_epochs, callbacks=callbacks,
                         verbose=0).history
     history = {name: [float(value) for value in values] for name, values in history.items()}
@@ -115,14 +115,15 @@ def fit(model: keras.Model, train_dataset: tf.data.Dataset,
 
 
 def _callbacks(recipe: TrainingRecipe, validation_features, validation_labels,
-               log_dir: str | None, progress_prefix: str) -> list:
+               log_dir: str | None, progress_prefix: str,
+               validation_batch_size: int = VALIDATION_BATCH_SIZE) -> list:
     progress = _EpochProgress(progress_prefix, recipe.max_epochs)
     if validation_features is None:
         callbacks = [progress]
     else:
         # Order matters: the later callbacks read the `val_gap` the first one logs.
         callbacks = [
-            _ValidationGap(validation_features, validation_labels),
+            _ValidationGap(validation_features, validation_labels, validation_batch_size),
             progress,
             keras.callbacks.ReduceLROnPlateau(monitor="val_gap", mode="max",
                                               factor=recipe.lr_plateau_factor,
@@ -143,22 +144,24 @@ def predict_probabilities(model: keras.Model, features: np.ndarray,
     return expit(logits).astype(np.float32)
 
 
-def validation_gap(model: keras.Model, features: np.ndarray, labels: list[np.ndarray]) -> float:
+def validation_gap(model: keras.Model, features: np.ndarray, labels: list[np.ndarray],
+                   batch_size: int = VALIDATION_BATCH_SIZE) -> float:
     """GAP@20 of the model's scores against the true class ids of each video."""
-    scores = predict_probabilities(model, features, VALIDATION_BATCH_SIZE)
+    scores = predict_probabilities(model, features, batch_size)
     return gap(*top_k(scores, GAP_TOP_K), labels)
 
 
 class _ValidationGap(keras.callbacks.Callback):
     """Puts the held-out GAP@20 into each epoch's logs as `val_gap`."""
 
-    def __init__(self, features: np.ndarray, labels: list[np.ndarray]):
+    def __init__(self, features: np.ndarray, labels: list[np.ndarray], batch_size: int = VALIDATION_BATCH_SIZE):
         super().__init__()
         self._features = features
         self._labels = labels
+        self._batch_size = batch_size  # frame-level inputs are ~100 times larger per video
 
     def on_epoch_end(self, epoch, logs=None):
-        logs["val_gap"] = validation_gap(self.model, self._features, self._labels)
+        logs["val_gap"] = validation_gap(self.model, self._features, self._labels, self._batch_size)
 
 
 class _EpochProgress(keras.callbacks.Callback):

@@ -11,6 +11,9 @@ Sizes are keyword arguments with small defaults that train on a CPU on about 10k
 videos; the original sizes are reachable through the same arguments.
 
     model = build_model("resnet_like", num_classes=3862, inner_size=2048)
+
+Frame-level families (models/frame_zoo.py) are registered with `reads="frames"`: they
+take the masked frame sequence instead of "features"; `reads(family)` says which.
 """
 import inspect
 import math
@@ -25,23 +28,42 @@ from y8m.errors import UserError
 ModelBuilder = Callable[..., keras.Model]
 
 _FAMILIES: dict[str, ModelBuilder] = {}
+_READS: dict[str, str] = {}
+INPUT_KINDS = ("features", "frames")
 
 # MoE probabilities are clipped before the logit so that every family speaks finite logits.
 _MOE_PROBABILITY_FLOOR = 1e-7
 
 
-def register(name: str) -> Callable[[ModelBuilder], ModelBuilder]:
-    """Registers a family: `build(num_classes, *, keyword=default, ...) -> keras.Model`."""
+def register(name: str, reads: str = "features") -> Callable[[ModelBuilder], ModelBuilder]:
+    """Registers a family: `build(num_classes, *, keyword=default, ...) -> keras.Model`;
+    `reads`: "features" (video-level vector) or "frames" (frame sequence)."""
+    if reads not in INPUT_KINDS:
+        raise ValueError(f"model family '{name}': reads must be one of {INPUT_KINDS}, got {reads!r}")
+
     def decorator(build: ModelBuilder) -> ModelBuilder:
         if name in _FAMILIES:
             raise ValueError(f"model family '{name}' is registered twice")
         _FAMILIES[name] = build
+        _READS[name] = reads
         return build
     return decorator
 
 
 def families() -> list[str]:
     return sorted(_FAMILIES)
+
+
+def reads(family: str) -> str:
+    """"features" or "frames": the input a registered family takes."""
+    if family not in _READS:
+        raise UserError(f"unknown model family '{family}'; registered: {', '.join(families())}")
+    return _READS[family]
+
+
+def keyword_default(family: str, argument: str):
+    """The default of one keyword argument of a registered family (None if it has none)."""
+    return _keyword_defaults(_FAMILIES[family]).get(argument)
 
 
 def build_model(family: str, num_classes: int, **kwargs) -> keras.Model:
@@ -410,3 +432,43 @@ def _same_kind(value, default) -> bool:
     if isinstance(default, float):
         return isinstance(value, (int, float))
     return isinstance(value, type(default))
+
+
+# ---------------------------------------------------------------------------------------
+# Class subsets
+
+# The logit of a class outside a model's subset: probability ~1e-13, so it never ranks.
+ABSENT_LOGIT = -30.0
+
+
+class ExpandClasses(keras.layers.Layer):
+    """Logits over a subset of the classes, spread over the whole vocabulary: the model
+    predicts in the original class ids, and the classes outside the subset get ABSENT_LOGIT."""
+
+    def __init__(self, class_ids, num_classes: int, **kwargs):
+        super().__init__(**kwargs)
+        self.class_ids = [int(c) for c in class_ids]
+        self.num_classes = num_classes
+        positions = [len(self.class_ids)] * num_classes  # the filler column
+        for position, class_id in enumerate(self.class_ids):
+            positions[class_id] = position
+        self.positions = tf.constant(positions, tf.int32)
+
+    def call(self, logits):
+        filler = tf.fill([tf.shape(logits)[0], 1], tf.constant(ABSENT_LOGIT, logits.dtype))
+        return tf.gather(tf.concat([logits, filler], axis=1), self.positions, axis=1)
+
+    def get_config(self):
+        return {**super().get_config(), "class_ids": self.class_ids, "num_classes": self.num_classes}
+
+
+def build_subset_model(family: str, class_ids, num_classes: int, **kwargs) -> keras.Model:
+    """A registered family trained on `class_ids` only, predicting over all `num_classes`."""
+    if not class_ids or min(class_ids) < 0 or max(class_ids) >= num_classes:
+        raise UserError(f"a class subset must hold class ids in 0..{num_classes - 1}")
+    core = build_model(family, len(class_ids), **kwargs)
+    return keras.Model(core.inputs, ExpandClasses(class_ids, num_classes)(core.outputs[0]), name=core.name)
+
+
+# The frame-level families register themselves; imported last, as they use the blocks above.
+from models import frame_zoo  # noqa: E402,F401  pylint: disable=wrong-import-position,unused-import

@@ -110,11 +110,13 @@ def input_fingerprint(patterns: list[str]) -> str:
 def compile_pipeline(output_path: str, *, profile: Profile, image: str, labelled_patterns: list[str],
                      test_patterns: list[str], serving_model_dir: str, beam_runner: str = "local",
                      extra_beam_args: list[str] | None = None, num_classes: int | None = None,
-                     gpu_image: str | None = None) -> dict:
+                     gpu_image: str | None = None, frame_patterns: list[str] | None = None) -> dict:
     """Writes the KFP package to `output_path` (.yaml); returns a summary of its tasks."""
     if not output_path.endswith((".yaml", ".yml")):
         raise UserError("the Kubeflow package must be a .yaml file (the KFP client rejects JSON packages)")
     kwargs = {} if num_classes is None else {"num_classes": num_classes}
+    if frame_patterns:
+        kwargs.update(frame_patterns=frame_patterns, frame_fingerprint=input_fingerprint(frame_patterns))
     tfx_pipeline = create_pipeline(
         pipeline_name=PIPELINE_NAME, pipeline_root=COMPILE_TIME_ROOT, profile=profile,
         labelled_patterns=labelled_patterns, test_patterns=test_patterns,

@@ -39,11 +39,15 @@ def metadata_config(output_dir: str):
 
 
 def run_local(labelled_patterns: list[str], test_patterns: list[str], output_dir: str, profile: Profile,
-              beam_runner: str = "local", num_classes: int | None = None) -> RunOutputs:
+              beam_runner: str = "local", num_classes: int | None = None,
+              frame_patterns: list[str] | None = None) -> RunOutputs:
     started = time.time()
     output_dir = os.path.abspath(output_dir)
     files = expand_patterns(labelled_patterns, "labelled") + expand_patterns(test_patterns, "test")
     kwargs = {} if num_classes is None else {"num_classes": num_classes}
+    if frame_patterns:
+        kwargs.update(frame_patterns=[os.path.abspath(p) for p in frame_patterns],
+                      frame_fingerprint=fingerprint(expand_patterns(frame_patterns, "frame-level")))
     tfx_pipeline = create_pipeline(
         pipeline_name=PIPELINE_NAME, pipeline_root=os.path.join(output_dir, "pipeline_root"), profile=profile,
         labelled_patterns=[os.path.abspath(p) for p in labelled_patterns],

@@ -10,12 +10,15 @@ from components.distiller.component import Distiller
 from components.evaluator.component import GapEvaluator
 from components.example_gen.component import VideoExampleGen
 from components.fold_splitter.component import FoldSplitter
+from components.frame_features.component import FrameFeatures, frame_input
 from components.l1_trainer.component import L1Trainer
+from components.l1_trainer.trainer import frame_length, reads_frames
 from components.lgbm_stacker.component import LGBMStacker
 from components.prediction_merger.component import PredictionMerger
 from components.soft_label_indexer.component import SoftLabelIndexer
 from pipeline.profile import Profile
 from schemas.video_level import NUM_CLASSES
+from y8m.errors import UserError
 
 
 def trainer_id(model_name: str) -> str:
@@ -24,11 +27,32 @@ def trainer_id(model_name: str) -> str:
     return "L1Trainer-" + model_name.replace("_", "-")
 
 
+def frame_feature_nodes(profile: Profile, frame_patterns: list[str] | None, frame_fingerprint: str,
+                        split_examples, num_classes: int) -> list:
+    """[FrameInput, FrameFeatures] when the profile has frame-level models, else []."""
+    frame_models = [config for config in profile.l1_models if reads_frames(config)]
+    if not frame_models and not frame_patterns:
+        return []
+    if not frame_patterns:
+        raise UserError(f"the profile's frame-level models {[c['name'] for c in frame_models]} need "
+                        "frame-level files (--frame-train/--frame-test)")
+    if not frame_models:
+        raise UserError("frame-level files were given, but the profile has no frame-level model")
+    frames = frame_input(frame_patterns, frame_fingerprint)
+    frame_features = FrameFeatures(frames=frames.outputs["result"], split_examples=split_examples,
+                                   num_folds=profile.folds, num_classes=num_classes,
+                                   max_frames=max(frame_length(config) for config in frame_models))
+    return [frames, frame_features]
+
+
 def create_pipeline(*, pipeline_name: str, pipeline_root: str, profile: Profile,
                     labelled_patterns: list[str], test_patterns: list[str], input_fingerprint: str,
                     serving_model_dir: str, beam_pipeline_args: list[str],
                     metadata_connection_config=None, num_classes: int = NUM_CLASSES,
-                    enable_cache: bool = True) -> tfx_pipeline.Pipeline:
+                    enable_cache: bool = True, frame_patterns: list[str] | None = None,
+                    frame_fingerprint: str = "") -> tfx_pipeline.Pipeline:
+    """`frame_patterns`: frame-level TFRecords (labelled and test alike: each video is routed
+    by its id), needed by the profile's frame-level models and only by them."""
     folds = profile.folds
     example_gen = VideoExampleGen(
         labelled_patterns=json.dumps(labelled_patterns), test_patterns=json.dumps(test_patterns),
@@ -37,11 +61,16 @@ def create_pipeline(*, pipeline_name: str, pipeline_root: str, profile: Profile,
         examples=example_gen.outputs["examples"], num_folds=folds,
         holdout_fraction=profile.holdout_fraction, seed=profile.seed)
     split_examples = fold_splitter.outputs["split_examples"]
+    frame_nodes = frame_feature_nodes(profile, frame_patterns, frame_fingerprint, split_examples, num_classes)
+    frame_features = frame_nodes[-1].outputs["frame_features"] if frame_nodes else None
 
     def l1_trainer(config: dict, soft_labels=None):
+        if profile.top_classes:
+            config = {**config, "top_classes": profile.top_classes}
         return L1Trainer(examples=split_examples, model_config=json.dumps(config, sort_keys=True),
-                         soft_labels=soft_labels, num_folds=folds,
-                         num_classes=num_classes).with_id(trainer_id(config["name"]))
+                         soft_labels=soft_labels, num_folds=folds, num_classes=num_classes,
+                         frame_features=frame_features if reads_frames(config) else None,
+                         ).with_id(trainer_id(config["name"]))
 
     l1_trainers = [l1_trainer(config) for config in profile.l1_models if "soft_label_weight" not in config]
     merger = PredictionMerger(split_examples=split_examples,
@@ -70,7 +99,7 @@ def create_pipeline(*, pipeline_name: str, pipeline_root: str, profile: Profile,
 
     return tfx_pipeline.Pipeline(
         pipeline_name=pipeline_name, pipeline_root=pipeline_root,
-        components=[example_gen, fold_splitter, *l1_trainers, merger, stacker, soft_labels,
+        components=[example_gen, fold_splitter, *frame_nodes, *l1_trainers, merger, stacker, soft_labels,
                     *soft_label_trainers, distiller, evaluator, pusher],
         enable_cache=enable_cache, metadata_connection_config=metadata_connection_config,
         beam_pipeline_args=beam_pipeline_args)

@@ -14,7 +14,7 @@ from y8m.errors import UserError
 
 PROFILE_DIR = os.path.join(os.path.dirname(__file__), "profiles")
 TOP_LEVEL_KEYS = {"folds", "holdout_fraction", "seed", "l1_models", "stacker", "student",
-                  "max_model_bytes", "blessing", "kubeflow"}
+                  "max_model_bytes", "blessing", "kubeflow", "top_classes"}
 # soft_label_weight makes an L1 model a second-round one, trained on the stack's soft labels.
 MODEL_KEYS = {"name", "family", "kwargs", "training", "soft_label_weight"}
 # Model names become task names on Kubeflow, which take few characters.
@@ -35,6 +35,9 @@ class Profile:
     min_gap_ratio: float = 0.9
     # Resources, data volume, node selectors and tolerations on Kubeflow (pipeline/kubeflow_runner.py).
     kubeflow: dict = field(default_factory=dict)
+    # L1 models train on the K most frequent classes only (0: every class); predictions,
+    # metrics and submissions still speak in the original class ids.
+    top_classes: int = 0
 
 
 def builtin_profiles() -> list[str]:
@@ -106,13 +109,20 @@ def parse_profile(raw, name: str, where: str) -> Profile:
     _check_model(student, f"{where}: student", {"family"})
     if set(student) - STUDENT_KEYS:
         raise UserError(f"{where}: student: unknown keys {sorted(set(student) - STUDENT_KEYS)}")
+    from models import zoo
+    if zoo.reads(student["family"]) != "features":
+        raise UserError(f"{where}: student: the student serves raw video-level features; "
+                        f"family '{student['family']}' reads frames")
     blessing = raw.get("blessing") or {}
     _check_keys(blessing, {"min_gap_ratio"}, f"{where}: blessing")
     kubeflow = raw.get("kubeflow") or {}
     if not isinstance(kubeflow, dict):
         raise UserError(f"{where}: kubeflow must be a mapping")
+    top_classes = raw.get("top_classes", 0)
+    if isinstance(top_classes, bool) or not isinstance(top_classes, int) or top_classes < 0:
+        raise UserError(f"{where}: top_classes must be a non-negative integer (0: every class)")
     return Profile(
         name=name, folds=int(raw.get("folds", 5)), holdout_fraction=float(raw.get("holdout_fraction", 0.1)),
         seed=int(raw.get("seed", 0)), l1_models=models, stacker=raw.get("stacker") or {}, student=student,
         max_model_bytes=int(raw.get("max_model_bytes", 10**9)),
-        min_gap_ratio=float(blessing.get("min_gap_ratio", 0.9)), kubeflow=kubeflow)
+        min_gap_ratio=float(blessing.get("min_gap_ratio", 0.9)), kubeflow=kubeflow, top_classes=top_classes)

@@ -11,18 +11,24 @@ def test_builtin_profiles_load():
         assert profile.l1_models and profile.student["family"]
 
 
-def test_profile_errors_are_user_errors(tmp_path):
+def test_unknown_profile_is_a_user_error():
     with pytest.raises(UserError, match="unknown profile"):
         load_profile("nonexistent")
+
+
+@pytest.mark.parametrize("text, message", [
+    ("l1_models:\n  - {name: a, family: transformer9000}\nstudent: {family: mlp}\n",
+     "unknown model family 'transformer9000'"),
+    ("l1_models:\n  - {name: a, family: mlp, module: os.system}\nstudent: {family: mlp}\n", "unknown keys"),
+    ("folds: [unclosed\n", "not valid YAML"),
+    ("l1_models:\n  - {name: Bad-Name, family: mlp}\nstudent: {family: mlp}\n", "lower-case letters"),
+    ("top_classes: -5\nl1_models:\n  - {name: a, family: mlp}\nstudent: {family: mlp}\n", "top_classes"),
+    ("l1_models:\n  - {name: a, family: mlp}\nstudent: {family: frame_transformer}\n", "reads frames"),
+])
+def test_profile_errors_are_user_errors(tmp_path, text, message):
     bad = tmp_path / "bad.yaml"
-    bad.write_text("l1_models:\n  - {name: a, family: transformer9000}\nstudent: {family: mlp}\n")
-    with pytest.raises(UserError, match="unknown model family 'transformer9000'"):
-        load_profile(str(bad))
-    bad.write_text("l1_models:\n  - {name: a, family: mlp, module: os.system}\nstudent: {family: mlp}\n")
-    with pytest.raises(UserError, match="unknown keys"):
-        load_profile(str(bad))
-    bad.write_text("folds: [unclosed\n")
-    with pytest.raises(UserError, match="not valid YAML"):
+    bad.write_text(text)
+    with pytest.raises(UserError, match=message):
         load_profile(str(bad))
 
 

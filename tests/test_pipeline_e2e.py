@@ -8,9 +8,10 @@ import sys
 
 import numpy as np
 import pytest
+import yaml
 
 from pipeline.local_runner import run_local
-from pipeline.profile import load_profile
+from pipeline.profile import parse_profile
 from pipeline.beam import beam_args
 from y8m import scoring, synthetic
 from y8m.predict import predict
@@ -18,17 +19,30 @@ from y8m.predict import predict
 TINY_PROFILE = os.path.join(os.path.dirname(__file__), "tiny_profile.yaml")
 CLASSES = 20
 
+FRAMES = 8
+
 pytestmark = pytest.mark.e2e
+
+
+def tiny_profile_with_frame_model():
+    """The tiny profile plus one frame-level model, fed by the frame-level files."""
+    with open(TINY_PROFILE) as source:
+        raw = yaml.safe_load(source)
+    raw["l1_models"].append({"name": "temporal", "family": "temporal_combinations",
+                             "kwargs": {"max_frames": FRAMES, "hidden_size": 32},
+                             "training": {"batch_size": 32, "max_epochs": 4, "learning_rate": 0.003}})
+    return parse_profile(raw, "tiny_frames", TINY_PROFILE)
 
 
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory):
     root = tmp_path_factory.mktemp("e2e")
     data_dir = str(root / "data")
-    synthetic.generate(data_dir, videos=1000, classes=CLASSES, seed=1)
+    synthetic.generate(data_dir, videos=1000, classes=CLASSES, seed=1, frames=True, max_frames=FRAMES)
     args = dict(labelled_patterns=[f"{data_dir}/train*.tfrecord", f"{data_dir}/validate*.tfrecord"],
                 test_patterns=[f"{data_dir}/test*.tfrecord"], output_dir=str(root / "out"),
-                profile=load_profile(TINY_PROFILE), num_classes=CLASSES)
+                profile=tiny_profile_with_frame_model(), num_classes=CLASSES,
+                frame_patterns=[f"{data_dir}/frames/*.tfrecord"])
     outputs = run_local(**args)
     return args, outputs, data_dir
 
@@ -42,7 +56,7 @@ def test_every_stage_is_scored(tiny_run):
     with open(outputs.metrics_path) as source:
         stages = json.load(source)["stages"]
     seen = {(s["name"], s["kind"], s["split"]) for s in stages}
-    for name in ("mlp", "resnet_like"):
+    for name in ("mlp", "resnet_like", "temporal"):  # video-level and frame-level alike
         assert {(name, "l1", split) for split in ("oof", "holdout", "test")} <= seen
     assert {("stack", "stack", split) for split in ("oof", "holdout", "test")} <= seen
     assert {("student", "student", "holdout"), ("student", "student", "test")} <= seen

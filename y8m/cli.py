@@ -32,6 +32,10 @@ def _add_generate(commands) -> None:
     parser.add_argument("--label-noise", type=float, default=0.2,
                         help="probability of spurious labels (true labels go missing at half this rate)")
     parser.add_argument("--shards", type=int, default=4, help="files per partition")
+    parser.add_argument("--frames", action="store_true",
+                        help="also write the same videos at frame level (frames/*.tfrecord, SequenceExamples) "
+                             "and give some classes temporal signatures")
+    parser.add_argument("--max-frames", type=int, default=300, help="frames per video at most (with --frames)")
 
 
 def _add_run(commands) -> None:
@@ -44,6 +48,15 @@ def _add_run(commands) -> None:
     parser.add_argument("--profile", default="quick", help="quick, full, or a path to a profile YAML")
     parser.add_argument("--classes", type=int, default=None,
                         help="size of the label vocabulary (default 3862, the YouTube-8M 2018 one)")
+    _add_frame_arguments(parser)
+
+
+def _add_frame_arguments(parser) -> None:
+    parser.add_argument("--frame-train", action="append", default=[], metavar="GLOB",
+                        help="frame-level TFRecords (SequenceExamples) of the labelled videos, read where "
+                             "they lie, for the profile's frame-level models; repeatable")
+    parser.add_argument("--frame-test", action="append", default=[], metavar="GLOB",
+                        help="frame-level TFRecords of the test videos; repeatable")
 
 
 def _add_demo(commands) -> None:
@@ -88,6 +101,7 @@ def _add_compile(commands) -> None:
     parser.add_argument("--beam-arg", action="append", default=[], metavar="ARG",
                         help="an extra Beam argument, e.g. --beam-arg=--job_endpoint=flink-jobserver:8099")
     parser.add_argument("--classes", type=int, default=None, help="size of the label vocabulary")
+    _add_frame_arguments(parser)
 
 
 def _add_submit(commands) -> None:
@@ -122,17 +136,18 @@ def _quiet_libraries() -> None:
 def cmd_generate(args) -> dict:
     from y8m import synthetic
     summary = synthetic.generate(args.output, videos=args.videos, classes=args.classes, seed=args.seed,
-                                 label_noise=args.label_noise, shards=args.shards)
-    return {key: value for key, value in summary.items() if key != "files"}
+                                 label_noise=args.label_noise, shards=args.shards, frames=args.frames,
+                                 max_frames=args.max_frames)
+    return {key: value for key, value in summary.items() if key not in ("files", "frame_files")}
 
 
-def _run(train, test, output, profile_name, classes) -> dict:
+def _run(train, test, output, profile_name, classes, frame_patterns=None) -> dict:
     from pipeline.local_runner import run_local
     from pipeline.profile import load_profile
     profile = load_profile(profile_name)
     log.info("running profile '%s' (%d L1 models, %d folds) into %s",
              profile.name, len(profile.l1_models), profile.folds, output)
-    outputs = run_local(train, test, output, profile, num_classes=classes)
+    outputs = run_local(train, test, output, profile, num_classes=classes, frame_patterns=frame_patterns)
     with open(outputs.metrics_path) as source:
         report = json.load(source)
     return {
@@ -147,7 +162,8 @@ def _run(train, test, output, profile_name, classes) -> dict:
 
 
 def cmd_run(args) -> dict:
-    return _run(args.train, args.test, args.output, args.profile, args.classes)
+    return _run(args.train, args.test, args.output, args.profile, args.classes,
+                args.frame_train + args.frame_test)
 
 
 def cmd_demo(args) -> dict:
@@ -176,7 +192,8 @@ def cmd_compile(args) -> dict:
     return compile_pipeline(
         args.output, profile=load_profile(args.profile), image=args.image, gpu_image=args.gpu_image,
         labelled_patterns=args.train, test_patterns=args.test, serving_model_dir=args.serving_model_dir,
-        beam_runner=args.beam_runner, extra_beam_args=args.beam_arg, num_classes=args.classes)
+        beam_runner=args.beam_runner, extra_beam_args=args.beam_arg, num_classes=args.classes,
+        frame_patterns=args.frame_train + args.frame_test)
 
 
 def cmd_submit(args) -> dict:

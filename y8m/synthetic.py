@@ -8,6 +8,16 @@ the real dequantized means. Labels follow a Zipf-like class prior (class 0 most
 frequent), about 3 per video. The records carry noisy labels (true labels dropped,
 spurious ones added); `clean_labels.csv` keeps the true ones so that label denoising
 can be measured.
+
+With `frames=True` the same videos are also written at frame level
+(`frames/trainNNNN.tfrecord` etc., `tf.train.SequenceExample`s in the 2018 layout): each
+video's frames are its video-level features plus a temporal component that averages to
+zero, quantized so that the mean of the dequantized frames reproduces `mean_rgb` /
+`mean_audio` within quantization error. The temporal component is per-frame noise plus
+the signatures of the temporal classes (`temporal_classes`), which averages wash out:
+a burst class shows a pattern in a short run of frames only and adds nothing to the
+video-level features; the two classes of an order pair share one video-level prototype
+and show two patterns in opposite orders (+d then −d, or −d then +d).
 """
 import os
 import string
@@ -15,6 +25,7 @@ import string
 import numpy as np
 import tensorflow as tf
 
+from schemas import frame_level
 from schemas.video_level import FEATURE_SIZE, NUM_CLASSES, RGB_SIZE, make_example
 
 ID_ALPHABET = string.digits + string.ascii_lowercase + string.ascii_uppercase
@@ -41,10 +52,25 @@ CLEAN_LABELS_FILE = "clean_labels.csv"
 # Videos whose labels are drawn at once: bounds the videos × classes sampling keys.
 SAMPLING_CHUNK = 1024
 
+FRAMES_DIR = "frames"
+# Temporal classes (those below the vocabulary size): frequent enough to be learnt from a
+# few thousand videos, and not the most frequent, which anchor the video-level models.
+BURST_CLASSES = (2, 5)
+ORDER_PAIRS = ((3, 4), (6, 7))
+# A burst lasts this fraction of the video's frames (at least one frame).
+BURST_FRACTION = 0.1
+# Per-value standard deviations of a temporal pattern and of the per-frame noise: a burst
+# frame stands out of the noise along its pattern (|pattern| ≈ 3.4 against ≈ 0.6).
+TEMPORAL_PATTERN_SCALE = 0.1
+FRAME_NOISE_SCALE = 0.3
+# Rounds of the quantization mean correction (two or three are needed).
+MEAN_CORRECTION_ROUNDS = 32
+
 
 def generate(output_dir: str, videos: int = 2000, classes: int = NUM_CLASSES, seed: int = 0,
              label_noise: float = 0.2, shards: int = 4, test_fraction: float = 0.2,
-             validate_fraction: float = 0.2) -> dict:
+             validate_fraction: float = 0.2, frames: bool = False,
+             max_frames: int = frame_level.MAX_FRAMES) -> dict:
     """Writes a synthetic video-level data set into `output_dir` and returns its summary.
 
     Files: `trainNNNN.tfrecord`, `validateNNNN.tfrecord`, `testNNNN.tfrecord`
@@ -62,22 +88,36 @@ def generate(output_dir: str, videos: int = 2000, classes: int = NUM_CLASSES, se
     Fully deterministic in `seed`. Class labels, ids and features do not depend on
     `label_noise`, so runs that differ only in the noise share the same clean truth.
 
+    With `frames`, frame-level files of the same videos go to `frames/` (same shard
+    names, each video with max_frames/2 to `max_frames` frames), the temporal classes
+    get their signatures, and the summary also holds "temporal_classes" and
+    "frame_files". Without it the output is as before (the temporal classes are
+    ordinary classes).
+
     Returns {"videos": {"train": n, "validate": n, "test": n}, "classes": C,
     "files": [paths written], "label_noise": p, "mean_labels_per_video": mean number
     of (noisy) labels in the records}.
     """
     _validate_arguments(videos, classes, seed, label_noise, shards, test_fraction, validate_fraction)
-    ids_rng, labels_rng, noise_rng, features_rng = (
-        np.random.default_rng(child) for child in np.random.SeedSequence(seed).spawn(4))
+    if frames and not 2 <= max_frames <= frame_level.MAX_FRAMES:
+        raise ValueError(f"max_frames must be between 2 and {frame_level.MAX_FRAMES}, got {max_frames}")
+    # The fifth stream (frames) leaves the first four, and so the video-level data, as they were.
+    ids_rng, labels_rng, noise_rng, features_rng, frames_rng = (
+        np.random.default_rng(child) for child in np.random.SeedSequence(seed).spawn(5))
     prior = class_prior(classes)
     ids = video_ids(videos, ids_rng)
     clean_labels = sample_clean_labels(videos, prior, labels_rng)
     noisy_labels = add_label_noise(clean_labels, prior, label_noise, noise_rng)
     prototypes = class_prototypes(classes, features_rng)
+    signatures = TemporalSignatures.draw(classes, frames_rng) if frames else None
+    if signatures is not None:
+        prototypes = signatures.video_level_prototypes(prototypes)
 
     tf.io.gfile.makedirs(output_dir)
     sizes = partition_sizes(videos, test_fraction, validate_fraction)
-    files = []
+    files, frame_files = [], []
+    if signatures is not None:
+        tf.io.gfile.makedirs(os.path.join(output_dir, FRAMES_DIR))
     start = 0
     for partition in PARTITIONS:
         for shard, indices in enumerate(_shard_indices(start, sizes[partition], shards)):
@@ -85,17 +125,27 @@ def generate(output_dir: str, videos: int = 2000, classes: int = NUM_CLASSES, se
             features = video_features([clean_labels[i] for i in indices], prototypes, features_rng)
             _write_shard(path, [ids[i] for i in indices], [noisy_labels[i] for i in indices], features)
             files.append(path)
+            if signatures is not None:
+                frame_path = os.path.join(output_dir, FRAMES_DIR, os.path.basename(path))
+                _write_frame_shard(frame_path, [ids[i] for i in indices], [noisy_labels[i] for i in indices],
+                                   [clean_labels[i] for i in indices], features, signatures, max_frames,
+                                   frames_rng)
+                frame_files.append(frame_path)
         start += sizes[partition]
     clean_path = os.path.join(output_dir, CLEAN_LABELS_FILE)
     _write_clean_labels(clean_path, ids, clean_labels)
     files.append(clean_path)
-    return {
+    summary = {
         "videos": sizes,
         "classes": classes,
         "files": files,
         "label_noise": label_noise,
         "mean_labels_per_video": float(np.mean([labels.size for labels in noisy_labels])),
     }
+    if signatures is not None:
+        summary["temporal_classes"] = signatures.summary()
+        summary["frame_files"] = frame_files
+    return summary
 
 
 def _validate_arguments(videos, classes, seed, label_noise, shards, test_fraction, validate_fraction):
@@ -210,3 +260,102 @@ def _write_clean_labels(path: str, ids: list[str], clean_labels: list[np.ndarray
         csv_file.write("VideoId,Labels\n")
         for video_id, labels in zip(ids, clean_labels):
             csv_file.write(f"{video_id},{' '.join(str(label) for label in labels)}\n")
+
+
+# ---------------------------------------------------------------------------------------
+# Frame level
+
+
+def temporal_classes(classes: int) -> tuple[list[int], list[tuple[int, int]]]:
+    """(burst classes, order pairs) that fit a vocabulary of `classes`."""
+    return ([c for c in BURST_CLASSES if c < classes],
+            [(a, b) for a, b in ORDER_PAIRS if b < classes])
+
+
+class TemporalSignatures:
+    """The temporal patterns of the temporal classes: one per burst class, one per order pair."""
+
+    def __init__(self, bursts: dict, orders: dict):
+        self.bursts = bursts  # class → pattern [FEATURE_SIZE]
+        self.orders = orders  # (first class, second class) → pattern [FEATURE_SIZE]
+
+    @classmethod
+    def draw(cls, classes: int, rng: np.random.Generator) -> "TemporalSignatures":
+        bursts, pairs = temporal_classes(classes)
+        return cls({c: rng.normal(0.0, TEMPORAL_PATTERN_SCALE, FEATURE_SIZE) for c in bursts},
+                   {pair: rng.normal(0.0, TEMPORAL_PATTERN_SCALE, FEATURE_SIZE) for pair in pairs})
+
+    def video_level_prototypes(self, prototypes: np.ndarray) -> np.ndarray:
+        """Burst classes leave no trace in the mean; the classes of a pair share one prototype."""
+        prototypes = prototypes.copy()
+        for c in self.bursts:
+            prototypes[c] = 0.0
+        for first, second in self.orders:
+            prototypes[second] = prototypes[first]
+        return prototypes
+
+    def component(self, clean_labels: np.ndarray, frames: int, rng: np.random.Generator) -> np.ndarray:
+        """[frames, FEATURE_SIZE]: noise plus the video's signatures, centred over time."""
+        labels = set(clean_labels.tolist())
+        values = rng.normal(0.0, FRAME_NOISE_SCALE, (frames, FEATURE_SIZE))
+        for c, pattern in self.bursts.items():
+            if c in labels:
+                length = max(1, round(frames * BURST_FRACTION))
+                start = rng.integers(0, frames - length + 1)
+                values[start:start + length] += pattern
+        half = frames // 2
+        for (first, second), pattern in self.orders.items():
+            # first: +d then −d; second: −d then +d (both: they cancel).
+            sign = (first in labels) - (second in labels)
+            values[:half] += sign * pattern
+            values[half:] -= sign * pattern
+        return values - values.mean(axis=0)
+
+    def summary(self) -> dict:
+        return {"burst": sorted(self.bursts), "order_pairs": [list(pair) for pair in sorted(self.orders)]}
+
+
+def quantize_to_mean(frames: np.ndarray, mean: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """uint8 codes of `frames` [n, d] whose dequantized mean is `mean` [d] within half a
+    quantization step divided by n (`mean` clipped to the representable range).
+
+    Rounding and clipping shift each column's sum; the shortfall, in whole steps, is
+    spread over the rows that have room (not saturated), evenly and then one step each at
+    random rows, until every column sum matches."""
+    count = len(frames)
+    codes = frame_level.quantize(frames).astype(np.int64)
+    target_units = (np.asarray(mean, np.float64) - frame_level.DEQUANTIZE_BIAS) / frame_level.DEQUANTIZE_SCALE
+    target = np.rint(np.clip(target_units, 0, 255) * count).astype(np.int64)
+    for _ in range(MEAN_CORRECTION_ROUNDS):
+        shortfall = target - codes.sum(axis=0)
+        if not shortfall.any():
+            return codes.astype(np.uint8)
+        sign, need = np.sign(shortfall), np.abs(shortfall)
+        room = np.where(sign > 0, 255 - codes, codes) * (sign != 0)
+        even = np.minimum(room, need // np.maximum((room > 0).sum(axis=0), 1))
+        left = need - even.sum(axis=0)
+        order = rng.permutation(count)  # the one-step extras go to random rows with room
+        has_room = (room - even > 0)[order]
+        extra = np.empty_like(has_room)
+        extra[order] = has_room & (np.cumsum(has_room, axis=0) <= left)
+        codes += sign * (even + extra)
+    raise RuntimeError("frame quantization did not reach the video-level mean")
+
+
+def video_frames(features: np.ndarray, clean_labels: np.ndarray, signatures: TemporalSignatures,
+                 max_frames: int, rng: np.random.Generator) -> np.ndarray:
+    """uint8 [frames, FEATURE_SIZE] codes of one video whose dequantized mean is `features`."""
+    frames = int(rng.integers(max(1, max_frames // 2), max_frames + 1))
+    values = features[None, :] + signatures.component(clean_labels, frames, rng)
+    return quantize_to_mean(values, features, rng)
+
+
+def _write_frame_shard(path: str, ids: list[str], labels: list[np.ndarray], clean_labels: list[np.ndarray],
+                       features: np.ndarray, signatures: TemporalSignatures, max_frames: int,
+                       rng: np.random.Generator):
+    with tf.io.TFRecordWriter(path) as writer:
+        for video_id, video_labels, truth, row in zip(ids, labels, clean_labels, features):
+            codes = video_frames(row, truth, signatures, max_frames, rng)
+            example = frame_level.make_sequence_example(video_id, video_labels, codes[:, :RGB_SIZE],
+                                                        codes[:, RGB_SIZE:])
+            writer.write(example.SerializeToString())

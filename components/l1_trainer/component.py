@@ -8,6 +8,9 @@ the mean over the K fold models. Predictions are stored keyed by video id.
 Given SoftLabelIndexer's output and a `soft_label_weight` w, the model trains on
 `w·soft + (1 − w)·hard` targets and is still validated on hard labels: the original's
 second round of label denoising (method.md, Stage L).
+
+A frame-level family reads the `frame_features` input (FrameFeatures' output: the same
+videos in the same splits) instead; its predictions have the same format and ids.
 """
 import json
 
@@ -28,16 +31,19 @@ def L1Trainer(
     predictions: OutputArtifact[y8m_types.Predictions],
     model_config: Parameter[str],
     soft_labels: InputArtifact[y8m_types.SoftLabels] = None,
+    frame_features: InputArtifact[Examples] = None,
     num_folds: Parameter[int] = 5,
     num_classes: Parameter[int] = NUM_CLASSES,
 ):
     """`model_config` is a JSON object: name, family, kwargs, training and, for the second
-    round on soft labels, soft_label_weight (see pipeline/profile.py)."""
+    round on soft labels, soft_label_weight (see pipeline/profile.py). A frame-level family
+    (models/frame_zoo.py) reads `frame_features` (FrameFeatures' output) instead of `examples`."""
     config = json.loads(model_config)
     if ("soft_label_weight" in config) != (soft_labels is not None):
         raise UserError(f"L1 model '{config['name']}': soft_label_weight and the soft_labels input go together")
     summary = trainer.train_out_of_fold(
-        examples, predictions, config, num_folds=num_folds, num_classes=num_classes, soft_labels=soft_labels)
+        examples, predictions, config, num_folds=num_folds, num_classes=num_classes, soft_labels=soft_labels,
+        frame_features=frame_features)
     splits.set_split_names(predictions, list(trainer.PREDICTION_SPLITS))
     predictions.set_string_custom_property("model_name", config["name"])
     predictions.set_string_custom_property("kind", "l1")

@@ -1,4 +1,9 @@
-"""The out-of-fold protocol of one L1 model (method.md, Stage D)."""
+"""The out-of-fold protocol of one L1 model (method.md, Stage D).
+
+A frame-level family (`zoo.reads(family) == "frames"`) reads FrameFeatures' splits,
+which hold the same videos in the same splits as FoldSplitter's: the protocol and the
+predictions it writes are the same.
+"""
 import logging
 import os
 import time
@@ -8,16 +13,46 @@ import tf_keras
 
 from components import splits
 from components.fold_splitter.folds import fold_split_name
+from components.frame_features.features import split_files_pattern as frame_files_pattern
 from models import data, training, zoo
+from y8m.errors import UserError
 
 PREDICTION_SPLITS = ("oof", "holdout", "test")
 PREDICT_BATCH = 1024
+# A frame-level batch holds ~100 times the values of a video-level one.
+FRAME_PREDICT_BATCH = 64
 
 log = logging.getLogger("y8m.l1_trainer")
 
 
 def load_split(examples, split: str, with_soft_labels: bool = False) -> data.VideoSet:
     return data.load_videos([splits.split_files_pattern(examples, split)], with_soft_labels=with_soft_labels)
+
+
+def reads_frames(config: dict) -> bool:
+    return zoo.reads(config["family"]) == "frames"
+
+
+def frame_length(config: dict) -> int:
+    """The padded length of a frame-level model's input (its `max_frames`)."""
+    return config.get("kwargs", {}).get("max_frames", zoo.keyword_default(config["family"], "max_frames"))
+
+
+def check_frame_config(config: dict, soft_labels, frame_features) -> None:
+    """A frame-level family needs FrameFeatures' output; the video-level extras do not apply yet."""
+    name = config["name"]
+    if not reads_frames(config):
+        if frame_features is not None:
+            raise UserError(f"L1 model '{name}': family '{config['family']}' reads video-level "
+                            "features; frame_features is only for frame-level families")
+        return
+    if frame_features is None:
+        raise UserError(f"L1 model '{name}': family '{config['family']}' reads frames and needs "
+                        "the frame_features input (FrameFeatures' output)")
+    if soft_labels is not None:
+        raise UserError(f"L1 model '{name}': soft labels are not supported for frame-level families")
+    if config.get("training", {}).get("mixup_alpha", 0.0) > 0:
+        raise UserError(f"L1 model '{name}': mixup is not supported for frame-level families")
 
 
 def train_one_fold(config: dict, fold_sets: list[data.VideoSet], fold: int, num_classes: int,
@@ -30,21 +65,48 @@ def train_one_fold(config: dict, fold_sets: list[data.VideoSet], fold: int, num_
         target_ids, target_weights = data.padded(*data.mixed_targets(train_set, config["soft_label_weight"]))
     else:
         target_ids, target_weights = data.padded(train_set.labels)
+    class_subset = None
+    if config.get("top_classes"):
+        # Chosen on the training folds only; the model still predicts (and is validated)
+        # over every class, with the classes outside the subset never ranked.
+        class_subset = data.most_frequent_classes(train_set.labels, config["top_classes"])
+        target_ids = data.restricted_to(target_ids, class_subset)
     train_dataset = data.target_dataset(train_set.features, target_ids, target_weights,
                                         num_classes, recipe.batch_size, seed=recipe.seed + fold)
     tf_keras.utils.set_random_seed(recipe.seed + fold)  # the same initial weights on every run
-    model = zoo.build_model(config["family"], num_classes, **config.get("kwargs", {}))
+    if class_subset is None:
+        model = zoo.build_model(config["family"], num_classes, **config.get("kwargs", {}))
+    else:
+        model = zoo.build_subset_model(config["family"], list(class_subset), num_classes, **config.get("kwargs", {}))
     summary = training.fit(model, train_dataset, fold_sets[fold].features, fold_sets[fold].labels,
-                           recipe, log_dir=log_dir, progress_prefix=f"{config['name']} fold {fold}: ")
+                           recipe, log_dir=log_dir, progress_prefix=f"{config['name']} fold {fold}: ",
+                           validation_batch_size=_predict_batch(config))
     return model, summary
 
 
-def train_out_of_fold(examples, predictions_artifact, config: dict, num_folds: int, num_classes: int,
-                      soft_labels=None) -> dict:
-    """`soft_labels`: SoftLabelIndexer's output, whose fold splits then replace the examples'."""
+def _predict_batch(config: dict) -> int:
+    return FRAME_PREDICT_BATCH if reads_frames(config) else PREDICT_BATCH
+
+
+def load_splits(examples, config: dict, num_folds: int, soft_labels=None, frame_features=None):
+    """(fold sets, holdout, test) of the model's input: frames for frame-level families;
+    with `soft_labels` (SoftLabelIndexer's output) its fold splits replace the examples'."""
+    check_frame_config(config, soft_labels, frame_features)
+    if frame_features is not None:
+        def load(split):
+            return data.load_frame_videos([frame_files_pattern(frame_features, split)], frame_length(config))
+        return [load(fold_split_name(k)) for k in range(num_folds)], load("holdout"), load("test")
     fold_source = soft_labels if soft_labels is not None else examples
     fold_sets = [load_split(fold_source, fold_split_name(k), soft_labels is not None) for k in range(num_folds)]
-    holdout, test = load_split(examples, "holdout"), load_split(examples, "test")
+    return fold_sets, load_split(examples, "holdout"), load_split(examples, "test")
+
+
+def train_out_of_fold(examples, predictions_artifact, config: dict, num_folds: int, num_classes: int,
+                      soft_labels=None, frame_features=None) -> dict:
+    """`soft_labels`: SoftLabelIndexer's output, whose fold splits then replace the examples';
+    `frame_features`: FrameFeatures' output, read instead of the examples by frame-level families."""
+    fold_sets, holdout, test = load_splits(examples, config, num_folds, soft_labels, frame_features)
+    batch = _predict_batch(config)
     oof_ids, oof_scores = [], []
     holdout_sum = np.zeros((len(holdout.ids), num_classes), np.float64)
     test_sum = np.zeros((len(test.ids), num_classes), np.float64)
@@ -54,9 +116,9 @@ def train_out_of_fold(examples, predictions_artifact, config: dict, num_folds: i
         log_dir = os.path.join(predictions_artifact.uri, "logs", fold_split_name(fold))
         model, summary = train_one_fold(config, fold_sets, fold, num_classes, log_dir)
         oof_ids.extend(fold_sets[fold].ids)
-        oof_scores.append(training.predict_probabilities(model, fold_sets[fold].features, PREDICT_BATCH))
-        holdout_sum += training.predict_probabilities(model, holdout.features, PREDICT_BATCH)
-        test_sum += training.predict_probabilities(model, test.features, PREDICT_BATCH)
+        oof_scores.append(training.predict_probabilities(model, fold_sets[fold].features, batch))
+        holdout_sum += training.predict_probabilities(model, holdout.features, batch)
+        test_sum += training.predict_probabilities(model, test.features, batch)
         fold_summaries.append({"fold": fold, "best_val_gap": summary["best_val_gap"],
                                "best_epoch": summary["best_epoch"], "seconds": round(time.time() - started, 1)})
         log.info("%s fold %d (of %d): validation GAP %.4f (%.0f s)", config["name"], fold, num_folds,

@@ -1,0 +1,92 @@
+"""FrameFeatures: frame-level YouTube-8M records → per-video frame features in FoldSplitter's splits.
+
+The frame-level files are registered where they lie (`frame_input`: a TFX Importer node;
+nothing is copied: the full frame-level data set is about 1.5 TB) and read by pattern.
+Each video goes to the split FoldSplitter gave it (joined by video id), so frame-level
+out-of-fold predictions are comparable with the video-level ones. The output `Examples`
+(payload SequenceExample, uncompressed TFRecords) has FoldSplitter's split names
+(`fold_0..`, `holdout`, `test`) and one record per video: id, labels, aggregates (mean,
+standard deviation, maximum per dimension) and the first `max_frames` quantized frames.
+See features.py for the policy on bad records, orphans and videos without frames;
+`report.json` in the output says what was found.
+"""
+import json
+import os
+
+import apache_beam as beam
+import tensorflow as tf
+from tfx.dsl.component.experimental.annotations import (BeamComponentParameter, InputArtifact,
+                                                        OutputArtifact, Parameter)
+from tfx.dsl.component.experimental.decorators import component
+from tfx.dsl.components.common.importer import Importer
+from tfx.types.standard_artifacts import Examples
+
+from components import splits
+from components.fold_splitter import folds
+from components.frame_features import features
+from schemas.frame_level import MAX_FRAMES
+from schemas.video_level import NUM_CLASSES
+from y8m.errors import UserError, unwrapped_input_errors
+from y8m.inputs import expand_patterns
+
+PAYLOAD_FORMAT = "FORMAT_TF_SEQUENCE_EXAMPLE"
+FILE_PATTERNS = "file_patterns"
+REPORT_FILE = "report.json"
+
+
+def frame_input(patterns: list[str], input_fingerprint: str) -> Importer:
+    """The node that registers the frame-level files in place: an `Examples` artifact whose
+    uri is their common directory and whose custom properties hold the glob patterns, the
+    payload format and a fingerprint of the files (so that changed files are re-read)."""
+    absolute = [os.path.abspath(pattern) for pattern in patterns]
+    return Importer(
+        source_uri=os.path.commonpath([os.path.dirname(pattern) for pattern in absolute]),
+        artifact_type=Examples,
+        reimport=False,
+        custom_properties={FILE_PATTERNS: json.dumps(absolute), "payload_format": PAYLOAD_FORMAT,
+                           "file_format": features.FILE_FORMAT, "input_fingerprint": input_fingerprint},
+    ).with_id("FrameInput")
+
+
+def frame_files(frames) -> list[str]:
+    patterns = frames.get_string_custom_property(FILE_PATTERNS)
+    if not patterns:
+        raise UserError(f"the frame-level artifact at {frames.uri} has no '{FILE_PATTERNS}' "
+                        "(register it with components.frame_features.component.frame_input)")
+    return expand_patterns(json.loads(patterns), "frame-level")
+
+
+@component(use_beam=True)
+def FrameFeatures(
+    frames: InputArtifact[Examples],
+    split_examples: InputArtifact[Examples],
+    frame_features: OutputArtifact[Examples],
+    num_folds: Parameter[int] = 5,
+    num_classes: Parameter[int] = NUM_CLASSES,
+    max_frames: Parameter[int] = MAX_FRAMES,
+    max_bad_fraction: Parameter[float] = 0.01,
+    beam_pipeline: BeamComponentParameter[beam.Pipeline] = None,
+):
+    """`max_frames`: frames kept per video (aggregates use all); `max_bad_fraction`: the
+    job fails when more frame records than this are unusable, or more videos lack frames."""
+    if max_frames < 1:
+        raise UserError(f"max_frames must be at least 1, got {max_frames}")
+    if not 0.0 <= max_bad_fraction < 1.0:
+        raise UserError(f"max_bad_fraction must lie in [0, 1), got {max_bad_fraction}")
+    names = folds.split_names(num_folds)
+    files = frame_files(frames)
+    video_splits = {name: splits.split_files_pattern(split_examples, name) for name in names}
+    prefixes = {name: splits.split_prefix(frame_features, name) for name in names}
+    report_path = os.path.join(frame_features.uri, REPORT_FILE)
+    with unwrapped_input_errors(), beam_pipeline as pipeline:
+        records, _ = pipeline | "FrameFeatures" >> features.FrameFeatures(
+            files, video_splits, num_classes, max_frames, max_bad_fraction, report_path)
+        _ = records | "WriteSplits" >> features.WriteSplits(prefixes, features.SPLIT_SUFFIX)
+    with tf.io.gfile.GFile(report_path) as source:
+        summary = json.load(source)
+    splits.set_split_names(frame_features, names)
+    frame_features.set_string_custom_property("payload_format", PAYLOAD_FORMAT)
+    frame_features.set_string_custom_property("file_format", features.FILE_FORMAT)
+    frame_features.set_int_custom_property("max_frames", max_frames)
+    for key in ("frame_records", "bad_records", "videos", "videos_without_frames"):
+        frame_features.set_int_custom_property(key, summary[key])

@@ -1,0 +1,310 @@
+"""FrameFeatures' Beam logic: frame-level records → per-video features, routed to folds.
+
+Per record: parse and validate the SequenceExample, dequantize with the official formula,
+aggregate over all of its frames (per-dimension mean, standard deviation, maximum), keep
+the first `max_frames` frames (quantized, as stored; trainers pad and mask), and write
+the aggregates into the record's context (schemas/frame_level.py).
+
+Routing joins by video id, never by position: the split of every video comes from
+FoldSplitter's examples, as a side input (id → split; ids only, small next to frames, so
+frames are never shuffled). Policy for records that cannot be used:
+
+- a corrupt or malformed record, or one whose video has no video-level record (an
+  orphan), is counted as bad, with its file and record index;
+- a labelled or test video without a usable frame record gets a stand-in: its
+  video-level means as one quantized frame, flagged `frames_stand_in`, so that every
+  frame-level model still predicts every video (PredictionMerger requires it); these
+  are counted as missing;
+- the job fails when bad records exceed `max_bad_fraction` of the frame records read,
+  or missing videos that fraction of all videos; a video id with two frame records
+  fails it at once.
+"""
+import collections
+import json
+import os
+import uuid
+from typing import NamedTuple
+
+
+import apache_beam as beam
+import numpy as np
+import tensorflow as tf
+
+from components import splits
+from schemas import frame_level, video_level
+from y8m.errors import InvalidInputError
+
+BAD = "bad"
+# Frame-feature splits are uncompressed: quantized frames hardly compress, and gzip would
+# cost several times the parse, dequantize and aggregate work of a record.
+SPLIT_SUFFIX = ".tfrecord"
+FILE_FORMAT = "tfrecords"
+TEMPORARY_PREFIX = ".writing-"
+# Reasons kept in the report, per job: enough to see what is wrong without a huge file.
+REPORTED_REASONS = 20
+
+
+def split_files_pattern(artifact, split: str) -> str:
+    """The files of one split of a frame-feature artifact."""
+    return os.path.join(splits.split_dir(artifact, split), "*" + SPLIT_SUFFIX)
+
+
+class BadRecord(NamedTuple):
+    path: str
+    index: int  # record index in its file
+    reason: str
+
+
+class FrameOutput(NamedTuple):
+    video_id: str
+    path: str
+    index: int
+    serialized: bytes  # the frame-feature record
+
+
+def frame_feature_record(serialized: bytes, num_classes: int, max_frames: int) -> tuple[str, bytes]:
+    """(video id, frame-feature record) of one frame-level record; ValueError if it is malformed."""
+    record, sequence = frame_level.parse_frame_proto(serialized, num_classes)
+    aggregates = frame_level.aggregate(record)
+    frame_level.add_aggregates(sequence, aggregates, len(record.rgb), max_frames)
+    return record.video_id, sequence.SerializeToString()
+
+
+def file_records(path: str):
+    """Yields (index, serialized record) of a TFRecord file, then, if the file is cut or
+    corrupt, (index, BadRecord) for the first unreadable record (the rest is lost)."""
+    index = 0
+    try:
+        for serialized in tf.data.TFRecordDataset(path, video_level.compression_of(path)).as_numpy_iterator():
+            yield index, serialized
+            index += 1
+    except (tf.errors.DataLossError, tf.errors.InvalidArgumentError, tf.errors.OutOfRangeError) as error:
+        reason = f"not a valid TFRecord from here on ({error.message.splitlines()[0]})"
+        yield index, BadRecord(path, index, reason)
+
+
+class ParseFrameFile(beam.DoFn):
+    """A frame-level file → FrameOutput per good record; BadRecord (tag BAD) per bad one."""
+
+    def __init__(self, num_classes: int, max_frames: int):
+        super().__init__()
+        self._num_classes = num_classes
+        self._max_frames = max_frames
+
+    def process(self, path: str):
+        for index, serialized in file_records(path):
+            if isinstance(serialized, BadRecord):
+                yield beam.pvalue.TaggedOutput(BAD, serialized)
+                continue
+            try:
+                video_id, output = frame_feature_record(serialized, self._num_classes, self._max_frames)
+            except ValueError as error:
+                yield beam.pvalue.TaggedOutput(BAD, BadRecord(path, index, str(error)))
+                continue
+            yield FrameOutput(video_id, path, index, output)
+
+
+def route(frame: FrameOutput, split_of: dict):
+    """(split, record) of a video that has a video-level record; an orphan is a BadRecord (tag BAD)."""
+    split = split_of.get(frame.video_id)
+    if split is None:
+        yield beam.pvalue.TaggedOutput(BAD, BadRecord(
+            frame.path, frame.index, f"video {frame.video_id} has no video-level record"))
+        return
+    yield split, frame.serialized
+
+
+def split_records(split_and_path: tuple[str, str]):
+    """(split, serialized record) of every record of one of FoldSplitter's files."""
+    split, path = split_and_path
+    for _, serialized in video_level.read_records(path):
+        yield split, serialized
+
+
+def video_split(serialized: bytes, split: str) -> tuple[str, str]:
+    """(video id, split) of a video-level record of FoldSplitter's split `split`."""
+    feature = tf.train.Example.FromString(serialized).features.feature
+    return feature[video_level.ID_KEY].bytes_list.value[0].decode(), split
+
+
+def missing_video(joined) -> list[tuple[str, str]]:
+    """[(video id, split)] when the video has no good frame record; a second record is an error."""
+    video_id, grouped = joined
+    frame_records = sum(grouped["frames"])
+    if frame_records > 1:
+        raise InvalidInputError(f"video id '{video_id}' has {frame_records} frame-level records")
+    splits_of_video = list(grouped["split"])
+    return [(video_id, splits_of_video[0])] if splits_of_video and frame_records == 0 else []
+
+
+def stand_in(serialized: bytes, split: str, missing: dict):
+    """(split, stand-in record) of a video-level record whose video has no usable frames."""
+    feature = tf.train.Example.FromString(serialized).features.feature
+    video_id = feature[video_level.ID_KEY].bytes_list.value[0].decode()
+    if video_id not in missing:
+        return
+    labels = feature[video_level.LABELS_KEY].int64_list.value if video_level.LABELS_KEY in feature else []
+    yield split, frame_level.stand_in_record(
+        video_id, labels, np.asarray(feature[video_level.RGB_KEY].float_list.value, np.float32),
+        np.asarray(feature[video_level.AUDIO_KEY].float_list.value, np.float32))
+
+
+class BadRecordSummary(beam.CombineFn):
+    """Bad records → {"count", "by_file": {path: count}, "reasons": first few "path: record i: reason"}."""
+
+    def create_accumulator(self):
+        return 0, collections.Counter(), []
+
+    def add_input(self, accumulator, bad: BadRecord):
+        count, by_file, reasons = accumulator
+        by_file[bad.path] += 1
+        if len(reasons) < REPORTED_REASONS:
+            reasons.append(f"{bad.path}: record {bad.index}: {bad.reason}")
+        return count + 1, by_file, reasons
+
+    def merge_accumulators(self, accumulators):
+        count, by_file, reasons = 0, collections.Counter(), []
+        for part_count, part_by_file, part_reasons in accumulators:
+            count += part_count
+            by_file.update(part_by_file)
+            reasons.extend(part_reasons[:REPORTED_REASONS - len(reasons)])
+        return count, by_file, reasons
+
+    def extract_output(self, accumulator):
+        count, by_file, reasons = accumulator
+        return {"count": count, "by_file": dict(sorted(by_file.items())), "reasons": sorted(reasons)}
+
+
+def report(bad: dict, good_records: int, videos: int, missing: int) -> dict:
+    records = good_records + bad["count"]
+    return {
+        "frame_records": records,
+        "good_records": good_records,
+        "bad_records": bad["count"],
+        "bad_fraction": bad["count"] / records if records else 0.0,
+        "bad_records_by_file": bad["by_file"],
+        "bad_record_reasons": bad["reasons"],
+        "videos": videos,
+        "videos_without_frames": missing,
+        "missing_fraction": missing / videos if videos else 0.0,
+    }
+
+
+def check_report(summary: dict, max_bad_fraction: float, report_path: str | None) -> dict:
+    """Writes the report (when a path is given) and fails the job beyond the threshold."""
+    if report_path:
+        with tf.io.gfile.GFile(report_path, "w") as target:
+            json.dump(summary, target, indent=1)
+    if summary["bad_fraction"] > max_bad_fraction:
+        files = ", ".join(f"{path} ({count})" for path, count in list(summary["bad_records_by_file"].items())[:5])
+        raise InvalidInputError(
+            f"{summary['bad_records']} of {summary['frame_records']} frame-level records are unusable "
+            f"(more than max_bad_fraction {max_bad_fraction}); in {files}; first: {summary['bad_record_reasons'][0]}")
+    if summary["missing_fraction"] > max_bad_fraction:
+        raise InvalidInputError(
+            f"{summary['videos_without_frames']} of {summary['videos']} videos have no usable frame-level "
+            f"record (more than max_bad_fraction {max_bad_fraction})")
+    return summary
+
+
+@beam.ptransform_fn
+def FrameFeatures(pipeline, frame_files: list[str], video_splits: dict, num_classes: int,  # pylint: disable=invalid-name
+                  max_frames: int, max_bad_fraction: float, report_path: str | None = None):
+    """frame_files: paths; video_splits: split name → video-level file pattern (FoldSplitter's,
+    gzipped by its suffix; globbed when the pipeline is built).
+
+    Returns (records: a tuple of PCollections of (split, frame-feature record): the videos'
+    own, then the stand-ins; report: a PCollection of one summary dict, which fails the
+    job when the thresholds are passed). The record collections are kept apart: a Beam
+    Flatten of them would make the local runner hold every frame record in memory."""
+    video_files = [(split, path) for split, pattern in video_splits.items()
+                   for path in sorted(tf.io.gfile.glob(pattern))]
+
+    def read_videos(stage: str):
+        # (split, video-level record). Each use reads the files afresh: a collection consumed
+        # twice, once behind a side input computed later (the stand-ins), would be held whole.
+        return (pipeline
+                | f"{stage}Files" >> beam.Create(video_files)
+                | f"{stage}Spread" >> beam.Reshuffle()
+                | f"{stage}Read" >> beam.FlatMap(split_records))
+
+    split_table = read_videos("Table") | "SplitTable" >> beam.MapTuple(lambda split, record: video_split(record, split))
+    parsed = (pipeline
+              | "Files" >> beam.Create(sorted(frame_files))
+              | "SpreadFiles" >> beam.Reshuffle()
+              | "Parse" >> beam.ParDo(ParseFrameFile(num_classes, max_frames)).with_outputs(BAD, main="good"))
+    routed = parsed.good | "Route" >> beam.FlatMap(route, beam.pvalue.AsDict(split_table)).with_outputs(
+        BAD, main="routed")
+    missing = ({"split": split_table,
+                "frames": parsed.good | "FrameIds" >> beam.Map(lambda frame: (frame.video_id, 1))}
+               | "JoinIds" >> beam.CoGroupByKey()
+               | "Missing" >> beam.FlatMap(missing_video))
+    stand_ins = read_videos("StandIn") | "StandIns" >> beam.FlatMap(
+        lambda row, missing_ids: stand_in(row[1], row[0], missing_ids), beam.pvalue.AsDict(missing))
+    records = (routed.routed, stand_ins)
+
+    def count(collection, name):
+        return beam.pvalue.AsSingleton(collection | name >> beam.combiners.Count.Globally())
+
+    bad = (parsed[BAD], routed[BAD]) | "Bad" >> beam.Flatten()
+    summary = (pipeline
+               | "One" >> beam.Create([None])
+               | "Report" >> beam.Map(
+                   lambda _, bad_summary, good, videos, without: report(bad_summary, good, videos, without),
+                   beam.pvalue.AsSingleton(bad | "SummariseBad" >> beam.CombineGlobally(BadRecordSummary())),
+                   count(routed.routed, "CountGood"), count(split_table, "CountVideos"),
+                   count(missing, "CountMissing"))
+               | "Check" >> beam.Map(check_report, max_bad_fraction, report_path))
+    return records, summary
+
+
+class _WriteSplitFiles(beam.DoFn):
+    """(split, record) → one file per split and bundle, under a temporary name; yields
+    (temporary path, final path) once the bundle's files are closed."""
+
+    def __init__(self, prefixes: dict, suffix: str):
+        super().__init__()
+        self._prefixes = prefixes
+        self._suffix = suffix
+        self._writers = {}
+
+    def start_bundle(self):
+        self._writers = {}
+
+    def process(self, row):
+        split, record = row
+        if split not in self._writers:
+            final = f"{self._prefixes[split]}-{uuid.uuid4().hex}{self._suffix}"
+            temporary = os.path.join(os.path.dirname(final), TEMPORARY_PREFIX + os.path.basename(final))
+            tf.io.gfile.makedirs(os.path.dirname(final))
+            self._writers[split] = temporary, final, tf.io.TFRecordWriter(temporary)
+        self._writers[split][2].write(record)
+
+    def finish_bundle(self):
+        for temporary, final, writer in self._writers.values():
+            writer.close()
+            yield beam.transforms.window.GlobalWindows.windowed_value((temporary, final))
+        self._writers = {}
+
+
+def commit_files(written: list) -> int:
+    """Renames the files of the bundles that completed (a retried bundle's leftovers keep
+    their temporary names, which no reader's pattern matches)."""
+    for temporary, final in written:
+        tf.io.gfile.rename(temporary, final, overwrite=True)
+    return len(written)
+
+
+@beam.ptransform_fn
+def WriteSplits(records: tuple, prefixes: dict, suffix: str):  # pylint: disable=invalid-name
+    """PCollections of (split, record) → TFRecord files `<prefix>-<unique><suffix>` per
+    split; `prefixes`: split → path prefix. Each collection is written where it is made
+    (one stage for all splits; a Beam TFRecord sink per split would add several stages
+    each, and flattening the records first would gather them), then one commit step.
+    Returns a PCollection of the number of files written."""
+    written = [part | f"WriteFiles{index}" >> beam.ParDo(_WriteSplitFiles(prefixes, suffix))
+               for index, part in enumerate(records)]
+    return (written
+            | "WrittenFiles" >> beam.Flatten()
+            | "AllFiles" >> beam.combiners.ToList()
+            | "Commit" >> beam.Map(commit_files))

@@ -1,0 +1,158 @@
+"""FrameFeatures' Beam transforms on tiny synthetic data: routing by id, aggregates,
+truncation, stand-ins, bad-record counting and the threshold."""
+import types
+
+import apache_beam as beam
+import numpy as np
+import pytest
+import tensorflow as tf
+from apache_beam.testing.test_pipeline import TestPipeline
+from apache_beam.testing.util import assert_that
+
+from components import splits
+from components.fold_splitter import folds
+from components.frame_features import features
+from schemas import frame_level, video_level
+from y8m import synthetic
+
+CLASSES = 10
+NUM_FOLDS = 3
+MAX_FRAMES = 5  # below the synthetic 4..8 frames: some videos are truncated
+MISSING = 0  # index of the video whose frames are left out
+
+
+def _write(path, records, tail=b""):
+    with tf.io.TFRecordWriter(str(path)) as writer:
+        for record in records:
+            writer.write(record)
+    if tail:
+        with open(path, "ab") as target:
+            target.write(tail)
+
+
+@pytest.fixture(scope="module")
+def case(tmp_path_factory):
+    """Video-level records in FoldSplitter's layout, and frame files: one good (one video
+    left out), one with a malformed record, an orphan and a corrupt tail."""
+    root = tmp_path_factory.mktemp("frames")
+    synthetic.generate(str(root / "data"), videos=40, classes=CLASSES, seed=3, frames=True, max_frames=8, shards=1)
+    split_examples = types.SimpleNamespace(uri=str(root / "split_examples"))
+    videos, split_of = {}, {}
+    for partition in synthetic.PARTITIONS:
+        for _, serialized in video_level.read_records(str(root / "data" / f"{partition}0000.tfrecord")):
+            record = video_level.parse_video_record(serialized, CLASSES)
+            fold = folds.TEST if partition == "test" else folds.fold_of(record.video_id, NUM_FOLDS, 0.2)
+            split_of[record.video_id] = folds.split_of(fold)
+            videos.setdefault(split_of[record.video_id], []).append(serialized)
+    for split, records in videos.items():
+        splits.write_split_records(split_examples, split, records)
+    frame_records = [serialized for partition in synthetic.PARTITIONS for _, serialized in
+                     video_level.read_records(str(root / "data" / "frames" / f"{partition}0000.tfrecord"))]
+    parsed = [frame_level.parse_frame_record(r) for r in frame_records]
+    _write(root / "good.tfrecord", frame_records[:MISSING] + frame_records[MISSING + 1:])
+    malformed = tf.train.SequenceExample.FromString(frame_records[1])
+    malformed.feature_lists.feature_list["audio"].feature[0].bytes_list.value[0] = b"short"
+    orphan = frame_level.make_sequence_example("zzzz", [1], parsed[1].rgb, parsed[1].audio)
+    _write(root / "bad.tfrecord", [malformed.SerializeToString(), orphan.SerializeToString()],
+           tail=b"\x10\x00\x00\x00\x00\x00\x00\x00garbage")
+    return types.SimpleNamespace(
+        frame_files=[str(root / "good.tfrecord"), str(root / "bad.tfrecord")],
+        video_splits={name: splits.split_files_pattern(split_examples, name)
+                      for name in folds.split_names(NUM_FOLDS) if name in videos},
+        split_of=split_of, parsed={record.video_id: record for record in parsed},
+        missing_id=parsed[MISSING].video_id)
+
+
+def run(case, max_bad_fraction, check_records=None, check_report=None, frame_files=None):
+    with TestPipeline() as pipeline:
+        records, report = pipeline | features.FrameFeatures(
+            frame_files or case.frame_files, case.video_splits, CLASSES, MAX_FRAMES, max_bad_fraction)
+        if check_records:
+            assert_that(records | beam.Flatten(), check_records, label="Records")
+        if check_report:
+            assert_that(report, check_report, label="Report")
+
+
+def decoded(serialized):
+    context_spec, sequence_spec = frame_level.frame_feature_spec()
+    context, sequence = tf.io.parse_single_sequence_example(serialized, context_spec, sequence_spec)
+    return {key: value.numpy() for key, value in {**context, **sequence}.items()
+            if not isinstance(value, tf.SparseTensor)}
+
+
+def test_each_video_goes_to_its_split_with_its_aggregates(case):
+    def check(rows):
+        by_id = {}
+        for split, serialized in rows:
+            row = decoded(serialized)
+            by_id[row["id"].decode()] = split, row
+        assert {video_id: split for video_id, (split, _) in by_id.items()} == case.split_of
+        for video_id, (_, row) in by_id.items():
+            if video_id == case.missing_id:
+                continue
+            source = case.parsed[video_id]
+            assert row["source_frames"] == len(source.rgb) and row["frames_stand_in"] == 0
+            assert len(row["rgb"]) == min(len(source.rgb), MAX_FRAMES)
+            assert row["rgb"][0] == source.rgb[0].tobytes()
+            values = frame_level.dequantize(source.rgb)  # all frames, not only the kept ones
+            np.testing.assert_allclose(row["mean_rgb"], values.mean(axis=0), atol=1e-5)
+            np.testing.assert_allclose(row["std_rgb"], values.std(axis=0), atol=1e-5)
+            np.testing.assert_allclose(row["max_audio"], frame_level.dequantize(source.audio).max(axis=0), atol=1e-6)
+        # The video without frames gets a one-frame stand-in from its video-level means.
+        _, stand_in = by_id[case.missing_id]
+        assert stand_in["frames_stand_in"] == 1 and len(stand_in["rgb"]) == 1
+        np.testing.assert_allclose(stand_in["mean_rgb"], frame_level.dequantize(case.parsed[case.missing_id].rgb)
+                                   .mean(axis=0), atol=frame_level.DEQUANTIZE_SCALE)
+
+    def check_report(reports):
+        (report,) = reports
+        assert report["good_records"] == len(case.split_of) - 1
+        assert report["bad_records"] == 3 and report["frame_records"] == len(case.split_of) + 2
+        assert report["bad_records_by_file"] == {case.frame_files[1]: 3}
+        assert report["videos_without_frames"] == 1 and report["videos"] == len(case.split_of)
+        reasons = " | ".join(report["bad_record_reasons"])
+        assert "bad.tfrecord: record 0: frame 0 of 'audio'" in reasons
+        assert "record 1: video zzzz has no video-level record" in reasons
+        assert "record 2: not a valid TFRecord" in reasons
+
+    run(case, 0.5, check, check_report)
+
+
+def test_too_many_bad_records_fail_the_job_naming_the_file(case):
+    with pytest.raises(Exception, match=r"3 of 42 frame-level records are unusable.*bad\.tfrecord \(3\)"):
+        run(case, 0.05)
+
+
+def test_a_video_with_two_frame_records_fails_the_job(case):
+    with pytest.raises(Exception, match="has 2 frame-level records"):
+        run(case, 0.5, frame_files=[case.frame_files[0], case.frame_files[0]])
+
+
+def test_orphans_and_missing_videos_are_decided_by_id():
+    joined = ("a", {"split": ["fold_0"], "frames": []})
+    assert features.missing_video(joined) == [("a", "fold_0")]
+    assert features.missing_video(("b", {"split": ["test"], "frames": [1]})) == []
+    assert features.missing_video(("c", {"split": [], "frames": [1]})) == []
+    frame = features.FrameOutput("c", "f.tfrecord", 4, b"")
+    (bad,) = list(features.route(frame, {"a": "fold_0"}))
+    assert bad.value == features.BadRecord("f.tfrecord", 4, "video c has no video-level record")
+
+
+def at_least_one_file_per_split(counts):
+    # One file per split and bundle: at least one per non-empty split.
+    assert len(counts) == 1 and counts[0] >= 2, counts
+
+
+def test_write_splits_puts_each_record_in_its_split(tmp_path):
+    rows = [("fold_0", b"a"), ("test", b"b"), ("fold_0", b"c")]
+    prefixes = {name: str(tmp_path / f"Split-{name}" / "part") for name in ("fold_0", "holdout", "test")}
+    with TestPipeline() as pipeline:
+        parts = (pipeline | "Some" >> beam.Create(rows[:2]), pipeline | "Others" >> beam.Create(rows[2:]))
+        committed = parts | features.WriteSplits(prefixes, features.SPLIT_SUFFIX)
+        assert_that(committed, at_least_one_file_per_split)
+    for split, expected in (("fold_0", [b"a", b"c"]), ("test", [b"b"])):
+        paths = sorted((tmp_path / f"Split-{split}").iterdir())
+        assert all(path.name.startswith("part-") and path.suffix == ".tfrecord" for path in paths)
+        records = [r for path in paths for r in tf.data.TFRecordDataset(str(path)).as_numpy_iterator()]
+        assert sorted(records) == expected
+    assert not (tmp_path / "Split-holdout").exists()

@@ -1,0 +1,81 @@
+"""L1Trainer's protocol on FrameFeatures-style splits: frame-level families load padded
+frames and write predictions in the same format, for every video of every split."""
+import types
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from components import splits
+from components.frame_features import features
+from components.l1_trainer import trainer
+from models import data
+from schemas import frame_level, predictions
+from schemas.video_level import AUDIO_SIZE, RGB_SIZE
+from y8m.errors import UserError
+
+CLASSES = 6
+SPLITS = ("fold_0", "fold_1", "holdout", "test")
+MAX_FRAMES = 4
+CONFIG = {"name": "attention", "family": "attention_pooling",
+          "kwargs": {"max_frames": MAX_FRAMES, "hidden_size": 8, "heads": 2},
+          "training": {"batch_size": 8, "max_epochs": 1}}
+
+
+def frame_feature_record(video_id, labels, frames, rng) -> bytes:
+    rgb = rng.integers(0, 256, (frames, RGB_SIZE), dtype=np.uint8)
+    audio = rng.integers(0, 256, (frames, AUDIO_SIZE), dtype=np.uint8)
+    sequence = frame_level.make_sequence_example(video_id, labels, rgb, audio)
+    record = frame_level.parse_frame_record(sequence.SerializeToString())
+    return frame_level.add_aggregates(sequence, frame_level.aggregate(record), frames, 5).SerializeToString()
+
+
+@pytest.fixture(scope="module")
+def frame_features(tmp_path_factory):
+    rng = np.random.default_rng(0)
+    artifact = types.SimpleNamespace(uri=str(tmp_path_factory.mktemp("frame_features")))
+    ids = {}
+    for index, split in enumerate(SPLITS):
+        ids[split] = [f"{split[0]}{index}{i:02d}" for i in range(8)]
+        directory = splits.split_dir(artifact, split)
+        tf.io.gfile.makedirs(directory)
+        with tf.io.TFRecordWriter(f"{directory}/part-00000-of-00001{features.SPLIT_SUFFIX}") as writer:
+            for i, video_id in enumerate(ids[split]):
+                writer.write(frame_feature_record(video_id, [i % CLASSES], 1 + i % 6, rng))
+    return artifact, ids
+
+
+def test_frames_load_truncated_and_padded(frame_features):
+    artifact, ids = frame_features
+    videos = data.load_frame_videos([features.split_files_pattern(artifact, "fold_0")], MAX_FRAMES)
+    assert videos.ids == ids["fold_0"]
+    assert videos.features["frames"].shape == (8, MAX_FRAMES, RGB_SIZE + AUDIO_SIZE)
+    # 1 + i % 6 source frames, of which at most 5 were kept by FrameFeatures, 4 by the model.
+    assert videos.features["num_frames"].tolist() == [min(1 + i % 6, 5, MAX_FRAMES) for i in range(8)]
+    assert not videos.features["frames"][0, 1:].any()  # zero padding after the one frame
+    assert [labels.tolist() for labels in videos.labels] == [[i % CLASSES] for i in range(8)]
+
+
+def test_frame_model_predicts_every_video_of_every_split(frame_features, tmp_path):
+    artifact, ids = frame_features
+    output = types.SimpleNamespace(uri=str(tmp_path / "predictions"))
+    summary = trainer.train_out_of_fold(None, output, CONFIG, num_folds=2, num_classes=CLASSES,
+                                        frame_features=artifact)
+    assert len(summary["folds"]) == 2
+    expected = {"oof": ids["fold_0"] + ids["fold_1"], "holdout": ids["holdout"], "test": ids["test"]}
+    for split, split_ids in expected.items():
+        rows = [predictions.decode_prediction(record)
+                for path in tf.io.gfile.glob(splits.split_files_pattern(output, split))
+                for record in tf.data.TFRecordDataset(path, compression_type="GZIP").as_numpy_iterator()]
+        assert sorted(row.video_id for row in rows) == sorted(split_ids)
+        assert all(row.scores.shape == (CLASSES,) and np.isfinite(row.scores).all() for row in rows)
+
+
+@pytest.mark.parametrize("config, with_frames, message", [
+    (CONFIG, False, "reads frames and needs the frame_features input"),
+    ({**CONFIG, "family": "mlp", "kwargs": {}}, True, "frame_features is only for frame-level families"),
+    ({**CONFIG, "training": {"mixup_alpha": 0.3}}, True, "mixup is not supported for frame-level"),
+])
+def test_frame_configs_are_checked(config, with_frames, message):
+    with pytest.raises(UserError, match=message):
+        trainer.check_frame_config(config, None, object() if with_frames else None)

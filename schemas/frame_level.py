@@ -1,0 +1,176 @@
+"""The YouTube-8M 2018 frame-level record (`tf.train.SequenceExample`) and its validation.
+
+Context: `id` (bytes, the video's 4-char id) and `labels` (int64 list, empty for test).
+Feature lists: `rgb`, one 1024-byte string per second, and `audio`, one 128-byte string
+per second, of equal length (up to 300 frames). Each byte is a quantized value; the
+official dequantization (the YouTube-8M starter's `utils.Dequantize`, range [-2, 2]) is
+
+    x = q · 4/255 + (4/512 − 2)
+
+and a video-level `mean_rgb`/`mean_audio` is the mean of the dequantized frames.
+
+FrameFeatures writes the same layout back, frames truncated, with aggregate features
+added to the context (`AGGREGATE_KEYS`): the input of the frame-level trainers.
+"""
+from typing import NamedTuple
+
+import numpy as np
+import tensorflow as tf
+
+from schemas.video_level import AUDIO_SIZE, NUM_CLASSES, RGB_SIZE
+
+ID_KEY = "id"
+LABELS_KEY = "labels"
+RGB_KEY = "rgb"
+AUDIO_KEY = "audio"
+
+# "up to 300" frames at one per second (the starter's max_frames).
+MAX_FRAMES = 300
+
+# The official dequantization: quantized_range / 255 per step, offset to the middle of a step.
+QUANTIZED_MIN = -2.0
+QUANTIZED_MAX = 2.0
+DEQUANTIZE_SCALE = (QUANTIZED_MAX - QUANTIZED_MIN) / 255.0
+DEQUANTIZE_BIAS = (QUANTIZED_MAX - QUANTIZED_MIN) / 512.0 + QUANTIZED_MIN
+
+# Aggregates over all of a video's frames (before truncation), dequantized. `mean_*` use
+# the video-level keys, so an aggregate record also reads as a video-level one.
+MEAN_RGB_KEY, MEAN_AUDIO_KEY = "mean_rgb", "mean_audio"
+STD_RGB_KEY, STD_AUDIO_KEY = "std_rgb", "std_audio"
+MAX_RGB_KEY, MAX_AUDIO_KEY = "max_rgb", "max_audio"
+AGGREGATE_KEYS = (MEAN_RGB_KEY, MEAN_AUDIO_KEY, STD_RGB_KEY, STD_AUDIO_KEY, MAX_RGB_KEY, MAX_AUDIO_KEY)
+# Frames of the source record (the kept ones may be fewer) and whether the frames are a
+# one-frame stand-in built from the video-level means (the source record was unusable).
+SOURCE_FRAMES_KEY = "source_frames"
+STAND_IN_KEY = "frames_stand_in"
+
+
+class FrameRecord(NamedTuple):
+    video_id: str
+    labels: np.ndarray  # int64 class ids
+    rgb: np.ndarray  # uint8 [frames, RGB_SIZE], quantized
+    audio: np.ndarray  # uint8 [frames, AUDIO_SIZE], quantized
+
+
+def dequantize(quantized) -> np.ndarray:
+    """float32 values of quantized bytes (any shape), by the official formula."""
+    return np.asarray(quantized, np.float32) * np.float32(DEQUANTIZE_SCALE) + np.float32(DEQUANTIZE_BIAS)
+
+
+def quantize(values) -> np.ndarray:
+    """uint8 codes whose dequantized values are nearest to `values` (clipped to the range)."""
+    codes = np.rint((np.asarray(values, np.float64) - DEQUANTIZE_BIAS) / DEQUANTIZE_SCALE)
+    return np.clip(codes, 0, 255).astype(np.uint8)
+
+
+def _bytes_feature_list(frames: np.ndarray) -> tf.train.FeatureList:
+    return tf.train.FeatureList(feature=[
+        tf.train.Feature(bytes_list=tf.train.BytesList(value=[frame.tobytes()])) for frame in frames])
+
+
+def make_sequence_example(video_id: str, labels, rgb: np.ndarray, audio: np.ndarray) -> tf.train.SequenceExample:
+    """A frame-level record of quantized frames (uint8 [frames, 1024] and [frames, 128])."""
+    context = tf.train.Features(feature={
+        ID_KEY: tf.train.Feature(bytes_list=tf.train.BytesList(value=[video_id.encode()])),
+        LABELS_KEY: tf.train.Feature(int64_list=tf.train.Int64List(value=[int(x) for x in labels])),
+    })
+    feature_lists = tf.train.FeatureLists(feature_list={
+        RGB_KEY: _bytes_feature_list(np.asarray(rgb, np.uint8)),
+        AUDIO_KEY: _bytes_feature_list(np.asarray(audio, np.uint8)),
+    })
+    return tf.train.SequenceExample(context=context, feature_lists=feature_lists)
+
+
+def _frames(sequence: tf.train.SequenceExample, key: str, size: int, video_id: str) -> np.ndarray:
+    if key not in sequence.feature_lists.feature_list:
+        raise ValueError(f"video {video_id} has no feature list '{key}'")
+    values = []
+    for index, feature in enumerate(sequence.feature_lists.feature_list[key].feature):
+        frame = feature.bytes_list.value
+        if len(frame) != 1 or len(frame[0]) != size:
+            got = f"{len(frame[0])} bytes" if len(frame) == 1 else f"{len(frame)} values"
+            raise ValueError(f"frame {index} of '{key}' of video {video_id} has {got}, expected {size} bytes")
+        values.append(frame[0])
+    return np.frombuffer(b"".join(values), np.uint8).reshape(len(values), size)
+
+
+def parse_frame_proto(serialized: bytes, num_classes: int = NUM_CLASSES
+                      ) -> tuple[FrameRecord, tf.train.SequenceExample]:
+    """Parses and validates one record; returns it and its proto; raises ValueError saying what is wrong."""
+    try:
+        sequence = tf.train.SequenceExample.FromString(serialized)
+    except Exception as error:  # protobuf raises its own DecodeError
+        raise ValueError(f"not a tf.train.SequenceExample ({error})") from None
+    context = sequence.context.feature
+    ids = context[ID_KEY].bytes_list.value if ID_KEY in context else []
+    if len(ids) != 1 or not ids[0]:
+        raise ValueError(f"context '{ID_KEY}' must hold exactly one non-empty bytes value")
+    video_id = ids[0].decode("utf-8", errors="replace")
+    rgb = _frames(sequence, RGB_KEY, RGB_SIZE, video_id)
+    audio = _frames(sequence, AUDIO_KEY, AUDIO_SIZE, video_id)
+    if len(rgb) != len(audio):
+        raise ValueError(f"video {video_id} has {len(rgb)} rgb frames but {len(audio)} audio frames")
+    if len(rgb) == 0:
+        raise ValueError(f"video {video_id} has no frames")
+    labels = np.asarray(context[LABELS_KEY].int64_list.value if LABELS_KEY in context else [], np.int64)
+    if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
+        bad = labels[(labels < 0) | (labels >= num_classes)][0]
+        raise ValueError(f"label {bad} of video {video_id} is outside the vocabulary 0..{num_classes - 1}")
+    return FrameRecord(video_id, labels, rgb, audio), sequence
+
+
+def parse_frame_record(serialized: bytes, num_classes: int = NUM_CLASSES) -> FrameRecord:
+    return parse_frame_proto(serialized, num_classes)[0]
+
+
+def aggregate(record: FrameRecord) -> dict[str, np.ndarray]:
+    """Per-dimension mean, standard deviation and maximum of the dequantized frames."""
+    rgb, audio = dequantize(record.rgb), dequantize(record.audio)
+    return {
+        MEAN_RGB_KEY: rgb.mean(axis=0), MEAN_AUDIO_KEY: audio.mean(axis=0),
+        STD_RGB_KEY: rgb.std(axis=0), STD_AUDIO_KEY: audio.std(axis=0),
+        # max of the codes, then dequantized: the same value, a 4-times smaller pass
+        MAX_RGB_KEY: dequantize(record.rgb.max(axis=0)), MAX_AUDIO_KEY: dequantize(record.audio.max(axis=0)),
+    }
+
+
+def add_aggregates(sequence: tf.train.SequenceExample, aggregates: dict, source_frames: int,
+                   max_frames: int, stand_in: bool = False) -> tf.train.SequenceExample:
+    """Truncates the proto's frames to `max_frames` and writes the aggregates into its context, in place."""
+    context = sequence.context.feature
+    for key in AGGREGATE_KEYS:
+        context[key].float_list.value[:] = aggregates[key].tolist()
+    context[SOURCE_FRAMES_KEY].int64_list.value[:] = [source_frames]
+    context[STAND_IN_KEY].int64_list.value[:] = [int(stand_in)]
+    for key in (RGB_KEY, AUDIO_KEY):
+        del sequence.feature_lists.feature_list[key].feature[max_frames:]
+    return sequence
+
+
+def stand_in_record(video_id: str, labels, mean_rgb: np.ndarray, mean_audio: np.ndarray) -> bytes:
+    """The frame-feature record of a video whose frames are unusable: its video-level means as
+    one quantized frame, the means themselves as aggregates, no spread."""
+    rgb, audio = quantize(mean_rgb)[None, :], quantize(mean_audio)[None, :]
+    sequence = make_sequence_example(video_id, labels, rgb, audio)
+    zeros_rgb, zeros_audio = np.zeros(RGB_SIZE, np.float32), np.zeros(AUDIO_SIZE, np.float32)
+    aggregates = {MEAN_RGB_KEY: np.asarray(mean_rgb, np.float32), MEAN_AUDIO_KEY: np.asarray(mean_audio, np.float32),
+                  STD_RGB_KEY: zeros_rgb, STD_AUDIO_KEY: zeros_audio,
+                  MAX_RGB_KEY: np.asarray(mean_rgb, np.float32), MAX_AUDIO_KEY: np.asarray(mean_audio, np.float32)}
+    return add_aggregates(sequence, aggregates, 0, 1, stand_in=True).SerializeToString()
+
+
+def frame_feature_spec() -> tuple[dict, dict]:
+    """(context, sequence) specs of `tf.io.parse_sequence_example` for a frame-feature record."""
+    sizes = {MEAN_RGB_KEY: RGB_SIZE, MEAN_AUDIO_KEY: AUDIO_SIZE, STD_RGB_KEY: RGB_SIZE,
+             STD_AUDIO_KEY: AUDIO_SIZE, MAX_RGB_KEY: RGB_SIZE, MAX_AUDIO_KEY: AUDIO_SIZE}
+    context = {ID_KEY: tf.io.FixedLenFeature([], tf.string), LABELS_KEY: tf.io.VarLenFeature(tf.int64),
+               SOURCE_FRAMES_KEY: tf.io.FixedLenFeature([], tf.int64),
+               STAND_IN_KEY: tf.io.FixedLenFeature([], tf.int64),
+               **{key: tf.io.FixedLenFeature([size], tf.float32) for key, size in sizes.items()}}
+    return context, raw_frames_spec()
+
+
+def raw_frames_spec() -> dict:
+    return {RGB_KEY: tf.io.FixedLenSequenceFeature([], tf.string),
+            AUDIO_KEY: tf.io.FixedLenSequenceFeature([], tf.string)}
+

@@ -1,0 +1,83 @@
+"""The frame-level record: official dequantization, parsing with clear errors, aggregates."""
+import numpy as np
+import pytest
+
+from schemas import frame_level
+from schemas.video_level import AUDIO_SIZE, RGB_SIZE
+
+
+def frames(rng, count):
+    return (rng.integers(0, 256, (count, RGB_SIZE), dtype=np.uint8),
+            rng.integers(0, 256, (count, AUDIO_SIZE), dtype=np.uint8))
+
+
+def test_dequantize_matches_hand_computed_values():
+    # x = q·4/255 + 4/512 − 2 (the starter's Dequantize), worked by hand.
+    hand = {0: -1.9921875, 1: -1.9921875 + 4 / 255, 64: 256 / 255 - 1.9921875,
+            128: 512 / 255 - 1.9921875, 255: 4.0 - 1.9921875}
+    codes = np.array(list(hand), np.uint8)
+    np.testing.assert_allclose(frame_level.dequantize(codes), list(hand.values()), rtol=0, atol=1e-6)
+    assert frame_level.dequantize(np.uint8(128)) == pytest.approx(0.0156556, abs=1e-6)
+    assert frame_level.dequantize(np.uint8(64)) == pytest.approx(-0.9882659, abs=1e-6)
+
+
+def test_quantize_inverts_dequantize_and_clips():
+    codes = np.arange(256, dtype=np.uint8)
+    np.testing.assert_array_equal(frame_level.quantize(frame_level.dequantize(codes)), codes)
+    assert frame_level.quantize([-5.0, 5.0]).tolist() == [0, 255]
+    values = np.linspace(-1.99, 2.0, 1001)
+    error = np.abs(frame_level.dequantize(frame_level.quantize(values)) - values)
+    assert error.max() <= frame_level.DEQUANTIZE_SCALE / 2 + 1e-6
+
+
+def test_record_round_trip_and_aggregates():
+    rgb, audio = frames(np.random.default_rng(0), 7)
+    serialized = frame_level.make_sequence_example("abCD", [3, 1], rgb, audio).SerializeToString()
+    record = frame_level.parse_frame_record(serialized, num_classes=10)
+    assert record.video_id == "abCD" and record.labels.tolist() == [3, 1]
+    np.testing.assert_array_equal(record.rgb, rgb)
+    np.testing.assert_array_equal(record.audio, audio)
+    aggregates = frame_level.aggregate(record)
+    np.testing.assert_allclose(aggregates["mean_rgb"], (rgb * (4 / 255) + 4 / 512 - 2).mean(axis=0), atol=1e-5)
+    np.testing.assert_allclose(aggregates["std_audio"], (audio * (4 / 255)).std(axis=0), atol=1e-5)
+    np.testing.assert_allclose(aggregates["max_rgb"], rgb.max(axis=0) * (4 / 255) + 4 / 512 - 2, atol=1e-6)
+
+
+def test_add_aggregates_truncates_frames_and_fills_context():
+    record_rgb, record_audio = frames(np.random.default_rng(1), 5)
+    sequence = frame_level.make_sequence_example("v1", [], record_rgb, record_audio)
+    record = frame_level.parse_frame_record(sequence.SerializeToString())
+    frame_level.add_aggregates(sequence, frame_level.aggregate(record), 5, max_frames=3)
+    truncated = frame_level.parse_frame_record(sequence.SerializeToString())
+    np.testing.assert_array_equal(truncated.rgb, record_rgb[:3])
+    assert sequence.context.feature[frame_level.SOURCE_FRAMES_KEY].int64_list.value == [5]
+    assert len(sequence.context.feature["std_rgb"].float_list.value) == RGB_SIZE
+
+
+def _mutated(mutate) -> bytes:
+    rgb, audio = frames(np.random.default_rng(2), 3)
+    sequence = frame_level.make_sequence_example("vid0", [1], rgb, audio)
+    mutate(sequence)
+    return sequence.SerializeToString()
+
+
+@pytest.mark.parametrize("mutate, message", [
+    (lambda s: s.context.feature.pop("id"), "context 'id' must hold exactly one"),
+    (lambda s: s.feature_lists.feature_list.pop("rgb"), "video vid0 has no feature list 'rgb'"),
+    (lambda s: s.feature_lists.feature_list["audio"].feature[1].bytes_list.value.__setitem__(0, b"xx"),
+     "frame 1 of 'audio' of video vid0 has 2 bytes, expected 128 bytes"),
+    (lambda s: s.feature_lists.feature_list["audio"].feature.pop(), "3 rgb frames but 2 audio frames"),
+    (lambda s: s.context.feature["labels"].int64_list.value.append(99), "label 99 of video vid0 is outside"),
+])
+def test_malformed_records_say_what_is_wrong(mutate, message):
+    with pytest.raises(ValueError, match=message):
+        frame_level.parse_frame_record(_mutated(mutate), num_classes=10)
+
+
+def test_no_frames_and_garbage_are_refused():
+    empty = frame_level.make_sequence_example("v", [], np.zeros((0, RGB_SIZE), np.uint8),
+                                              np.zeros((0, AUDIO_SIZE), np.uint8))
+    with pytest.raises(ValueError, match="video v has no frames"):
+        frame_level.parse_frame_record(empty.SerializeToString())
+    with pytest.raises(ValueError, match="not a tf.train.SequenceExample"):
+        frame_level.parse_frame_record(b"\xff\xff garbage")
