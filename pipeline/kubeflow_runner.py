@@ -12,6 +12,7 @@ import json
 
 import yaml
 from kfp.pipeline_spec import pipeline_spec_pb2
+from tfx.dsl.components.base import base_component
 from tfx.orchestration.kubeflow.v2 import kubeflow_v2_dag_runner
 
 from pipeline import beam
@@ -126,7 +127,9 @@ def compile_pipeline(output_path: str, *, profile: Profile, image: str, labelled
     settings = profile.kubeflow
     check_settings(settings, {component_type(c.id) for c in tfx_pipeline.components})
     images = {kubeflow_v2_dag_runner.pipeline_builder.DEFAULT_IMAGE_PATH_KEY: image}
-    for component in tfx_pipeline.components:
+    # The Importer that registers frame-level files runs no container: no resources, no mounts.
+    containers = [c for c in tfx_pipeline.components if isinstance(c, base_component.BaseComponent)]
+    for component in containers:
         resources = resources_of(settings, component.id)
         if resources:
             component.with_platform_config(resource_spec(resources))
@@ -139,7 +142,7 @@ def compile_pipeline(output_path: str, *, profile: Profile, image: str, labelled
             use_pipeline_spec_2_1=True))
     pipeline_spec = runner.run(tfx_pipeline, write_out=False)["pipelineSpec"]
     platform = {component.id + "_executor": executor_platform_config(settings, component.id)
-                for component in tfx_pipeline.components}
+                for component in containers}
     platform = {label: config for label, config in platform.items() if config}
     documents = [pipeline_spec]
     if platform:

@@ -137,3 +137,16 @@ def test_submit_creates_a_run_from_the_package():
 def _raw(profile) -> dict:
     return {"folds": profile.folds, "l1_models": profile.l1_models, "stacker": profile.stacker,
             "student": profile.student}
+
+
+def test_frame_level_input_compiles_to_an_importer_and_the_beam_job(tmp_path):
+    path = str(tmp_path / "p.yaml")
+    summary = kubeflow_runner.compile_pipeline(
+        path, profile=load_profile("frames"), image="y8m:1",
+        frame_patterns=["/data/frames/train*.tfrecord", "/data/frames/test*.tfrecord"], **PATTERNS)
+    package = read_package(path)
+    assert {"FrameInput", "FrameFeatures", "L1Trainer-temporal-combinations"} <= set(summary["tasks"])
+    importer = package["deploymentSpec"]["executors"]["FrameInput_executor"]
+    assert set(importer) == {"importer"}  # registered where the files lie: nothing runs, nothing is copied
+    trainer_inputs = package["root"]["dag"]["tasks"]["L1Trainer-temporal-combinations"]["inputs"]["artifacts"]
+    assert trainer_inputs["frame_features"]["taskOutputArtifact"]["producerTask"] == "FrameFeatures"
