@@ -1,28 +1,42 @@
 """The deliverable's serving contract: serialized YouTube-8M Examples in, labels out.
 
-The default signature parses `mean_rgb` and `mean_audio` from serialized video-level
-`tf.train.Example`s, runs the model (its preprocessing is part of the graph) and returns
-`class_ids` and `scores` of the top 20 classes, `probabilities` over every class, and
-the `video_id` of each input.
+The default signature parses `id`, `mean_rgb` and `mean_audio` from serialized
+video-level `tf.train.Example`s, applies the student's tensorflow-transform graph
+(models/preprocessing.py: the model input and, when the student is standardised, the
+per-dimension z-scores from a full pass over its training videos), runs the model (its per-example normalisation is part of the model) and
+returns `class_ids` and `scores` of the top 20 classes, `probabilities` over every
+class, and the `video_id` of each input. Nothing outside the SavedModel is needed: a
+plain TensorFlow process serves it.
+
+The weights may be stored as float16 (`weights_dtype`) to halve the SavedModel against
+the size budget; they are read back as float32, so compute stays float32 (CPUs have no
+fast float16 matrix product). The cast on each call costs a few per cent of throughput
+at batch 256 (bench/serving_bench.py).
 """
 import tensorflow as tf
+import tf_keras as keras
 
+from models import preprocessing
 from schemas import video_level
+from y8m.errors import UserError
 
 TOP_K = 20
 SIGNATURE = "serving_default"
+WEIGHTS_DTYPES = ("float32", "float16")
 
 
 class _ServingModule(tf.Module):
-    def __init__(self, model):
+    def __init__(self, model, transform_layer):
         super().__init__()
         self.model = model
+        # An attribute, so that the transform graph is saved with (and inside) the module.
+        self.transform = transform_layer
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="examples")])
     def serve(self, examples):
         spec = {key: value for key, value in video_level.feature_spec().items() if key != video_level.LABELS_KEY}
         parsed = tf.io.parse_example(examples, spec)
-        features = tf.concat([parsed[video_level.RGB_KEY], parsed[video_level.AUDIO_KEY]], axis=1)
+        features = self.transform({key: parsed[key] for key in preprocessing.RAW_KEYS})[preprocessing.FEATURES_KEY]
         probabilities = tf.sigmoid(self.model(features, training=False))
         # A small vocabulary may have fewer than 20 classes.
         scores, class_ids = tf.math.top_k(probabilities, k=min(TOP_K, probabilities.shape[-1]))
@@ -30,9 +44,46 @@ class _ServingModule(tf.Module):
                 "probabilities": probabilities, "video_id": parsed[video_level.ID_KEY]}
 
 
-def export(model, export_dir: str) -> None:
-    module = _ServingModule(model)
+def export(model, export_dir: str, transform_dir: str, weights_dtype: str = "float32") -> None:
+    """Writes the serving SavedModel of `model` (logits out) behind the transform graph in
+    `transform_dir`, with its weights stored as `weights_dtype`."""
+    module = _ServingModule(serving_copy(model, weights_dtype),
+                            preprocessing.transform_layer(preprocessing.load(transform_dir)))
     tf.saved_model.save(module, export_dir, signatures={SIGNATURE: module.serve})
+
+
+class _StoredWeightsPolicy(keras.mixed_precision.Policy):
+    """Variables of a narrower float type, read as float32 for every computation: the
+    reverse of Keras's mixed precision (which stores float32 and computes in float16).
+    Keras wraps such variables in AutoCastVariables that cast on each read."""
+
+    def __init__(self, weights_dtype: str):
+        self._weights_dtype = weights_dtype
+        super().__init__(f"float32_compute_{weights_dtype}_weights")
+
+    def _parse_name(self, name):
+        return "float32", self._weights_dtype
+
+    def get_config(self):
+        return {"weights_dtype": self._weights_dtype}
+
+
+def serving_copy(model: keras.Model, weights_dtype: str) -> keras.Model:
+    """A copy of a functional `model` that holds its weights only, stored as `weights_dtype`
+    (rounded from the trained float32 values) and computing in float32. Exporting the
+    trained model itself would save its optimizer state too (Adam's two slots per weight:
+    three times the size). Batch norm keeps float32 parameters (Keras does so for float16
+    layers): they are small."""
+    if weights_dtype not in WEIGHTS_DTYPES:
+        raise UserError(f"weights_dtype must be one of {', '.join(WEIGHTS_DTYPES)}, got {weights_dtype!r}")
+    policy = "float32" if weights_dtype == "float32" else _StoredWeightsPolicy(weights_dtype)
+
+    def clone_layer(layer):
+        return layer.__class__.from_config({**layer.get_config(), "dtype": policy})
+
+    twin = keras.models.clone_model(model, clone_function=clone_layer)
+    twin.set_weights(model.get_weights())  # cast to each variable's dtype
+    return twin
 
 
 def predict_serialized(serving_fn, serialized: list[bytes]) -> dict:

@@ -19,7 +19,7 @@ TOP_LEVEL_KEYS = {"folds", "holdout_fraction", "seed", "l1_models", "stacker", "
 MODEL_KEYS = {"name", "family", "kwargs", "training", "soft_label_weight"}
 # Model names become task names on Kubeflow, which take few characters.
 MODEL_NAME = re.compile(r"[a-z][a-z0-9_]{0,62}")
-STUDENT_KEYS = {"family", "kwargs", "training", "soft_label_weight"}
+STUDENT_KEYS = {"family", "kwargs", "training", "soft_label_weight", "standardize", "weights_dtype"}
 
 
 @dataclass(frozen=True)

@@ -1,13 +1,18 @@
 """Distiller: one student network on soft ⊕ hard labels, exported for serving.
 
-Writes the SavedModel to `<model>/Format-Serving` (where the standard Pusher looks) and
-the student's predictions on the held-out split and test, made by that exported graph
-from serialized Examples: what is judged is exactly what is pushed.
+A tensorflow-transform analysis (a Beam job) over the student's training videos writes
+the preprocessing graph to `<model>/transform`; the student trains on its output, and
+the SavedModel in `<model>/Format-Serving` (where the standard Pusher looks) embeds it.
+The student's predictions on the held-out split and test are made by that exported
+graph from serialized Examples: what is judged is exactly what is pushed.
 """
 import json
 import os
 
-from tfx.dsl.component.experimental.annotations import InputArtifact, OutputArtifact, Parameter
+import apache_beam as beam
+import tensorflow as tf
+from tfx.dsl.component.experimental.annotations import (BeamComponentParameter, InputArtifact,
+                                                        OutputArtifact, Parameter)
 from tfx.dsl.component.experimental.decorators import component
 from tfx.types.standard_artifacts import Examples, Model
 
@@ -18,7 +23,7 @@ from schemas.video_level import NUM_CLASSES
 from y8m.errors import UserError
 
 
-@component
+@component(use_beam=True)
 def Distiller(
     soft_labels: InputArtifact[y8m_types.SoftLabels],
     split_examples: InputArtifact[Examples],
@@ -28,22 +33,38 @@ def Distiller(
     num_folds: Parameter[int] = 5,
     num_classes: Parameter[int] = NUM_CLASSES,
     max_model_bytes: Parameter[int] = 10**9,
+    beam_pipeline: BeamComponentParameter[beam.Pipeline] = None,
 ):
-    """`student_config`: JSON with family, kwargs, training, soft_label_weight (0..1)."""
+    """`student_config`: JSON with family, kwargs, training, soft_label_weight (0..1),
+    standardize (bool) and weights_dtype (float32|float16)."""
     config = json.loads(student_config)
-    weight = config.get("soft_label_weight", 1.0)
-    if not 0.0 <= weight <= 1.0:
-        raise UserError(f"soft_label_weight must lie in [0, 1], got {weight}")
-    student, summary = distill.train_student(soft_labels, config, num_folds, num_classes,
-                                             log_dir=os.path.join(model.uri, "logs"))
-    exported = distill.export_and_predict(student, model, split_examples, predictions)
+    options = distill.StudentOptions.from_config(config)
+    student = distill.build_student(config, num_classes)
+    distill.check_weights_fit(student, options.weights_dtype, max_model_bytes)
+
+    transform_dir = os.path.join(model.uri, distill.TRANSFORM_DIR)
+    analysis_tmp = os.path.join(model.uri, "transform-analysis-tmp")
+    with beam_pipeline as pipeline:
+        distill.analyze_training_features(pipeline, soft_labels, num_folds, transform_dir,
+                                          options.standardize, analysis_tmp)
+    if tf.io.gfile.exists(analysis_tmp):
+        tf.io.gfile.rmtree(analysis_tmp)
+
+    summary = distill.train_student(student, soft_labels, config, num_folds, num_classes, transform_dir,
+                                    log_dir=os.path.join(model.uri, "logs"))
+    exported = distill.export_and_predict(student, model, split_examples, predictions, transform_dir,
+                                          options.weights_dtype)
     if exported["saved_model_bytes"] > max_model_bytes:
-        raise UserError(f"the student's SavedModel is {exported['saved_model_bytes']:,} bytes, "
-                        f"over the budget of {max_model_bytes:,} bytes")
+        raise UserError(f"the student's SavedModel ({options.weights_dtype} weights) is "
+                        f"{exported['saved_model_bytes']:,} bytes, over the budget of {max_model_bytes:,} bytes")
     splits.set_split_names(predictions, ["holdout", "test"])
     predictions.set_string_custom_property("model_name", "student")
     predictions.set_string_custom_property("kind", "student")
     model.set_int_custom_property("saved_model_bytes", exported["saved_model_bytes"])
     model.set_int_custom_property("parameters", int(student.count_params()))
+    model.set_string_custom_property("weights_dtype", options.weights_dtype)
+    model.set_int_custom_property("standardize", int(options.standardize))
+    # Size and held-out GAP per weights dtype: the exported one, and float32 beside float16.
+    model.set_string_custom_property("precisions", json.dumps(exported["precisions"]))
     model.set_string_custom_property("training_summary", json.dumps(
         {key: value for key, value in summary.items() if key != "history"}))

@@ -3,9 +3,17 @@
 The student learns `w·soft + (1 − w)·hard` targets of every labelled, non-held-out video
 for a fixed number of epochs: its soft targets come from teachers trained on every fold,
 so no fold is an honest validation set for it. It is judged on the held-out split only.
+
+Its input preprocessing is a tensorflow-transform graph analysed over the same training
+videos (models/preprocessing.py); training batches and the serving signature both run
+that graph. The serving SavedModel may store its weights as float16 to fit a larger
+student into the size budget; then a float32 export is scored beside it on the
+held-out split, so that the price of the smaller weights is on record.
 """
+import dataclasses
 import logging
 import os
+import tempfile
 
 import numpy as np
 import tensorflow as tf
@@ -13,31 +21,93 @@ import tf_keras
 
 from components import splits
 from components.fold_splitter.folds import fold_split_name
-from models import data, serving, training, zoo
+from models import data, metrics, preprocessing, serving, training, zoo
+from y8m.errors import UserError
 
 log = logging.getLogger("y8m.distiller")
 
 SERVING_DIR = "Format-Serving"
+TRANSFORM_DIR = "transform"  # the transform graph, beside the serving model in the Model artifact
 PREDICT_BATCH = 1024
+GAP_TOP_K = 20
+BYTES_PER_WEIGHT = {"float32": 4, "float16": 2}
 
 
-def train_student(soft_labels, config: dict, num_folds: int, num_classes: int, log_dir: str):
-    patterns = [splits.split_files_pattern(soft_labels, fold_split_name(k)) for k in range(num_folds)]
-    videos = data.load_videos(patterns, with_soft_labels=True)
+@dataclasses.dataclass(frozen=True)
+class StudentOptions:
+    """The student config's keys besides family, kwargs and training."""
+    soft_label_weight: float = 1.0
+    # Per-dimension z-scores of the features, statistics of the training videos. Off by
+    # default: on the real shards it cost the quick student 0.005 held-out GAP (the
+    # family's per-video L2 normalisation alone did better).
+    standardize: bool = False
+    weights_dtype: str = "float32"  # how the exported SavedModel stores its weights
+
+    @classmethod
+    def from_config(cls, config: dict) -> "StudentOptions":
+        options = cls(**{field.name: config[field.name] for field in dataclasses.fields(cls)
+                         if field.name in config})
+        weight = options.soft_label_weight
+        if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not 0.0 <= weight <= 1.0:
+            raise UserError(f"soft_label_weight must lie in [0, 1], got {weight!r}")
+        if not isinstance(options.standardize, bool):
+            raise UserError(f"standardize must be true or false, got {options.standardize!r}")
+        if options.weights_dtype not in serving.WEIGHTS_DTYPES:
+            raise UserError(f"weights_dtype must be one of {', '.join(serving.WEIGHTS_DTYPES)}, "
+                            f"got {options.weights_dtype!r}")
+        return options
+
+
+def training_patterns(soft_labels, num_folds: int) -> list[str]:
+    """The student's training videos: every fold of the soft-label artifact."""
+    return [splits.split_files_pattern(soft_labels, fold_split_name(k)) for k in range(num_folds)]
+
+
+def analyze_training_features(pipeline, soft_labels, num_folds: int, transform_dir: str,
+                              standardize: bool, temp_dir: str) -> None:
+    """Adds the full-pass feature analysis over the student's training videos to `pipeline`."""
+    preprocessing.analyze(pipeline, training_patterns(soft_labels, num_folds), transform_dir,
+                          standardize, temp_dir)
+
+
+def build_student(config: dict, num_classes: int):
+    tf_keras.utils.set_random_seed(training.TrainingRecipe.from_dict(config.get("training", {})).seed)
+    return zoo.build_model(config["family"], num_classes, **config.get("kwargs", {}))
+
+
+def check_weights_fit(model, weights_dtype: str, max_model_bytes: int) -> None:
+    """Fails before training when the weights alone exceed the size budget (the exported
+    SavedModel is larger still; its measured size is checked after the export)."""
+    weight_bytes = model.count_params() * BYTES_PER_WEIGHT[weights_dtype]
+    if weight_bytes > max_model_bytes:
+        raise UserError(f"the student's {model.count_params():,} parameters take {weight_bytes:,} bytes "
+                        f"as {weights_dtype}, over the budget of {max_model_bytes:,} bytes")
+
+
+def train_student(model, soft_labels, config: dict, num_folds: int, num_classes: int,
+                  transform_dir: str, log_dir: str) -> dict:
+    """Trains `model` on the transformed features of the training videos; returns the summary."""
+    videos = data.load_videos(training_patterns(soft_labels, num_folds), with_soft_labels=True)
     recipe = training.TrainingRecipe.from_dict(config.get("training", {}))
     class_ids, weights = data.mixed_targets(videos, config.get("soft_label_weight", 1.0))
     target_ids, target_weights = data.padded(class_ids, weights)
     dataset = data.target_dataset(videos.features, target_ids, target_weights, num_classes,
                                   recipe.batch_size, seed=recipe.seed)
-    tf_keras.utils.set_random_seed(recipe.seed)
-    model = zoo.build_model(config["family"], num_classes, **config.get("kwargs", {}))
+    dataset = transformed(dataset, preprocessing.transform_layer(preprocessing.load(transform_dir)))
     log.info("student: %d videos, %d parameters", len(videos.ids), model.count_params())
-    summary = training.fit(model, dataset, None, None, recipe, log_dir=log_dir, progress_prefix="student: ")
-    return model, summary
+    return training.fit(model, dataset, None, None, recipe, log_dir=log_dir, progress_prefix="student: ")
 
 
-def predict_split(serving_fn, examples, split: str, predictions_artifact) -> int:
-    """Runs the exported signature over a split's serialized Examples; returns the video count."""
+def transformed(dataset: tf.data.Dataset, transform_layer) -> tf.data.Dataset:
+    """Batches of (raw features, targets) → (transformed features, targets): the serving
+    graph's transform, applied per batch so that no second copy of the features is held."""
+    def apply(features, targets):
+        return transform_layer(preprocessing.split_raw(features))[preprocessing.FEATURES_KEY], targets
+    return dataset.map(apply, num_parallel_calls=tf.data.AUTOTUNE)
+
+
+def predict_split(serving_fn, examples, split: str) -> tuple[list[str], np.ndarray]:
+    """Runs the exported signature over a split's serialized Examples: video ids and scores."""
     files = tf.io.gfile.glob(splits.split_files_pattern(examples, split))
     ids, scores = [], []
     if files:
@@ -46,15 +116,51 @@ def predict_split(serving_fn, examples, split: str, predictions_artifact) -> int
             outputs = serving.predict_serialized(serving_fn, list(batch))
             ids.extend(video_id.decode() for video_id in outputs["video_id"])
             scores.append(outputs["probabilities"])
-    splits.write_dense_predictions(predictions_artifact, split, ids,
-                      np.concatenate(scores) if scores else np.zeros((0, 0), np.float32))
-    return len(ids)
+    return ids, np.concatenate(scores) if scores else np.zeros((0, 0), np.float32)
 
 
-def export_and_predict(model, model_artifact, examples, predictions_artifact) -> dict:
+def holdout_gap(ids: list[str], scores: np.ndarray, labels_by_id: dict) -> float | None:
+    """GAP@20 of held-out scores on hard labels; None without labelled held-out videos."""
+    if not ids or not any(len(labels_by_id[video_id]) for video_id in ids):
+        return None
+    return float(metrics.gap(*metrics.top_k(scores, GAP_TOP_K), [labels_by_id[video_id] for video_id in ids]))
+
+
+def score_export(export_dir: str, examples, labels_by_id: dict) -> dict:
+    """Size and held-out GAP of one exported SavedModel (predicted from serialized Examples)."""
+    ids, scores = predict_split(serving.load(export_dir), examples, "holdout")
+    return {"saved_model_bytes": serving.saved_model_bytes(export_dir),
+            "holdout_gap": holdout_gap(ids, scores, labels_by_id)}
+
+
+def export_and_predict(model, model_artifact, examples, predictions_artifact, transform_dir: str,
+                       weights_dtype: str = "float32") -> dict:
+    """Exports the serving model and writes its held-out and test predictions. Returns the
+    exported size, video counts and `precisions`: size and held-out GAP per weights dtype
+    (the exported one, and float32 beside a narrower export)."""
     export_dir = os.path.join(model_artifact.uri, SERVING_DIR)
-    serving.export(model, export_dir)
+    serving.export(model, export_dir, transform_dir, weights_dtype)
     serving_fn = serving.load(export_dir)
-    counts = {split: predict_split(serving_fn, examples, split, predictions_artifact)
-              for split in ("holdout", "test")}
-    return {"saved_model_bytes": serving.saved_model_bytes(export_dir), "videos": counts}
+    labels_by_id = dict(zip(*_ids_and_labels(examples, "holdout")))
+    counts, holdout = {}, None
+    for split in ("holdout", "test"):
+        ids, scores = predict_split(serving_fn, examples, split)
+        splits.write_dense_predictions(predictions_artifact, split, ids, scores)
+        counts[split] = len(ids)
+        if split == "holdout":
+            holdout = holdout_gap(ids, scores, labels_by_id)
+    size = serving.saved_model_bytes(export_dir)
+    precisions = {weights_dtype: {"saved_model_bytes": size, "holdout_gap": holdout}}
+    if weights_dtype != "float32":
+        with tempfile.TemporaryDirectory(prefix="float32-reference-") as reference_dir:
+            serving.export(model, reference_dir, transform_dir, "float32")
+            precisions["float32"] = score_export(reference_dir, examples, labels_by_id)
+    for dtype, scored in precisions.items():
+        log.info("student export with %s weights: %s bytes, held-out GAP %s", dtype,
+                 f"{scored['saved_model_bytes']:,}", scored["holdout_gap"])
+    return {"saved_model_bytes": size, "videos": counts, "precisions": precisions}
+
+
+def _ids_and_labels(examples, split: str):
+    videos = data.load_videos([splits.split_files_pattern(examples, split)])
+    return videos.ids, videos.labels

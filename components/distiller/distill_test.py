@@ -1,0 +1,28 @@
+"""The student config's options and the size check before training."""
+import pytest
+
+from components.distiller import distill
+from models import zoo
+from y8m.errors import UserError
+
+
+def test_options_default_to_unstandardized_float32_weights():
+    options = distill.StudentOptions.from_config({"family": "mlp", "soft_label_weight": 0.3})
+    assert (options.soft_label_weight, options.standardize, options.weights_dtype) == (0.3, False, "float32")
+
+
+@pytest.mark.parametrize("config, message", [
+    ({"soft_label_weight": 1.5}, "soft_label_weight must lie in"),
+    ({"standardize": "yes"}, "standardize must be true or false"),
+    ({"weights_dtype": "int8"}, "weights_dtype must be one of"),
+])
+def test_bad_options_are_refused(config, message):
+    with pytest.raises(UserError, match=message):
+        distill.StudentOptions.from_config({"family": "mlp", **config})
+
+
+def test_weights_over_the_budget_fail_before_training_unless_float16_fits():
+    model = zoo.build_model("mlp", 10, hidden_size=8)  # 9,314 parameters
+    with pytest.raises(UserError, match="37,256 bytes as float32, over the budget of 20,000 bytes"):
+        distill.check_weights_fit(model, "float32", 20_000)
+    distill.check_weights_fit(model, "float16", 20_000)
