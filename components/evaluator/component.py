@@ -57,8 +57,9 @@ def write_report(directory: str, metrics_report: dict, labels: dict, stack_predi
                    for name, artifact in (("stack", stack_predictions), ("student", student_predictions))}
     model_bytes = (student_model.get_int_custom_property("saved_model_bytes")
                    if student_model.has_custom_property("saved_model_bytes") else None)
+    precisions = json.loads(student_model.get_string_custom_property("precisions") or "{}")
     with open(os.path.join(directory, report.REPORT_FILE), "w") as out:
-        out.write(report.render_report(metrics_report, frequency, ap_by_stage, model_bytes, settings))
+        out.write(report.render_report(metrics_report, frequency, ap_by_stage, model_bytes, settings, precisions))
 
 
 class GapEvaluatorSpec(types.ComponentSpec):

@@ -79,8 +79,17 @@ def per_class_scatter(frequency: np.ndarray, ap_by_stage: dict[str, np.ndarray])
     return "".join(parts)
 
 
+def precision_table(precisions: dict) -> str:
+    """The student's export per weights dtype: size and held-out GAP (Distiller's record)."""
+    if not precisions:
+        return ""
+    rows = "".join(f"<tr><td>{html.escape(dtype)}</td><td>{scored['saved_model_bytes']:,}</td>"
+                   f"<td>{scored['holdout_gap']:.4f}</td></tr>" for dtype, scored in sorted(precisions.items()))
+    return f"<table><tr><th>weights</th><th>SavedModel bytes</th><th>held-out GAP@20</th></tr>{rows}</table>"
+
+
 def render_report(metrics_report: dict, frequency: np.ndarray, ap_by_stage: dict[str, np.ndarray],
-                  model_bytes: int | None, settings: dict) -> str:
+                  model_bytes: int | None, settings: dict, precisions: dict | None = None) -> str:
     blessing = metrics_report["blessing"]
     budget = int(settings.get("max_model_bytes", 10**9))
     rows = "".join(
@@ -102,6 +111,7 @@ pre{{background:#f6f6f6;padding:1em;overflow:auto}}</style></head><body>
 that saw every fold. Second-round L1 models (trained on soft labels) likewise.</p>
 <h2>Student size against the budget</h2>
 {size_bar(model_bytes, budget)}
+{precision_table(precisions or {})}
 <h2>Per-class AP against class frequency</h2>
 {per_class_scatter(frequency, ap_by_stage)}
 <h2>Settings</h2>

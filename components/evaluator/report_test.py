@@ -16,11 +16,15 @@ METRICS = {"stages": STAGES, "blessing": {"blessed": True, "reason": "student 0.
 def test_report_shows_every_stage_size_and_settings():
     frequency = np.array([100, 10, 1, 0])
     ap = {"stack": np.array([0.9, 0.5, 0.1, 0.0]), "student": np.array([0.8, 0.4, 0.0, 0.0])}
-    page = report.render_report(METRICS, frequency, ap, 250_000_000, {"max_model_bytes": 10**9, "note": "<b>"})
+    precisions = {"float16": {"saved_model_bytes": 125_000_000, "holdout_gap": 0.6401},
+                  "float32": {"saved_model_bytes": 250_000_000, "holdout_gap": 0.6402}}
+    page = report.render_report(METRICS, frequency, ap, 250_000_000, {"max_model_bytes": 10**9, "note": "<b>"},
+                                precisions)
     assert page.startswith("<!DOCTYPE html>") and page.count("<svg") == 3
     for stage in STAGES:
         assert f"{stage['name']} · {stage['split']}" in page and f"{stage['gap']:.4f}" in page
     assert "250,000,000 bytes of a 1,000,000,000-byte budget (25.0%)" in page
+    assert "<td>float16</td><td>125,000,000</td><td>0.6401</td>" in page
     # Three classes with training labels, two stages: six points; the unseen class is not drawn.
     assert page.count("<circle") == 6
     assert "&lt;b&gt;" in page and "<b>\"" not in page  # settings are escaped
