@@ -12,7 +12,6 @@ identical constants and cannot drift.
 from typing import Callable, Sequence
 
 import apache_beam as beam
-import numpy as np
 import tensorflow as tf
 import tensorflow_transform as tft
 import tensorflow_transform.beam as tft_beam
@@ -23,7 +22,6 @@ from schemas import video_level
 
 FEATURES_KEY = "features"
 RAW_KEYS = (video_level.RGB_KEY, video_level.AUDIO_KEY)
-TRANSFORM_BATCH = 4096
 
 
 def raw_feature_spec() -> dict:
@@ -70,10 +68,3 @@ def split_raw(features):
     """A [batch, 1152] `[mean_rgb; mean_audio]` array or tensor as the transform's raw keys."""
     return {video_level.RGB_KEY: features[:, :video_level.RGB_SIZE],
             video_level.AUDIO_KEY: features[:, video_level.RGB_SIZE:]}
-
-
-def transform_features(layer, raw_features: np.ndarray, batch_size: int = TRANSFORM_BATCH) -> np.ndarray:
-    """The transformed model input of raw `[mean_rgb; mean_audio]` rows (float32 [N, 1152])."""
-    parts = [layer(split_raw(tf.constant(raw_features[start:start + batch_size])))[FEATURES_KEY].numpy()
-             for start in range(0, len(raw_features), batch_size)]
-    return np.concatenate(parts) if parts else np.zeros((0, video_level.FEATURE_SIZE), np.float32)

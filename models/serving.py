@@ -3,9 +3,9 @@
 The default signature parses `id`, `mean_rgb` and `mean_audio` from serialized
 video-level `tf.train.Example`s, applies the student's tensorflow-transform graph
 (models/preprocessing.py: the model input and, when the student is standardised, the
-per-dimension z-scores from a full pass over its training videos), runs the model (its per-example normalisation is part of the model) and
-returns `class_ids` and `scores` of the top 20 classes, `probabilities` over every
-class, and the `video_id` of each input. Nothing outside the SavedModel is needed: a
+per-dimension z-scores from a full pass over its training videos), runs the model (its
+per-example normalisation is part of the model) and returns `class_ids` and `scores` of
+the top 20 classes, `probabilities` over every class, and the `video_id` of each input. Nothing outside the SavedModel is needed: a
 plain TensorFlow process serves it.
 
 The weights may be stored as float16 (`weights_dtype`) to halve the SavedModel against

@@ -24,6 +24,13 @@ def _records(rng) -> tuple[list[bytes], np.ndarray]:
     return records, features
 
 
+def transform_features(layer, raw_features: np.ndarray, batch_size: int = 4096) -> np.ndarray:
+    """The transformed model input of raw `[mean_rgb; mean_audio]` rows, as the trainer sees it."""
+    parts = [layer(preprocessing.split_raw(tf.constant(raw_features[start:start + batch_size])))[
+        preprocessing.FEATURES_KEY].numpy() for start in range(0, len(raw_features), batch_size)]
+    return np.concatenate(parts)
+
+
 def _analysed(tmp_path, records, standardize: bool) -> str:
     path = str(tmp_path / "videos.tfrecord.gz")
     with tf.io.TFRecordWriter(path, options="GZIP") as writer:
@@ -59,7 +66,7 @@ def exported(tmp_path_factory, standardized):
 def test_transform_standardizes_each_dimension_over_the_analysed_videos(videos, standardized):
     _, features = videos
     layer = preprocessing.transform_layer(preprocessing.load(standardized))
-    transformed = preprocessing.transform_features(layer, features, batch_size=128)
+    transformed = transform_features(layer, features, batch_size=128)
     expected = (features - features.mean(axis=0)) / features.std(axis=0)
     np.testing.assert_allclose(transformed, expected, atol=1e-4)
 
@@ -67,7 +74,7 @@ def test_transform_standardizes_each_dimension_over_the_analysed_videos(videos, 
 def test_without_standardize_the_transform_only_assembles_the_features(tmp_path, videos):
     records, features = videos
     layer = preprocessing.transform_layer(preprocessing.load(_analysed(tmp_path, records[:10], standardize=False)))
-    np.testing.assert_array_equal(preprocessing.transform_features(layer, features[:10]), features[:10])
+    np.testing.assert_array_equal(transform_features(layer, features[:10]), features[:10])
 
 
 def test_served_outputs_are_the_model_on_transformed_raw_examples(videos, standardized, exported):
@@ -75,7 +82,7 @@ def test_served_outputs_are_the_model_on_transformed_raw_examples(videos, standa
     model, dirs = exported
     outputs = serving.predict_serialized(serving.load(dirs["float32"]), records[:50])
     layer = preprocessing.transform_layer(preprocessing.load(standardized))
-    expected = expit(model.predict(preprocessing.transform_features(layer, features[:50]), verbose=0))
+    expected = expit(model.predict(transform_features(layer, features[:50]), verbose=0))
     np.testing.assert_allclose(outputs["probabilities"], expected, rtol=1e-4, atol=1e-6)
     assert [video_id.decode() for video_id in outputs["video_id"]] == [f"v{i:03d}" for i in range(50)]
     assert outputs["class_ids"].shape == outputs["scores"].shape == (50, serving.TOP_K)
