@@ -100,9 +100,9 @@ def parse_profile(raw, name: str, where: str) -> Profile:
     if all("soft_label_weight" in model for model in models):
         raise UserError(f"{where}: the stack needs at least one L1 model without soft_label_weight")
     names = [model["name"] for model in models]
-    for name in names:
-        if not (isinstance(name, str) and MODEL_NAME.fullmatch(name)):
-            raise UserError(f"{where}: l1 model name {name!r} must be lower-case letters, digits and '_'")
+    for model_name in names:
+        if not (isinstance(model_name, str) and MODEL_NAME.fullmatch(model_name)):
+            raise UserError(f"{where}: l1 model name {model_name!r} must be lower-case letters, digits and '_'")
     if len(set(names)) != len(names):
         raise UserError(f"{where}: l1 model names must be unique, got {names}")
     student = raw.get("student") or {}

@@ -9,6 +9,7 @@ def test_builtin_profiles_load():
     for name in builtin_profiles():
         profile = load_profile(name)
         assert profile.l1_models and profile.student["family"]
+        assert profile.name == name  # the compiled pipeline's header and the run log name it
 
 
 def test_unknown_profile_is_a_user_error():
