@@ -30,6 +30,7 @@ from tfx.types.standard_artifacts import Examples, Model  # noqa: E402
 import y8m_types  # noqa: E402
 from components.distiller import distill  # noqa: E402
 from components.evaluator import evaluate  # noqa: E402
+from models import zoo  # noqa: E402
 from pipeline.beam import beam_args  # noqa: E402
 from pipeline.profile import load_profile  # noqa: E402
 from schemas.video_level import NUM_CLASSES  # noqa: E402
@@ -61,6 +62,9 @@ def variants(base: dict) -> dict[str, dict]:
         "dropout0.5": _with(plain, kwargs={"dropout": 0.5}),
         "two_layers": _with(plain, family="early_concat_fcn",
                             kwargs={"hidden_size": 2048, "num_layers": 2, "dropout": 0.3}),
+        # independently trained copies averaged in one graph
+        "members3": _with(plain, members=3),
+        "members5": _with(plain, members=5),
     }
 
 
@@ -90,14 +94,15 @@ def run_variant(name: str, config: dict, inputs: dict, work_dir: str, with_test:
     transform_dir = os.path.join(model_artifact.uri, distill.TRANSFORM_DIR)
     tf_keras.backend.clear_session()
 
-    student = distill.build_student(config, num_classes)
+    members = distill.build_members(config, num_classes)
+    student = zoo.averaged(members)
     analysis_tmp = os.path.join(variant_dir, "analysis-tmp")
     with beam.Pipeline(argv=beam_args("local")) as pipeline:
         distill.analyze_training_features(pipeline, soft_labels, num_folds, transform_dir, options.standardize,
                                           analysis_tmp)
     shutil.rmtree(analysis_tmp, ignore_errors=True)
     started = time.monotonic()
-    distill.train_student(student, soft_labels, config, num_folds, num_classes, transform_dir, log_dir=None)
+    distill.train_members(members, soft_labels, config, num_folds, num_classes, transform_dir, log_dir=None)
     train_seconds = time.monotonic() - started
     exported = distill.export_and_predict(student, model_artifact, examples, predictions, transform_dir,
                                           weights_dtype="float16")

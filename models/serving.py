@@ -79,6 +79,8 @@ def serving_copy(model: keras.Model, weights_dtype: str) -> keras.Model:
     policy = "float32" if weights_dtype == "float32" else _StoredWeightsPolicy(weights_dtype)
 
     def clone_layer(layer):
+        if isinstance(layer, keras.Model):  # a member of an averaged student (zoo.averaged)
+            return keras.models.clone_model(layer, clone_function=clone_layer)
         return layer.__class__.from_config({**layer.get_config(), "dtype": policy})
 
     twin = keras.models.clone_model(model, clone_function=clone_layer)

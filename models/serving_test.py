@@ -114,3 +114,15 @@ def test_a_trained_model_is_exported_without_its_optimizer_state(tmp_path, stand
     model.fit(np.zeros((2, video_level.FEATURE_SIZE), np.float32), np.zeros((2, CLASSES), np.float32), verbose=0)
     serving.export(model, trained_dir, standardized)
     assert serving.saved_model_bytes(trained_dir) < 1.05 * serving.saved_model_bytes(fresh_dir)
+
+
+def test_an_averaged_student_serves_its_members_mean_probability_with_float16_weights(tmp_path, videos,
+                                                                                      standardized):
+    records, features = videos
+    members = [zoo.build_model("mlp", 50, hidden_size=16) for _ in range(3)]
+    export_dir = str(tmp_path / "averaged")
+    serving.export(zoo.averaged(members), export_dir, standardized, "float16")
+    outputs = serving.predict_serialized(serving.load(export_dir), records[:20])
+    inputs = transform_features(preprocessing.transform_layer(preprocessing.load(standardized)), features[:20])
+    expected = np.mean([expit(member.predict(inputs, verbose=0)) for member in members], axis=0)
+    np.testing.assert_allclose(outputs["probabilities"], expected, atol=2e-3)

@@ -470,5 +470,30 @@ def build_subset_model(family: str, class_ids, num_classes: int, **kwargs) -> ke
     return keras.Model(core.inputs, ExpandClasses(class_ids, num_classes)(core.outputs[0]), name=core.name)
 
 
+class MeanProbabilityLogits(keras.layers.Layer):
+    """Logits [b, C] of the mean probability of a list of member logits [b, C]:
+    logit(mean σ(z)) = logsumexp log σ(z) − logsumexp log σ(−z) (the 1/members cancels),
+    exact and finite where a direct log of the mean would underflow."""
+
+    def call(self, member_logits):
+        stacked = tf.stack(member_logits, axis=0)
+        return (tf.reduce_logsumexp(tf.math.log_sigmoid(stacked), axis=0)
+                - tf.reduce_logsumexp(tf.math.log_sigmoid(-stacked), axis=0))
+
+
+def averaged(members: list[keras.Model], name: str = "averaged") -> keras.Model:
+    """One video-level model whose probabilities are the mean of its members': an ensemble
+    in one graph, sharing the members' layers (training a member trains it). A single
+    member is returned as it is."""
+    if len(members) == 1:
+        return members[0]
+    features = keras.Input(shape=(FEATURE_SIZE,), dtype="float32", name="features")
+    # Each member gets its own name in the outer model; they share their layers.
+    renamed = [keras.Model(member.inputs, member.outputs, name=f"{member.name}_{index}")
+               for index, member in enumerate(members)]
+    logits = MeanProbabilityLogits(name="mean_probability")([member(features) for member in renamed])
+    return keras.Model(features, logits, name=name)
+
+
 # The frame-level families register themselves; imported last, as they use the blocks above.
 from models import frame_zoo  # noqa: E402,F401  pylint: disable=wrong-import-position,unused-import

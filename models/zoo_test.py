@@ -97,3 +97,23 @@ def test_bottle_fcn_narrows_then_widens_back():
 def test_cyclic_fcn_shares_one_layer():
     model = zoo.build_model("cyclic_fcn", NUM_CLASSES, hidden_size=8, length=4)
     assert sum(isinstance(layer, keras.layers.Dense) for layer in model.layers) == 3
+
+
+def test_mean_probability_logits_are_the_logit_of_the_members_mean_probability():
+    logits = [tf.constant([[-40.0, 0.0, 3.0]]), tf.constant([[-30.0, 2.0, 50.0]])]
+    mean = (tf.sigmoid(logits[0]) + tf.sigmoid(logits[1])) / 2
+    combined = zoo.MeanProbabilityLogits()(logits)
+    np.testing.assert_allclose(tf.sigmoid(combined).numpy(), mean.numpy(), rtol=1e-5)
+    assert np.isfinite(combined.numpy()).all()  # where log(mean) would underflow or saturate
+
+
+def test_averaged_members_train_through_their_own_models():
+    rng = np.random.default_rng(0)
+    features, _ = random_batch(rng)
+    members = [zoo.build_model("mlp", NUM_CLASSES, hidden_size=8) for _ in range(2)]
+    assert zoo.averaged(members[:1]) is members[0]
+    ensemble = zoo.averaged(members)
+    assert ensemble.count_params() == sum(member.count_params() for member in members)
+    members[1].layers[-1].bias.assign(members[1].layers[-1].bias + 1.0)  # a member changes: so does the ensemble
+    expected = np.mean([tf.sigmoid(member(features)).numpy() for member in members], axis=0)
+    np.testing.assert_allclose(tf.sigmoid(ensemble(features)).numpy(), expected, rtol=1e-5)

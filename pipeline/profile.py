@@ -19,7 +19,7 @@ TOP_LEVEL_KEYS = {"folds", "holdout_fraction", "seed", "l1_models", "stacker", "
 MODEL_KEYS = {"name", "family", "kwargs", "training", "soft_label_weight"}
 # Model names become task names on Kubeflow, which take few characters.
 MODEL_NAME = re.compile(r"[a-z][a-z0-9_]{0,62}")
-STUDENT_KEYS = {"family", "kwargs", "training", "soft_label_weight", "standardize", "weights_dtype"}
+STUDENT_KEYS = {"family", "kwargs", "training", "soft_label_weight", "standardize", "weights_dtype", "members"}
 
 
 @dataclass(frozen=True)
@@ -109,7 +109,12 @@ def parse_profile(raw, name: str, where: str) -> Profile:
     _check_model(student, f"{where}: student", {"family"})
     if set(student) - STUDENT_KEYS:
         raise UserError(f"{where}: student: unknown keys {sorted(set(student) - STUDENT_KEYS)}")
+    from components.distiller.distill import StudentOptions
     from models import zoo
+    try:
+        StudentOptions.from_config(student)
+    except UserError as error:
+        raise UserError(f"{where}: student: {error}") from None
     if zoo.reads(student["family"]) != "features":
         raise UserError(f"{where}: student: the student serves raw video-level features; "
                         f"family '{student['family']}' reads frames")

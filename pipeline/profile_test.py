@@ -25,6 +25,9 @@ def test_unknown_profile_is_a_user_error():
     ("l1_models:\n  - {name: Bad-Name, family: mlp}\nstudent: {family: mlp}\n", "lower-case letters"),
     ("top_classes: -5\nl1_models:\n  - {name: a, family: mlp}\nstudent: {family: mlp}\n", "top_classes"),
     ("l1_models:\n  - {name: a, family: mlp}\nstudent: {family: frame_transformer}\n", "reads frames"),
+    ("l1_models:\n  - {name: a, family: mlp}\nstudent: {family: mlp, weights_dtype: int4}\n",
+     "student: weights_dtype must be one of"),
+    ("l1_models:\n  - {name: a, family: mlp}\nstudent: {family: mlp, members: 0}\n", "members must be"),
 ])
 def test_profile_errors_are_user_errors(tmp_path, text, message):
     bad = tmp_path / "bad.yaml"

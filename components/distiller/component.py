@@ -19,6 +19,7 @@ from tfx.types.standard_artifacts import Examples, Model
 import y8m_types
 from components import splits
 from components.distiller import distill
+from models import zoo
 from schemas.video_level import NUM_CLASSES
 from y8m.errors import UserError
 
@@ -36,10 +37,11 @@ def Distiller(
     beam_pipeline: BeamComponentParameter[beam.Pipeline] = None,
 ):
     """`student_config`: JSON with family, kwargs, training, soft_label_weight (0..1),
-    standardize (bool) and weights_dtype (float32|float16)."""
+    standardize (bool), weights_dtype (float32|float16) and members (≥ 1)."""
     config = json.loads(student_config)
     options = distill.StudentOptions.from_config(config)
-    student = distill.build_student(config, num_classes)
+    members = distill.build_members(config, num_classes)
+    student = zoo.averaged(members)  # what is exported; shares the members' layers
     distill.check_weights_fit(student, options.weights_dtype, max_model_bytes)
 
     transform_dir = os.path.join(model.uri, distill.TRANSFORM_DIR)
@@ -50,8 +52,8 @@ def Distiller(
     if tf.io.gfile.exists(analysis_tmp):
         tf.io.gfile.rmtree(analysis_tmp)
 
-    summary = distill.train_student(student, soft_labels, config, num_folds, num_classes, transform_dir,
-                                    log_dir=os.path.join(model.uri, "logs"))
+    summaries = distill.train_members(members, soft_labels, config, num_folds, num_classes, transform_dir,
+                                      log_dir=os.path.join(model.uri, "logs"))
     exported = distill.export_and_predict(student, model, split_examples, predictions, transform_dir,
                                           options.weights_dtype)
     if exported["saved_model_bytes"] > max_model_bytes:
@@ -66,5 +68,6 @@ def Distiller(
     model.set_int_custom_property("standardize", int(options.standardize))
     # Size and held-out GAP per weights dtype: the exported one, and float32 beside float16.
     model.set_string_custom_property("precisions", json.dumps(exported["precisions"]))
+    model.set_int_custom_property("members", len(members))
     model.set_string_custom_property("training_summary", json.dumps(
-        {key: value for key, value in summary.items() if key != "history"}))
+        [{key: value for key, value in summary.items() if key != "history"} for summary in summaries]))

@@ -42,6 +42,9 @@ class StudentOptions:
     # family's per-video L2 normalisation alone did better).
     standardize: bool = False
     weights_dtype: str = "float32"  # how the exported SavedModel stores its weights
+    # Copies of the student trained independently (seeds seed, seed + 1, ...) whose
+    # probabilities the exported graph averages: an ensemble in one SavedModel.
+    members: int = 1
 
     @classmethod
     def from_config(cls, config: dict) -> "StudentOptions":
@@ -55,6 +58,8 @@ class StudentOptions:
         if options.weights_dtype not in serving.WEIGHTS_DTYPES:
             raise UserError(f"weights_dtype must be one of {', '.join(serving.WEIGHTS_DTYPES)}, "
                             f"got {options.weights_dtype!r}")
+        if isinstance(options.members, bool) or not isinstance(options.members, int) or options.members < 1:
+            raise UserError(f"members must be a positive integer, got {options.members!r}")
         return options
 
 
@@ -70,9 +75,20 @@ def analyze_training_features(pipeline, soft_labels, num_folds: int, transform_d
                           standardize, temp_dir)
 
 
-def build_student(config: dict, num_classes: int):
-    tf_keras.utils.set_random_seed(training.TrainingRecipe.from_dict(config.get("training", {})).seed)
-    return zoo.build_model(config["family"], num_classes, **config.get("kwargs", {}))
+def member_recipes(config: dict) -> list[training.TrainingRecipe]:
+    """Each member's training recipe: the config's, with its own seed."""
+    recipe = training.TrainingRecipe.from_dict(config.get("training", {}))
+    return [dataclasses.replace(recipe, seed=recipe.seed + index)
+            for index in range(StudentOptions.from_config(config).members)]
+
+
+def build_members(config: dict, num_classes: int) -> list:
+    """The student's members, each initialised from its own seed."""
+    members = []
+    for recipe in member_recipes(config):
+        tf_keras.utils.set_random_seed(recipe.seed)
+        members.append(zoo.build_model(config["family"], num_classes, **config.get("kwargs", {})))
+    return members
 
 
 def check_weights_fit(model, weights_dtype: str, max_model_bytes: int) -> None:
@@ -84,18 +100,24 @@ def check_weights_fit(model, weights_dtype: str, max_model_bytes: int) -> None:
                         f"as {weights_dtype}, over the budget of {max_model_bytes:,} bytes")
 
 
-def train_student(model, soft_labels, config: dict, num_folds: int, num_classes: int,
-                  transform_dir: str, log_dir: str) -> dict:
-    """Trains `model` on the transformed features of the training videos; returns the summary."""
+def train_members(members: list, soft_labels, config: dict, num_folds: int, num_classes: int,
+                  transform_dir: str, log_dir: str) -> list[dict]:
+    """Trains each member on the transformed features of the training videos (its own
+    seed: initialisation, shuffling, dropout); returns their training summaries."""
     videos = data.load_videos(training_patterns(soft_labels, num_folds), with_soft_labels=True)
-    recipe = training.TrainingRecipe.from_dict(config.get("training", {}))
     class_ids, weights = data.mixed_targets(videos, config.get("soft_label_weight", 1.0))
     target_ids, target_weights = data.padded(class_ids, weights)
-    dataset = data.target_dataset(videos.features, target_ids, target_weights, num_classes,
-                                  recipe.batch_size, seed=recipe.seed)
-    dataset = transformed(dataset, preprocessing.transform_layer(preprocessing.load(transform_dir)))
-    log.info("student: %d videos, %d parameters", len(videos.ids), model.count_params())
-    return training.fit(model, dataset, None, None, recipe, log_dir=log_dir, progress_prefix="student: ")
+    transform = preprocessing.transform_layer(preprocessing.load(transform_dir))
+    summaries = []
+    for index, (member, recipe) in enumerate(zip(members, member_recipes(config))):
+        dataset = data.target_dataset(videos.features, target_ids, target_weights, num_classes,
+                                      recipe.batch_size, seed=recipe.seed)
+        name = f"student member {index + 1}/{len(members)}" if len(members) > 1 else "student"
+        log.info("%s: %d videos, %d parameters", name, len(videos.ids), member.count_params())
+        summaries.append(training.fit(member, transformed(dataset, transform), None, None, recipe,
+                                      log_dir=log_dir and os.path.join(log_dir, f"member-{index}"),
+                                      progress_prefix=f"{name}: "))
+    return summaries
 
 
 def transformed(dataset: tf.data.Dataset, transform_layer) -> tf.data.Dataset:

@@ -15,6 +15,8 @@ def test_options_default_to_unstandardized_float32_weights():
     ({"soft_label_weight": 1.5}, "soft_label_weight must lie in"),
     ({"standardize": "yes"}, "standardize must be true or false"),
     ({"weights_dtype": "int8"}, "weights_dtype must be one of"),
+    ({"members": 0}, "members must be a positive integer"),
+    ({"members": 2.0}, "members must be a positive integer"),
 ])
 def test_bad_options_are_refused(config, message):
     with pytest.raises(UserError, match=message):
@@ -26,3 +28,10 @@ def test_weights_over_the_budget_fail_before_training_unless_float16_fits():
     with pytest.raises(UserError, match="37,256 bytes as float32, over the budget of 20,000 bytes"):
         distill.check_weights_fit(model, "float32", 20_000)
     distill.check_weights_fit(model, "float16", 20_000)
+
+
+def test_members_get_their_own_seeds_and_initialisations():
+    config = {"family": "mlp", "kwargs": {"hidden_size": 8}, "training": {"seed": 7}, "members": 3}
+    assert [recipe.seed for recipe in distill.member_recipes(config)] == [7, 8, 9]
+    first, second, _ = distill.build_members(config, 10)
+    assert not (first.get_weights()[0] == second.get_weights()[0]).all()
