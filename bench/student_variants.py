@@ -9,7 +9,7 @@ are compared on one training. Choose on held-out; `--test` adds test GAPs (when 
 test files carry labels) for reporting a choice already made.
 
     uv run --frozen python bench/student_variants.py RUN_DIR --work-dir DIR \
-        [--variants quick,quick_standardized,...] [--test] [--classes 3862]
+        [--variants quick,single,...] [--test] [--classes 3862]
 
 RUN_DIR is a `y8m run --output` directory; results go to DIR/results.jsonl as well.
 """
@@ -47,24 +47,39 @@ def _with(base: dict, **changes) -> dict:
     return config
 
 
-def variants(base: dict) -> dict[str, dict]:
-    """Named student configs, all over the quick profile's student."""
-    plain = _with(base, standardize=False)
+# One network: the quick profile's student before it became an ensemble.
+SINGLE_MLP = {"family": "mlp", "kwargs": {"hidden_size": 2048, "dropout": 0.3}, "soft_label_weight": 0.3,
+              "training": {"batch_size": 128, "max_epochs": 10, "learning_rate": 0.01}}
+
+
+def variants(quick: dict) -> dict[str, dict]:
+    """Named student configs: the quick profile's student, variants of one network, and
+    ensembles of independently trained networks (averaged in one graph)."""
+    single = SINGLE_MLP
+    resnet_like = {"family": "resnet_like", "training": {**single["training"], "learning_rate": 0.003},
+                   "kwargs": {"inner_size": 512, "av_id_block_num": 1, "concat_id_block_num": 1, "dropout": 0.5}}
+
+    def ensemble(*entries):
+        return {"soft_label_weight": single["soft_label_weight"], "members": list(entries)}
+
+    mlp = {key: single[key] for key in ("family", "kwargs", "training")}
     return {
-        "quick": plain,
-        "quick_standardized": _with(base, standardize=True),
+        "quick": quick,
+        "single": single,
+        "single_standardized": _with(single, standardize=True),
         # z-scores alone, without the family's per-video L2 normalisation after them
-        "standardized_no_l2": _with(base, standardize=True, kwargs={"normalize": False}),
-        "wide4096": _with(plain, kwargs={"hidden_size": 4096}),
-        "w0.5": _with(plain, soft_label_weight=0.5),
-        "epochs20_lr0.003": _with(plain, training={"max_epochs": 20, "learning_rate": 0.003}),
-        "mixup0.3": _with(plain, training={"mixup_alpha": 0.3}),
-        "dropout0.5": _with(plain, kwargs={"dropout": 0.5}),
-        "two_layers": _with(plain, family="early_concat_fcn",
+        "standardized_no_l2": _with(single, standardize=True, kwargs={"normalize": False}),
+        "wide4096": _with(single, kwargs={"hidden_size": 4096}),
+        "w0.5": _with(single, soft_label_weight=0.5),
+        "epochs20_lr0.003": _with(single, training={"max_epochs": 20, "learning_rate": 0.003}),
+        "mixup0.3": _with(single, training={"mixup_alpha": 0.3}),
+        "dropout0.5": _with(single, kwargs={"dropout": 0.5}),
+        "two_layers": _with(single, family="early_concat_fcn",
                             kwargs={"hidden_size": 2048, "num_layers": 2, "dropout": 0.3}),
-        # independently trained copies averaged in one graph
-        "members3": _with(plain, members=3),
-        "members5": _with(plain, members=5),
+        "mlp3": ensemble({**mlp, "copies": 3}),
+        "mlp5": ensemble({**mlp, "copies": 5}),
+        "resnet_like3": ensemble({**resnet_like, "copies": 3}),
+        "mlp3_resnet_like3": ensemble({**mlp, "copies": 3}, {**resnet_like, "copies": 3}),
     }
 
 
@@ -94,15 +109,15 @@ def run_variant(name: str, config: dict, inputs: dict, work_dir: str, with_test:
     transform_dir = os.path.join(model_artifact.uri, distill.TRANSFORM_DIR)
     tf_keras.backend.clear_session()
 
-    members = distill.build_members(config, num_classes)
-    student = zoo.averaged(members)
+    networks = distill.build_networks(config, num_classes)
+    student = zoo.averaged(networks)
     analysis_tmp = os.path.join(variant_dir, "analysis-tmp")
     with beam.Pipeline(argv=beam_args("local")) as pipeline:
         distill.analyze_training_features(pipeline, soft_labels, num_folds, transform_dir, options.standardize,
                                           analysis_tmp)
     shutil.rmtree(analysis_tmp, ignore_errors=True)
     started = time.monotonic()
-    distill.train_members(members, soft_labels, config, num_folds, num_classes, transform_dir, log_dir=None)
+    distill.train_networks(networks, soft_labels, config, num_folds, num_classes, transform_dir, log_dir=None)
     train_seconds = time.monotonic() - started
     exported = distill.export_and_predict(student, model_artifact, examples, predictions, transform_dir,
                                           weights_dtype="float16")
@@ -140,7 +155,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("run_dir")
     parser.add_argument("--work-dir", required=True, help="where the variants' models and predictions go")
-    parser.add_argument("--variants", default="quick,quick_standardized", help="comma-separated names")
+    parser.add_argument("--variants", default="quick,single", help="comma-separated names")
     parser.add_argument("--test", action="store_true", help="also score the test split (report, never choose)")
     parser.add_argument("--classes", type=int, default=NUM_CLASSES)
     args = parser.parse_args()

@@ -19,7 +19,7 @@ TOP_LEVEL_KEYS = {"folds", "holdout_fraction", "seed", "l1_models", "stacker", "
 MODEL_KEYS = {"name", "family", "kwargs", "training", "soft_label_weight"}
 # Model names become task names on Kubeflow, which take few characters.
 MODEL_NAME = re.compile(r"[a-z][a-z0-9_]{0,62}")
-STUDENT_KEYS = {"family", "kwargs", "training", "soft_label_weight", "standardize", "weights_dtype", "members"}
+STUDENT_KEYS = {"family", "kwargs", "training", "members", "soft_label_weight", "standardize", "weights_dtype"}
 
 
 @dataclass(frozen=True)
@@ -72,7 +72,7 @@ def _check_keys(section: dict, allowed: set, where: str) -> None:
 
 def _check_model(model: dict, where: str, required: set) -> None:
     from models import training, zoo  # import TensorFlow; only when a profile is really checked
-    _check_keys(model, MODEL_KEYS | STUDENT_KEYS, where)
+    _check_keys(model, MODEL_KEYS, where)
     missing = required - set(model)
     if missing:
         raise UserError(f"{where}: missing {sorted(missing)}")
@@ -84,6 +84,23 @@ def _check_model(model: dict, where: str, required: set) -> None:
         raise UserError(f"{where}: {error}") from None
 
 
+def _check_student(student: dict, where: str) -> None:
+    from components.distiller.distill import StudentOptions, members_of
+    from models import zoo
+    _check_keys(student, STUDENT_KEYS, where)
+    try:
+        StudentOptions.from_config(student)
+        members = members_of(student)
+    except UserError as error:
+        raise UserError(f"{where}: {error}") from None
+    for member in members:
+        if member.family not in zoo.families():
+            raise UserError(f"{where}: unknown model family '{member.family}'; registered: {zoo.families()}")
+        if zoo.reads(member.family) != "features":
+            raise UserError(f"{where}: the student serves raw video-level features; "
+                            f"family '{member.family}' reads frames")
+
+
 def parse_profile(raw, name: str, where: str) -> Profile:
     _check_keys(raw, TOP_LEVEL_KEYS, where)
     models = raw.get("l1_models") or []
@@ -91,8 +108,6 @@ def parse_profile(raw, name: str, where: str) -> Profile:
         raise UserError(f"{where}: l1_models must list at least one model")
     for index, model in enumerate(models):
         _check_model(model, f"{where}: l1_models[{index}]", {"name", "family"})
-        if set(model) - MODEL_KEYS:
-            raise UserError(f"{where}: l1_models[{index}]: unknown keys {sorted(set(model) - MODEL_KEYS)}")
     for index, model in enumerate(models):
         weight = model.get("soft_label_weight", 0.0)
         if not (isinstance(weight, (int, float)) and 0.0 <= weight <= 1.0):
@@ -106,18 +121,7 @@ def parse_profile(raw, name: str, where: str) -> Profile:
     if len(set(names)) != len(names):
         raise UserError(f"{where}: l1 model names must be unique, got {names}")
     student = raw.get("student") or {}
-    _check_model(student, f"{where}: student", {"family"})
-    if set(student) - STUDENT_KEYS:
-        raise UserError(f"{where}: student: unknown keys {sorted(set(student) - STUDENT_KEYS)}")
-    from components.distiller.distill import StudentOptions
-    from models import zoo
-    try:
-        StudentOptions.from_config(student)
-    except UserError as error:
-        raise UserError(f"{where}: student: {error}") from None
-    if zoo.reads(student["family"]) != "features":
-        raise UserError(f"{where}: student: the student serves raw video-level features; "
-                        f"family '{student['family']}' reads frames")
+    _check_student(student, f"{where}: student")
     blessing = raw.get("blessing") or {}
     _check_keys(blessing, {"min_gap_ratio"}, f"{where}: blessing")
     kubeflow = raw.get("kubeflow") or {}

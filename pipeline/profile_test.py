@@ -1,5 +1,6 @@
 import pytest
 
+from components.distiller.distill import members_of
 from pipeline.profile import builtin_profiles, load_profile
 from y8m.errors import UserError
 
@@ -8,7 +9,7 @@ def test_builtin_profiles_load():
     assert {"quick", "full"} <= set(builtin_profiles())
     for name in builtin_profiles():
         profile = load_profile(name)
-        assert profile.l1_models and profile.student["family"]
+        assert profile.l1_models and members_of(profile.student)
         assert profile.name == name  # the compiled pipeline's header and the run log name it
 
 
@@ -27,7 +28,15 @@ def test_unknown_profile_is_a_user_error():
     ("l1_models:\n  - {name: a, family: mlp}\nstudent: {family: frame_transformer}\n", "reads frames"),
     ("l1_models:\n  - {name: a, family: mlp}\nstudent: {family: mlp, weights_dtype: int4}\n",
      "student: weights_dtype must be one of"),
-    ("l1_models:\n  - {name: a, family: mlp}\nstudent: {family: mlp, members: 0}\n", "members must be"),
+    ("l1_models:\n  - {name: a, family: mlp}\nstudent: {members: []}\n", "members must be a non-empty list"),
+    ("l1_models:\n  - {name: a, family: mlp}\nstudent: {family: mlp, members: [{family: mlp}]}\n",
+     "either family/kwargs/training or members"),
+    ("l1_models:\n  - {name: a, family: mlp}\nstudent: {members: [{family: mlp, copies: 0}]}\n",
+     r"members\[0\]: copies must be a positive integer"),
+    ("l1_models:\n  - {name: a, family: mlp}\nstudent: {members: [{family: mlp}, {family: soft_bow}]}\n",
+     "reads frames"),
+    ("l1_models:\n  - {name: a, family: mlp}\nstudent: {members: [{family: mlp, module: os}]}\n",
+     "members\\[0\\] must be a mapping with family"),
 ])
 def test_profile_errors_are_user_errors(tmp_path, text, message):
     bad = tmp_path / "bad.yaml"

@@ -36,12 +36,13 @@ def Distiller(
     max_model_bytes: Parameter[int] = 10**9,
     beam_pipeline: BeamComponentParameter[beam.Pipeline] = None,
 ):
-    """`student_config`: JSON with family, kwargs, training, soft_label_weight (0..1),
-    standardize (bool), weights_dtype (float32|float16) and members (≥ 1)."""
+    """`student_config`: JSON with the student's network (family, kwargs, training) or
+    networks (members: [{family, kwargs, training, copies}]), soft_label_weight (0..1),
+    standardize (bool) and weights_dtype (float32|float16)."""
     config = json.loads(student_config)
     options = distill.StudentOptions.from_config(config)
-    members = distill.build_members(config, num_classes)
-    student = zoo.averaged(members)  # what is exported; shares the members' layers
+    networks = distill.build_networks(config, num_classes)
+    student = zoo.averaged(networks)  # what is exported; shares the networks' layers
     distill.check_weights_fit(student, options.weights_dtype, max_model_bytes)
 
     transform_dir = os.path.join(model.uri, distill.TRANSFORM_DIR)
@@ -52,7 +53,7 @@ def Distiller(
     if tf.io.gfile.exists(analysis_tmp):
         tf.io.gfile.rmtree(analysis_tmp)
 
-    summaries = distill.train_members(members, soft_labels, config, num_folds, num_classes, transform_dir,
+    summaries = distill.train_networks(networks, soft_labels, config, num_folds, num_classes, transform_dir,
                                       log_dir=os.path.join(model.uri, "logs"))
     exported = distill.export_and_predict(student, model, split_examples, predictions, transform_dir,
                                           options.weights_dtype)
@@ -68,6 +69,6 @@ def Distiller(
     model.set_int_custom_property("standardize", int(options.standardize))
     # Size and held-out GAP per weights dtype: the exported one, and float32 beside float16.
     model.set_string_custom_property("precisions", json.dumps(exported["precisions"]))
-    model.set_int_custom_property("members", len(members))
+    model.set_int_custom_property("members", len(networks))
     model.set_string_custom_property("training_summary", json.dumps(
         [{key: value for key, value in summary.items() if key != "history"} for summary in summaries]))

@@ -14,6 +14,7 @@ import dataclasses
 import logging
 import os
 import tempfile
+from typing import NamedTuple
 
 import numpy as np
 import tensorflow as tf
@@ -31,20 +32,18 @@ TRANSFORM_DIR = "transform"  # the transform graph, beside the serving model in 
 PREDICT_BATCH = 1024
 GAP_TOP_K = 20
 BYTES_PER_WEIGHT = {"float32": 4, "float16": 2}
+NETWORK_KEYS = {"family", "kwargs", "training"}
 
 
 @dataclasses.dataclass(frozen=True)
 class StudentOptions:
-    """The student config's keys besides family, kwargs and training."""
+    """The student config's keys besides its networks (`members_of`)."""
     soft_label_weight: float = 1.0
     # Per-dimension z-scores of the features, statistics of the training videos. Off by
     # default: on the real shards it cost the quick student 0.005 held-out GAP (the
     # family's per-video L2 normalisation alone did better).
     standardize: bool = False
     weights_dtype: str = "float32"  # how the exported SavedModel stores its weights
-    # Copies of the student trained independently (seeds seed, seed + 1, ...) whose
-    # probabilities the exported graph averages: an ensemble in one SavedModel.
-    members: int = 1
 
     @classmethod
     def from_config(cls, config: dict) -> "StudentOptions":
@@ -58,8 +57,6 @@ class StudentOptions:
         if options.weights_dtype not in serving.WEIGHTS_DTYPES:
             raise UserError(f"weights_dtype must be one of {', '.join(serving.WEIGHTS_DTYPES)}, "
                             f"got {options.weights_dtype!r}")
-        if isinstance(options.members, bool) or not isinstance(options.members, int) or options.members < 1:
-            raise UserError(f"members must be a positive integer, got {options.members!r}")
         return options
 
 
@@ -75,20 +72,50 @@ def analyze_training_features(pipeline, soft_labels, num_folds: int, transform_d
                           standardize, temp_dir)
 
 
-def member_recipes(config: dict) -> list[training.TrainingRecipe]:
-    """Each member's training recipe: the config's, with its own seed."""
-    recipe = training.TrainingRecipe.from_dict(config.get("training", {}))
-    return [dataclasses.replace(recipe, seed=recipe.seed + index)
-            for index in range(StudentOptions.from_config(config).members)]
+class Member(NamedTuple):
+    """One network of the student."""
+    family: str
+    kwargs: dict
+    recipe: training.TrainingRecipe
 
 
-def build_members(config: dict, num_classes: int) -> list:
-    """The student's members, each initialised from its own seed."""
+def members_of(config: dict) -> list[Member]:
+    """The networks the student is made of: one (`family`, `kwargs`, `training`), or an
+    ensemble (`members`: a list of {family, kwargs, training, copies}, each entry trained
+    `copies` times with seeds seed, seed + 1, ...). Members train independently and the
+    exported graph averages their probabilities (zoo.averaged)."""
+    if "members" in config:
+        if set(config) & NETWORK_KEYS:
+            raise UserError("a student has either family/kwargs/training or members, not both")
+        entries = config["members"]
+        if not isinstance(entries, list) or not entries:
+            raise UserError("members must be a non-empty list of {family, kwargs, training, copies}")
+    else:
+        entries = [{key: config[key] for key in NETWORK_KEYS if key in config}]
     members = []
-    for recipe in member_recipes(config):
-        tf_keras.utils.set_random_seed(recipe.seed)
-        members.append(zoo.build_model(config["family"], num_classes, **config.get("kwargs", {})))
+    for index, entry in enumerate(entries):
+        where = f"members[{index}]" if "members" in config else "student"
+        if not isinstance(entry, dict) or "family" not in entry or set(entry) - NETWORK_KEYS - {"copies"}:
+            raise UserError(f"{where} must be a mapping with family and optionally kwargs, training, copies")
+        copies = entry.get("copies", 1)
+        if isinstance(copies, bool) or not isinstance(copies, int) or copies < 1:
+            raise UserError(f"{where}: copies must be a positive integer, got {copies!r}")
+        try:
+            recipe = training.TrainingRecipe.from_dict(entry.get("training") or {})
+        except UserError as error:
+            raise UserError(f"{where}: {error}") from None
+        members.extend(Member(entry["family"], entry.get("kwargs") or {},
+                              dataclasses.replace(recipe, seed=recipe.seed + copy)) for copy in range(copies))
     return members
+
+
+def build_networks(config: dict, num_classes: int) -> list:
+    """The student's networks, each initialised from its own seed."""
+    networks = []
+    for member in members_of(config):
+        tf_keras.utils.set_random_seed(member.recipe.seed)
+        networks.append(zoo.build_model(member.family, num_classes, **member.kwargs))
+    return networks
 
 
 def check_weights_fit(model, weights_dtype: str, max_model_bytes: int) -> None:
@@ -100,23 +127,24 @@ def check_weights_fit(model, weights_dtype: str, max_model_bytes: int) -> None:
                         f"as {weights_dtype}, over the budget of {max_model_bytes:,} bytes")
 
 
-def train_members(members: list, soft_labels, config: dict, num_folds: int, num_classes: int,
+def train_networks(networks: list, soft_labels, config: dict, num_folds: int, num_classes: int,
                   transform_dir: str, log_dir: str) -> list[dict]:
-    """Trains each member on the transformed features of the training videos (its own
-    seed: initialisation, shuffling, dropout); returns their training summaries."""
+    """Trains each of the student's networks (`build_networks`) with its own recipe and
+    seed on the transformed features of the training videos; returns their summaries."""
     videos = data.load_videos(training_patterns(soft_labels, num_folds), with_soft_labels=True)
     class_ids, weights = data.mixed_targets(videos, config.get("soft_label_weight", 1.0))
     target_ids, target_weights = data.padded(class_ids, weights)
     transform = preprocessing.transform_layer(preprocessing.load(transform_dir))
     summaries = []
-    for index, (member, recipe) in enumerate(zip(members, member_recipes(config))):
+    for index, (network, member) in enumerate(zip(networks, members_of(config))):
+        recipe = member.recipe
         dataset = data.target_dataset(videos.features, target_ids, target_weights, num_classes,
                                       recipe.batch_size, seed=recipe.seed)
-        name = f"student member {index + 1}/{len(members)}" if len(members) > 1 else "student"
-        log.info("%s: %d videos, %d parameters", name, len(videos.ids), member.count_params())
-        summaries.append(training.fit(member, transformed(dataset, transform), None, None, recipe,
-                                      log_dir=log_dir and os.path.join(log_dir, f"member-{index}"),
-                                      progress_prefix=f"{name}: "))
+        name = f"student member {index + 1}/{len(networks)} ({member.family})" if len(networks) > 1 else "student"
+        log.info("%s: %d videos, %d parameters", name, len(videos.ids), network.count_params())
+        summaries.append({"family": member.family, **training.fit(
+            network, transformed(dataset, transform), None, None, recipe,
+            log_dir=log_dir and os.path.join(log_dir, f"member-{index}"), progress_prefix=f"{name}: ")})
     return summaries
 
 

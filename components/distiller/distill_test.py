@@ -15,8 +15,6 @@ def test_options_default_to_unstandardized_float32_weights():
     ({"soft_label_weight": 1.5}, "soft_label_weight must lie in"),
     ({"standardize": "yes"}, "standardize must be true or false"),
     ({"weights_dtype": "int8"}, "weights_dtype must be one of"),
-    ({"members": 0}, "members must be a positive integer"),
-    ({"members": 2.0}, "members must be a positive integer"),
 ])
 def test_bad_options_are_refused(config, message):
     with pytest.raises(UserError, match=message):
@@ -31,7 +29,16 @@ def test_weights_over_the_budget_fail_before_training_unless_float16_fits():
 
 
 def test_members_get_their_own_seeds_and_initialisations():
-    config = {"family": "mlp", "kwargs": {"hidden_size": 8}, "training": {"seed": 7}, "members": 3}
-    assert [recipe.seed for recipe in distill.member_recipes(config)] == [7, 8, 9]
-    first, second, _ = distill.build_members(config, 10)
+    config = {"members": [{"family": "mlp", "kwargs": {"hidden_size": 8}, "training": {"seed": 7}, "copies": 2},
+                          {"family": "resnet_like", "kwargs": {"inner_size": 4}}]}
+    members = distill.members_of(config)
+    assert [(member.family, member.recipe.seed) for member in members] == [("mlp", 7), ("mlp", 8), ("resnet_like", 0)]
+    first, second, third = distill.build_networks(config, 10)
     assert not (first.get_weights()[0] == second.get_weights()[0]).all()
+    assert third.name == "resnet_like"
+
+
+def test_a_single_network_student_is_one_member():
+    config = {"family": "mlp", "kwargs": {"hidden_size": 8}, "training": {"max_epochs": 3}, "soft_label_weight": 0.3}
+    [member] = distill.members_of(config)
+    assert (member.family, member.kwargs, member.recipe.max_epochs) == ("mlp", {"hidden_size": 8}, 3)
