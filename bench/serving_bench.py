@@ -11,7 +11,9 @@ times both over the same videos, batch by batch in turn (so that both see the sa
 load); the medians over repeats are reported, since the machine is noisy.
 
     uv run --frozen python bench/serving_bench.py [--videos 2560] [--repeats 7] \
-        [--hidden-size 2048] [--weights-dtype float32|float16|both]
+        [--profile quick] [--weights-dtype float32|float16|both]
+
+The student is the profile's, untrained (its weights do not change the work).
 """
 import argparse
 import os
@@ -25,8 +27,10 @@ import apache_beam as beam  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
+from components.distiller import distill  # noqa: E402
 from models import preprocessing, serving, zoo  # noqa: E402
 from pipeline.beam import beam_args  # noqa: E402
+from pipeline.profile import load_profile  # noqa: E402
 from schemas.video_level import FEATURE_SIZE, NUM_CLASSES, RGB_SIZE, make_example  # noqa: E402
 
 BATCH_SIZE = 256
@@ -91,20 +95,23 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--videos", type=int, default=2560)
     parser.add_argument("--repeats", type=int, default=7)
-    parser.add_argument("--hidden-size", type=int, default=2048, help="the mlp student's width (quick profile: 2048)")
+    parser.add_argument("--profile", default="quick", help="the profile whose student is served")
     parser.add_argument("--weights-dtype", choices=[*serving.WEIGHTS_DTYPES, "both"], default="both")
     args = parser.parse_args()
     dtypes = serving.WEIGHTS_DTYPES if args.weights_dtype == "both" else (args.weights_dtype,)
 
     records, features = synthetic_videos(args.videos)
-    model = zoo.build_model("mlp", NUM_CLASSES, hidden_size=args.hidden_size, dropout=0.3)
+    student = load_profile(args.profile).student
+    members = distill.members_of(student)
+    model = zoo.averaged(distill.build_networks(student, NUM_CLASSES))
     bare = tf.function(lambda x: model(x, training=False))
     parsed = [tf.constant(rows) for rows in batches(features)]
 
     def bare_batch(rows):
         return bare(rows).numpy()
 
-    print(f"mlp student, hidden {args.hidden_size}, {NUM_CLASSES} classes, {model.count_params():,} parameters; "
+    print(f"{args.profile} profile's student ({', '.join(member.family for member in members)}), "
+          f"{NUM_CLASSES} classes, {model.count_params():,} parameters; "
           f"{args.videos} videos in batches of {BATCH_SIZE}; {args.repeats} repeats, medians")
     with tempfile.TemporaryDirectory(prefix="serving-bench-") as work_dir:
         transform_dir = analysed_transform(records, work_dir)
