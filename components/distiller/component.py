@@ -1,4 +1,4 @@
-"""Distiller: one student network on soft ⊕ hard labels, exported for serving.
+"""Distiller: the student (one network, or several averaged) on soft ⊕ hard labels, exported for serving.
 
 A tensorflow-transform analysis (a Beam job) over the student's training videos writes
 the preprocessing graph to `<model>/transform`; the student trains on its output, and

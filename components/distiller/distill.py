@@ -3,6 +3,8 @@
 The student learns `w·soft + (1 − w)·hard` targets of every labelled, non-held-out video
 for a fixed number of epochs: its soft targets come from teachers trained on every fold,
 so no fold is an honest validation set for it. It is judged on the held-out split only.
+The student is one network or several (`members_of`) trained independently on the same
+targets and averaged in the exported graph.
 
 Its input preprocessing is a tensorflow-transform graph analysed over the same training
 videos (models/preprocessing.py); training batches and the serving signature both run
@@ -128,7 +130,7 @@ def check_weights_fit(model, weights_dtype: str, max_model_bytes: int) -> None:
 
 
 def train_networks(networks: list, soft_labels, config: dict, num_folds: int, num_classes: int,
-                  transform_dir: str, log_dir: str) -> list[dict]:
+                   transform_dir: str, log_dir: str) -> list[dict]:
     """Trains each of the student's networks (`build_networks`) with its own recipe and
     seed on the transformed features of the training videos; returns their summaries."""
     videos = data.load_videos(training_patterns(soft_labels, num_folds), with_soft_labels=True)
