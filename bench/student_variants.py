@@ -80,6 +80,8 @@ def variants(quick: dict) -> dict[str, dict]:
         "mlp5": ensemble({**mlp, "copies": 5}),
         "resnet_like3": ensemble({**resnet_like, "copies": 3}),
         "mlp3_resnet_like3": ensemble({**mlp, "copies": 3}, {**resnet_like, "copies": 3}),
+        "gated_mlp3": ensemble({"family": "gated_mlp", "kwargs": {"hidden_size": 1024},
+                                "training": single["training"], "copies": 3}),
     }
 
 
