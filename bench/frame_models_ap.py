@@ -27,6 +27,7 @@ from sklearn.metrics import average_precision_score  # noqa: E402
 
 from components import splits  # noqa: E402
 from components.fold_splitter import folds  # noqa: E402
+from components.evaluator import evaluate  # noqa: E402
 from components.frame_features import features  # noqa: E402
 from components.l1_trainer import trainer  # noqa: E402
 from models.metrics import gap, top_k  # noqa: E402
@@ -96,16 +97,6 @@ def clean_labels(data_dir: str) -> dict:
                 for video_id, labels in (line.strip().split(",") for line in source)}
 
 
-def record_labels(split_examples, num_folds: int) -> dict:
-    labels = {}
-    for k in range(num_folds):
-        for path in tf.io.gfile.glob(splits.split_files_pattern(split_examples, folds.fold_split_name(k))):
-            for _, serialized in video_level.read_records(path):
-                record = video_level.parse_video_record(serialized)
-                labels[record.video_id] = record.labels
-    return labels
-
-
 def scores_by_class(scores: dict, truth: dict, classes: int) -> tuple[np.ndarray, np.ndarray]:
     ids = sorted(scores)
     matrix = np.stack([scores[v] for v in ids])
@@ -135,7 +126,8 @@ def main() -> None:
     split_examples = fold_split_examples(data_dir, root, args.folds, args.classes)
     frame_features = run_frame_features(data_dir, root, split_examples, args.folds, args.classes, args.max_frames)
     print(f"data and frame features: {time.time() - started:.0f} s; temporal classes {temporal}", flush=True)
-    truth, recorded = clean_labels(data_dir), record_labels(split_examples, args.folds)
+    truth = clean_labels(data_dir)
+    recorded = evaluate.labels_by_id(split_examples, [folds.fold_split_name(k) for k in range(args.folds)])
 
     results = {}
     for config in model_configs(args.max_frames):

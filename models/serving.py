@@ -10,8 +10,8 @@ plain TensorFlow process serves it.
 
 The weights may be stored as float16 (`weights_dtype`) to halve the SavedModel against
 the size budget; they are read back as float32, so compute stays float32 (CPUs have no
-fast float16 matrix product). The cast on each call costs a few per cent of throughput
-at batch 256 (bench/serving_bench.py).
+fast float16 matrix product). The cast on each call costs 8–14% of throughput at batch
+256 (bench/serving_bench.py).
 """
 import tensorflow as tf
 import tf_keras as keras

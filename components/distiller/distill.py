@@ -23,6 +23,7 @@ import tensorflow as tf
 import tf_keras
 
 from components import splits
+from components.evaluator import evaluate
 from components.fold_splitter.folds import fold_split_name
 from models import data, metrics, preprocessing, serving, training, zoo
 from y8m.errors import UserError
@@ -193,7 +194,7 @@ def export_and_predict(model, model_artifact, examples, predictions_artifact, tr
     export_dir = os.path.join(model_artifact.uri, SERVING_DIR)
     serving.export(model, export_dir, transform_dir, weights_dtype)
     serving_fn = serving.load(export_dir)
-    labels_by_id = dict(zip(*_ids_and_labels(examples, "holdout")))
+    labels_by_id = evaluate.labels_by_id(examples, ["holdout"])
     counts, holdout = {}, None
     for split in ("holdout", "test"):
         ids, scores = predict_split(serving_fn, examples, split)
@@ -212,7 +213,3 @@ def export_and_predict(model, model_artifact, examples, predictions_artifact, tr
                  f"{scored['saved_model_bytes']:,}", scored["holdout_gap"])
     return {"saved_model_bytes": size, "videos": counts, "precisions": precisions}
 
-
-def _ids_and_labels(examples, split: str):
-    videos = data.load_videos([splits.split_files_pattern(examples, split)])
-    return videos.ids, videos.labels

@@ -26,8 +26,7 @@ def frame_feature_record(video_id, labels, frames, rng) -> bytes:
     rgb = rng.integers(0, 256, (frames, RGB_SIZE), dtype=np.uint8)
     audio = rng.integers(0, 256, (frames, AUDIO_SIZE), dtype=np.uint8)
     sequence = frame_level.make_sequence_example(video_id, labels, rgb, audio)
-    record = frame_level.parse_frame_record(sequence.SerializeToString())
-    return frame_level.add_aggregates(sequence, frame_level.aggregate(record), frames, 5).SerializeToString()
+    return features.frame_feature_record(sequence.SerializeToString(), CLASSES, 5)[1]
 
 
 @pytest.fixture(scope="module")
