@@ -18,6 +18,7 @@ WORKDIR /opt/y8m/src
 COPY pyproject.toml uv.lock README.md ./
 RUN uv sync --frozen --no-dev --no-install-project
 COPY y8m_types.py ./
+COPY common ./common
 COPY y8m ./y8m
 COPY pipeline ./pipeline
 COPY components ./components

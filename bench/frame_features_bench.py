@@ -35,7 +35,7 @@ from frame_models_ap import fold_split_examples  # noqa: E402
 
 from components import splits  # noqa: E402
 from components.fold_splitter import folds  # noqa: E402
-from components.frame_features import features  # noqa: E402
+from components.frame_features import transforms  # noqa: E402
 from schemas import frame_level  # noqa: E402
 from schemas.video_level import AUDIO_SIZE, RGB_SIZE  # noqa: E402
 from y8m import synthetic  # noqa: E402
@@ -91,9 +91,9 @@ def beam_job(frame_files, split_examples, output: str, workers: int) -> float:
     argv = ["--runner=FnApiRunner", "--direct_running_mode=multi_processing", f"--direct_num_workers={workers}"]
     started = time.perf_counter()
     with beam.Pipeline(argv=argv) as pipeline:
-        records, _ = pipeline | features.FrameFeatures(
+        records, _ = pipeline | transforms.AggregateFrames(
             frame_files, video_splits, CLASSES, frame_level.MAX_FRAMES, 0.0)
-        _ = records | features.WriteSplits(prefixes, features.SPLIT_SUFFIX)
+        _ = records | transforms.WriteSplits(prefixes, transforms.SPLIT_SUFFIX)
     return time.perf_counter() - started
 
 

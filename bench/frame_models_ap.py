@@ -28,10 +28,10 @@ from sklearn.metrics import average_precision_score  # noqa: E402
 from components import splits  # noqa: E402
 from components.fold_splitter import folds  # noqa: E402
 from components.evaluator import evaluate  # noqa: E402
-from components.frame_features import features  # noqa: E402
+from components.frame_features import transforms  # noqa: E402
 from components.l1_trainer import trainer  # noqa: E402
 from models.metrics import gap, top_k  # noqa: E402
-from pipeline.beam import beam_args  # noqa: E402
+from pipeline.beam_options import beam_args  # noqa: E402
 from schemas import predictions as prediction_rows  # noqa: E402
 from schemas import video_level  # noqa: E402
 from y8m import synthetic  # noqa: E402
@@ -76,8 +76,8 @@ def run_frame_features(data_dir: str, root: str, split_examples, num_folds: int,
     prefixes = {name: splits.split_prefix(artifact, name) for name in names}
     frame_files = sorted(tf.io.gfile.glob(os.path.join(data_dir, synthetic.FRAMES_DIR, "*.tfrecord")))
     with beam.Pipeline(argv=beam_args("local")) as pipeline:
-        records, _ = pipeline | features.FrameFeatures(frame_files, video_splits, classes, max_frames, 0.0)
-        _ = records | features.WriteSplits(prefixes, features.SPLIT_SUFFIX)
+        records, _ = pipeline | transforms.AggregateFrames(frame_files, video_splits, classes, max_frames, 0.0)
+        _ = records | transforms.WriteSplits(prefixes, transforms.SPLIT_SUFFIX)
     return artifact
 
 

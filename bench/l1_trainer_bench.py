@@ -15,7 +15,7 @@ import numpy as np  # noqa: E402
 import tf_keras  # noqa: E402
 
 from components.l1_trainer.trainer import train_one_fold  # noqa: E402
-from models import data, zoo  # noqa: E402
+from models import data, registry# noqa: E402
 from schemas.video_level import FEATURE_SIZE, NUM_CLASSES  # noqa: E402
 
 FOLDS = 5
@@ -51,7 +51,7 @@ def main() -> None:
     for row, labels in enumerate(train.labels):
         dense[row, labels] = 1.0
     tf_keras.utils.set_random_seed(0)
-    model = zoo.build_model("resnet_like", NUM_CLASSES, **config["kwargs"])
+    model = registry.build_model("resnet_like", NUM_CLASSES, **config["kwargs"])
     model.compile(optimizer=tf_keras.optimizers.Adam(1e-3, global_clipnorm=10.0),
                   loss=tf_keras.losses.BinaryCrossentropy(from_logits=True))
     started = time.perf_counter()

@@ -52,7 +52,7 @@ def run_beam(inputs: dict, output: str) -> int:
     from apache_beam.options.pipeline_options import PipelineOptions
 
     from components.prediction_merger.merge import MergePredictions
-    from pipeline.beam import beam_args
+    from pipeline.beam_options import beam_args
     from schemas import predictions as rows
     with beam.Pipeline(options=PipelineOptions(beam_args("local"))) as pipeline:
         _ = (pipeline

@@ -28,8 +28,8 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from components.distiller import distill  # noqa: E402
-from models import preprocessing, serving, zoo  # noqa: E402
-from pipeline.beam import beam_args  # noqa: E402
+from models import layers, preprocessing, serving# noqa: E402
+from pipeline.beam_options import beam_args  # noqa: E402
 from pipeline.profile import load_profile  # noqa: E402
 from schemas.video_level import FEATURE_SIZE, NUM_CLASSES, RGB_SIZE, make_example  # noqa: E402
 
@@ -103,7 +103,7 @@ def main() -> None:
     records, features = synthetic_videos(args.videos)
     student = load_profile(args.profile).student
     members = distill.members_of(student)
-    model = zoo.averaged(distill.build_networks(student, NUM_CLASSES))
+    model = layers.averaged(distill.build_networks(student, NUM_CLASSES))
     bare = tf.function(lambda x: model(x, training=False))
     parsed = [tf.constant(rows) for rows in batches(features)]
 

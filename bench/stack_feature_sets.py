@@ -13,7 +13,7 @@ from tfx.orchestration import metadata
 
 from components import splits
 from components.evaluator import evaluate
-from components.lgbm_stacker import features, stacker
+from components.lgbm_stacker import l2_features, stacker
 from components.lgbm_stacker.component import settings_from_json
 from pipeline.local_runner import metadata_config
 from pipeline.profile import load_profile
@@ -44,11 +44,11 @@ def main() -> None:
     profile = load_profile(args.profile)
     uri, merged_names = latest_merged(args.run_dir)
     merged = types.SimpleNamespace(uri=uri)
-    tables = {split: features.load_candidates(splits.split_files_pattern(merged, split), len(merged_names))
+    tables = {split: l2_features.load_candidates(splits.split_files_pattern(merged, split), len(merged_names))
               for split in stacker.STACK_SPLITS}
-    for feature_set in features.FEATURE_SETS:
+    for feature_set in l2_features.FEATURE_SETS:
         gaps = stack_with(feature_set, tables, merged_names, profile)
-        print(f"{feature_set:9s} ({len(features.feature_names(feature_set, merged_names))} features): "
+        print(f"{feature_set:9s} ({len(l2_features.feature_names(feature_set, merged_names))} features): "
               + "  ".join(f"{split} GAP {gap:.4f}" for split, gap in gaps.items()), flush=True)
 
 

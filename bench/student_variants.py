@@ -30,8 +30,8 @@ from tfx.types.standard_artifacts import Examples, Model  # noqa: E402
 import y8m_types  # noqa: E402
 from components.distiller import distill  # noqa: E402
 from components.evaluator import evaluate  # noqa: E402
-from models import zoo  # noqa: E402
-from pipeline.beam import beam_args  # noqa: E402
+from models import layers# noqa: E402
+from pipeline.beam_options import beam_args  # noqa: E402
 from pipeline.profile import load_profile  # noqa: E402
 from schemas.video_level import NUM_CLASSES  # noqa: E402
 
@@ -112,7 +112,7 @@ def run_variant(name: str, config: dict, inputs: dict, work_dir: str, with_test:
     tf_keras.backend.clear_session()
 
     networks = distill.build_networks(config, num_classes)
-    student = zoo.averaged(networks)
+    student = layers.averaged(networks)
     analysis_tmp = os.path.join(variant_dir, "analysis-tmp")
     with beam.Pipeline(argv=beam_args("local")) as pipeline:
         distill.analyze_training_features(pipeline, soft_labels, num_folds, transform_dir, options.standardize,

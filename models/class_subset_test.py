@@ -3,8 +3,8 @@ original class ids, and is judged on every true label."""
 import numpy as np
 import pytest
 
-from models import data, zoo
-from y8m.errors import UserError
+from models import data, layers, registry
+from common.errors import UserError
 
 
 def test_most_frequent_classes_and_restricted_targets():
@@ -16,18 +16,18 @@ def test_most_frequent_classes_and_restricted_targets():
 
 
 def test_subset_model_predicts_over_the_whole_vocabulary():
-    model = zoo.build_subset_model("mlp", [2, 5, 7], 10, hidden_size=8)
+    model = registry.build_subset_model("mlp", [2, 5, 7], 10, hidden_size=8)
     assert model.layers[-2].output_shape[-1] == 3  # the trained output layer is K wide
     logits = model(np.random.default_rng(0).normal(size=(4, 1152)).astype(np.float32)).numpy()
     assert logits.shape == (4, 10)
     outside = [c for c in range(10) if c not in (2, 5, 7)]
-    assert np.all(logits[:, outside] == zoo.ABSENT_LOGIT)
-    assert np.all(logits[:, [2, 5, 7]] != zoo.ABSENT_LOGIT)
+    assert np.all(logits[:, outside] == layers.ABSENT_LOGIT)
+    assert np.all(logits[:, [2, 5, 7]] != layers.ABSENT_LOGIT)
 
 
 def test_subset_outside_the_vocabulary_is_refused():
     with pytest.raises(UserError, match="0..9"):
-        zoo.build_subset_model("mlp", [0, 12], 10)
+        registry.build_subset_model("mlp", [0, 12], 10)
 
 
 def test_trainer_learns_the_top_classes_and_predicts_in_original_ids():

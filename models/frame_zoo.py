@@ -1,4 +1,4 @@
-"""Frame-level L1 families (method.md §3.3), registered in the zoo as reading frames.
+"""Frame-level L1 families (method.md §3.3), registered as reading frames (models/registry.py).
 
 Every frame-level family builds a `tf_keras` model with two inputs and one output:
 "frames" uint8 [batch, max_frames, 1152] (the quantized rgb then audio bytes of each
@@ -15,7 +15,8 @@ import numpy as np
 import tensorflow as tf
 import tf_keras as keras
 
-from models.zoo import _logits, _require, register
+from models.layers import class_logits
+from models.registry import register, require
 from schemas.frame_level import DEQUANTIZE_BIAS, DEQUANTIZE_SCALE, MAX_FRAMES
 from schemas.video_level import FEATURE_SIZE
 
@@ -36,7 +37,7 @@ def attention_pooling(num_classes: int, *, max_frames: int = MAX_FRAMES, hidden_
     poolings, the masked mean and the masked maximum (as `EarlyConcatAlternate`), then an
     MLP. Order-blind; a short burst shows in the maximum and can take a head's weight."""
     _check_common(max_frames, "hidden_size", hidden_size, dropout)
-    _require(heads >= 1, "heads", "must be at least 1")
+    require(heads >= 1, "heads", "must be at least 1")
 
     (frames, num_frames), x, mask = _frame_inputs(max_frames)
     x = keras.layers.Dense(hidden_size, activation="relu")(x)
@@ -51,7 +52,7 @@ def bigru_attention(num_classes: int, *, max_frames: int = MAX_FRAMES, hidden_si
     """`EarlyConcatLSTM4`-like: Dense → ReLU per frame, a bidirectional GRU over the valid
     frames (the mask skips padding), masked attention pooling, an MLP. Sees order."""
     _check_common(max_frames, "hidden_size", hidden_size, dropout)
-    _require(heads >= 1, "heads", "must be at least 1")
+    require(heads >= 1, "heads", "must be at least 1")
 
     (frames, num_frames), x, mask = _frame_inputs(max_frames)
     x = keras.layers.Dense(hidden_size, activation="relu")(x)
@@ -69,9 +70,9 @@ def frame_transformer(num_classes: int, *, max_frames: int = MAX_FRAMES, model_s
     codes, `layers` encoder blocks whose self-attention ignores padded keys, then the
     masked mean and a masked attention pooling (the original averaged padding in)."""
     _check_common(max_frames, "model_size", model_size, dropout)
-    _require(heads >= 1 and model_size % heads == 0, "heads", "must be at least 1 and divide model_size")
-    _require(layers >= 1, "layers", "must be at least 1")
-    _require(inner_size >= 1, "inner_size", "must be at least 1")
+    require(heads >= 1 and model_size % heads == 0, "heads", "must be at least 1 and divide model_size")
+    require(layers >= 1, "layers", "must be at least 1")
+    require(inner_size >= 1, "inner_size", "must be at least 1")
 
     (frames, num_frames), x, mask = _frame_inputs(max_frames)
     x = keras.layers.Dense(model_size)(x) + _position_codes(max_frames, model_size)
@@ -93,7 +94,7 @@ def soft_bow(num_classes: int, *, max_frames: int = MAX_FRAMES, clusters: int = 
     (softmax), the assignments averaged over the valid frames (a soft bag of words), with
     the masked mean of the frames beside it when `with_mean`, then an MLP."""
     _check_common(max_frames, "hidden_size", hidden_size, dropout)
-    _require(clusters >= 2, "clusters", "must be at least 2")
+    require(clusters >= 2, "clusters", "must be at least 2")
 
     (frames, num_frames), x, mask = _frame_inputs(max_frames)
     assignments = keras.layers.Dense(clusters, activation="softmax", name="soft_assignment")(x)
@@ -110,7 +111,7 @@ def temporal_combinations(num_classes: int, *, max_frames: int = MAX_FRAMES, com
     shared by every feature dimension (padding zeroed first), flattened, then an MLP.
     Sees order by absolute position."""
     _check_common(max_frames, "hidden_size", hidden_size, dropout)
-    _require(combinations >= 1, "combinations", "must be at least 1")
+    require(combinations >= 1, "combinations", "must be at least 1")
 
     (frames, num_frames), x, mask = _frame_inputs(max_frames)
     x = x * mask[:, :, None]
@@ -127,9 +128,9 @@ def temporal_combinations(num_classes: int, *, max_frames: int = MAX_FRAMES, com
 
 
 def _check_common(max_frames: int, width_name: str, width: int, dropout: float) -> None:
-    _require(max_frames >= 1, "max_frames", "must be at least 1")
-    _require(width >= 1, width_name, "must be at least 1")
-    _require(0 <= dropout < 1, "dropout", "must be in [0, 1)")
+    require(max_frames >= 1, "max_frames", "must be at least 1")
+    require(width >= 1, width_name, "must be at least 1")
+    require(0 <= dropout < 1, "dropout", "must be in [0, 1)")
 
 
 def _frame_inputs(max_frames: int):
@@ -171,4 +172,4 @@ def _head(inputs, pooled, hidden_size: int, dropout: float, num_classes: int, na
     x = keras.layers.BatchNormalization()(pooled)
     x = keras.layers.Dense(hidden_size, activation="relu")(x)
     x = keras.layers.Dropout(dropout)(x)
-    return keras.Model(inputs, _logits(x, num_classes), name=name)
+    return keras.Model(inputs, class_logits(x, num_classes), name=name)

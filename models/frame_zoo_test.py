@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import tf_keras as keras
 
-from models import zoo
+from models import registry
 from schemas.video_level import FEATURE_SIZE
 
 NUM_CLASSES = 12
@@ -27,14 +27,14 @@ def batch(rng, size=5):
 
 
 def test_every_frame_family_has_tiny_kwargs():
-    assert sorted(TINY_KWARGS) == [f for f in zoo.families() if zoo.reads(f) == "frames"]
-    assert zoo.reads("mlp") == "features"
+    assert sorted(TINY_KWARGS) == [f for f in registry.families() if registry.reads(f) == "frames"]
+    assert registry.reads("mlp") == "features"
 
 
 @pytest.mark.parametrize("family", sorted(TINY_KWARGS))
 def test_family_trains_and_ignores_padding(family):
     rng = np.random.default_rng(0)
-    model = zoo.build_model(family, NUM_CLASSES, max_frames=MAX_FRAMES, **TINY_KWARGS[family])
+    model = registry.build_model(family, NUM_CLASSES, max_frames=MAX_FRAMES, **TINY_KWARGS[family])
     assert sorted(model.input_names) == ["frames", "num_frames"]
     model.compile(optimizer=keras.optimizers.Adam(), loss=keras.losses.BinaryCrossentropy(from_logits=True))
     inputs = batch(rng)
@@ -50,6 +50,6 @@ def test_family_trains_and_ignores_padding(family):
 
 
 def test_bad_frame_arguments_are_user_errors():
-    from y8m.errors import UserError
+    from common.errors import UserError
     with pytest.raises(UserError, match="'frame_transformer': argument 'heads' must be at least 1 and divide"):
-        zoo.build_model("frame_transformer", NUM_CLASSES, model_size=10, heads=3)
+        registry.build_model("frame_transformer", NUM_CLASSES, model_size=10, heads=3)

@@ -18,7 +18,7 @@ import tf_keras as keras
 
 from models import preprocessing
 from schemas import video_level
-from y8m.errors import UserError
+from common.errors import UserError
 
 TOP_K = 20
 SIGNATURE = "serving_default"
@@ -79,7 +79,7 @@ def serving_copy(model: keras.Model, weights_dtype: str) -> keras.Model:
     policy = "float32" if weights_dtype == "float32" else _StoredWeightsPolicy(weights_dtype)
 
     def clone_layer(layer):
-        if isinstance(layer, keras.Model):  # a member of an averaged student (zoo.averaged)
+        if isinstance(layer, keras.Model):  # a member of an averaged student (layers.averaged)
             return keras.models.clone_model(layer, clone_function=clone_layer)
         return layer.__class__.from_config({**layer.get_config(), "dtype": policy})
 

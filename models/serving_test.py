@@ -5,10 +5,10 @@ import pytest
 import tensorflow as tf
 from scipy.special import expit
 
-from models import preprocessing, serving, zoo
-from pipeline.beam import beam_args
+from models import layers, preprocessing, registry, serving
+from pipeline.beam_options import beam_args
 from schemas import video_level
-from y8m.errors import UserError
+from common.errors import UserError
 
 VIDEOS = 300
 CLASSES = 3862  # the real output layer, so that weights dominate the SavedModel's size
@@ -55,7 +55,7 @@ def standardized(tmp_path_factory, videos):
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory, standardized):
     """One small student exported twice: float32 and float16 weights."""
-    model = zoo.build_model("mlp", CLASSES, hidden_size=128)
+    model = registry.build_model("mlp", CLASSES, hidden_size=128)
     root = tmp_path_factory.mktemp("exports")
     dirs = {dtype: str(root / dtype) for dtype in serving.WEIGHTS_DTYPES}
     for dtype, export_dir in dirs.items():
@@ -103,11 +103,11 @@ def test_float16_weights_halve_the_savedmodel_and_keep_the_probabilities(videos,
 
 def test_unknown_weights_dtype_is_refused():
     with pytest.raises(UserError, match="weights_dtype must be one of"):
-        serving.serving_copy(zoo.build_model("mlp", 5, hidden_size=4), "int8")
+        serving.serving_copy(registry.build_model("mlp", 5, hidden_size=4), "int8")
 
 
 def test_a_trained_model_is_exported_without_its_optimizer_state(tmp_path, standardized):
-    model = zoo.build_model("mlp", CLASSES, hidden_size=16)
+    model = registry.build_model("mlp", CLASSES, hidden_size=16)
     fresh_dir, trained_dir = str(tmp_path / "fresh"), str(tmp_path / "trained")
     serving.export(model, fresh_dir, standardized)
     model.compile(optimizer="adam", loss="binary_crossentropy")
@@ -119,9 +119,9 @@ def test_a_trained_model_is_exported_without_its_optimizer_state(tmp_path, stand
 def test_an_averaged_student_serves_its_members_mean_probability_with_float16_weights(tmp_path, videos,
                                                                                       standardized):
     records, features = videos
-    members = [zoo.build_model("mlp", 50, hidden_size=16) for _ in range(3)]
+    members = [registry.build_model("mlp", 50, hidden_size=16) for _ in range(3)]
     export_dir = str(tmp_path / "averaged")
-    serving.export(zoo.averaged(members), export_dir, standardized, "float16")
+    serving.export(layers.averaged(members), export_dir, standardized, "float16")
     outputs = serving.predict_serialized(serving.load(export_dir), records[:20])
     inputs = transform_features(preprocessing.transform_layer(preprocessing.load(standardized)), features[:20])
     expected = np.mean([expit(member.predict(inputs, verbose=0)) for member in members], axis=0)

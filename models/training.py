@@ -17,7 +17,7 @@ import tf_keras as keras
 from scipy.special import expit
 
 from models.metrics import gap, top_k
-from y8m.errors import UserError
+from common.errors import UserError
 
 logger = logging.getLogger("y8m.training")
 

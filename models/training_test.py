@@ -5,10 +5,10 @@ import pytest
 import tensorflow as tf
 import tf_keras as keras
 
-from models import training, zoo
+from models import registry, training
 from models.metrics import gap, top_k
 from schemas.video_level import FEATURE_SIZE
-from y8m.errors import UserError
+from common.errors import UserError
 
 
 def learnable_problem(num_videos=2000, num_classes=20, latent_size=16, seed=0):
@@ -35,7 +35,7 @@ def test_fit_learns_stops_early_and_keeps_the_best_weights(caplog):
     train_dataset = (tf.data.Dataset.from_tensor_slices((features[train], targets[train]))
                      .shuffle(1600, seed=recipe.seed).batch(recipe.batch_size))
     keras.utils.set_random_seed(recipe.seed)
-    model = zoo.build_model("mlp", 20, hidden_size=64, dropout=0.0)
+    model = registry.build_model("mlp", 20, hidden_size=64, dropout=0.0)
     with caplog.at_level(logging.INFO, logger="y8m.training"):
         result = training.fit(model, train_dataset, features[validation], labels[validation],
                               recipe, progress_prefix="[mlp fold 0] ")
@@ -58,7 +58,7 @@ def test_fit_without_validation_runs_every_epoch(caplog):
     features, targets = learnable_problem(num_videos=256)
     dataset = tf.data.Dataset.from_tensor_slices((features, targets)).batch(64)
     recipe = training.TrainingRecipe(max_epochs=2)
-    model = zoo.build_model("gated_mlp", 20, hidden_size=8)
+    model = registry.build_model("gated_mlp", 20, hidden_size=8)
     with caplog.at_level(logging.INFO, logger="y8m.training"):
         result = training.fit(model, dataset, None, None, recipe, progress_prefix="student")
 

@@ -15,11 +15,11 @@ from kfp.pipeline_spec import pipeline_spec_pb2
 from tfx.dsl.components.base import base_component
 from tfx.orchestration.kubeflow.v2 import kubeflow_v2_dag_runner
 
-from pipeline import beam
+from pipeline import beam_options
 from pipeline.pipeline import create_pipeline
 from pipeline.profile import Profile
-from y8m.errors import UserError
-from y8m.inputs import expand_patterns, fingerprint
+from common.errors import UserError
+from common.input_files import expand_patterns, fingerprint
 
 # The container command of every task: the TFX executor entrypoint behind the wrapper
 # that maps minio:// and s3:// artifact URIs to the launcher's local copies.
@@ -123,7 +123,7 @@ def compile_pipeline(output_path: str, *, profile: Profile, image: str, labelled
         labelled_patterns=labelled_patterns, test_patterns=test_patterns,
         input_fingerprint=input_fingerprint(labelled_patterns + test_patterns),
         serving_model_dir=serving_model_dir,
-        beam_pipeline_args=beam.kubeflow_beam_args(beam_runner, image, extra_beam_args), **kwargs)
+        beam_pipeline_args=beam_options.kubeflow_beam_args(beam_runner, image, extra_beam_args), **kwargs)
     settings = profile.kubeflow
     check_settings(settings, {component_type(c.id) for c in tfx_pipeline.components})
     images = {kubeflow_v2_dag_runner.pipeline_builder.DEFAULT_IMAGE_PATH_KEY: image}

@@ -6,9 +6,9 @@ from google.protobuf import json_format
 from kfp.client import client as kfp_client
 
 from pipeline import kubeflow_runner
-from pipeline.beam import BEAM_ARGS_BY_RUNNER
+from pipeline.beam_options import BEAM_ARGS_BY_RUNNER
 from pipeline.profile import load_profile, parse_profile
-from y8m.errors import UserError
+from common.errors import UserError
 
 PATTERNS = dict(labelled_patterns=["/data/train*.tfrecord"], test_patterns=["/data/test*.tfrecord"],
                 serving_model_dir="/data/serving_model")

@@ -14,11 +14,11 @@ from tfx.orchestration.local.local_dag_runner import LocalDagRunner
 from components.evaluator import evaluate
 from components.evaluator.component import METRICS_FILE
 from components.evaluator.report import REPORT_FILE
-from pipeline import beam
+from pipeline import beam_options
 from pipeline.pipeline import create_pipeline
 from pipeline.profile import Profile
-from y8m import scoring
-from y8m.inputs import expand_patterns, fingerprint
+from schemas.submission import write_submission
+from common.input_files import expand_patterns, fingerprint
 
 # TFX's cache keys hold component inputs and parameters, not code: naming the pipeline
 # after the package version keeps a new version from reusing an older one's results.
@@ -53,7 +53,7 @@ def run_local(labelled_patterns: list[str], test_patterns: list[str], output_dir
         labelled_patterns=[os.path.abspath(p) for p in labelled_patterns],
         test_patterns=[os.path.abspath(p) for p in test_patterns],
         input_fingerprint=fingerprint(files), serving_model_dir=os.path.join(output_dir, "serving_model"),
-        beam_pipeline_args=beam.beam_args(beam_runner), metadata_connection_config=metadata_config(output_dir),
+        beam_pipeline_args=beam_options.beam_args(beam_runner), metadata_connection_config=metadata_config(output_dir),
         **kwargs)
     LocalDagRunner().run(tfx_pipeline)
     return publish_outputs(output_dir, time.time() - started)
@@ -99,4 +99,4 @@ def publish_outputs(output_dir: str, seconds: float) -> RunOutputs:
 def write_test_submission(predictions_uri: str, path: str) -> None:
     top = evaluate.read_top_k(types.SimpleNamespace(uri=predictions_uri), "test")
     video_ids = list(top)
-    scoring.write_submission(path, video_ids, [top[v][0] for v in video_ids], [top[v][1] for v in video_ids])
+    write_submission(path, video_ids, [top[v][0] for v in video_ids], [top[v][1] for v in video_ids])

@@ -18,7 +18,7 @@ from components.prediction_merger.component import PredictionMerger
 from components.soft_label_indexer.component import SoftLabelIndexer
 from pipeline.profile import Profile
 from schemas.video_level import NUM_CLASSES
-from y8m.errors import UserError
+from common.errors import UserError
 
 
 def trainer_id(model_name: str) -> str:

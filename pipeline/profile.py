@@ -1,6 +1,6 @@
 """Profiles: YAML files that say which models the pipeline trains and how.
 
-A profile names registered model families (models/zoo.py) with their keyword arguments;
+A profile names registered model families (models/registry.py) with their keyword arguments;
 it never names code to import. `quick` and `full` ship with the package; a user passes
 their own file with `--profile FILE.yaml`.
 """
@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import yaml
 
-from y8m.errors import UserError
+from common.errors import UserError
 
 PROFILE_DIR = os.path.join(os.path.dirname(__file__), "profiles")
 TOP_LEVEL_KEYS = {"folds", "holdout_fraction", "seed", "l1_models", "stacker", "student",
@@ -71,13 +71,13 @@ def _check_keys(section: dict, allowed: set, where: str) -> None:
 
 
 def _check_model(model: dict, where: str, required: set) -> None:
-    from models import training, zoo  # import TensorFlow; only when a profile is really checked
+    from models import registry, training# import TensorFlow; only when a profile is really checked
     _check_keys(model, MODEL_KEYS, where)
     missing = required - set(model)
     if missing:
         raise UserError(f"{where}: missing {sorted(missing)}")
-    if model["family"] not in zoo.families():
-        raise UserError(f"{where}: unknown model family '{model['family']}'; registered: {zoo.families()}")
+    if model["family"] not in registry.families():
+        raise UserError(f"{where}: unknown model family '{model['family']}'; registered: {registry.families()}")
     try:
         training.TrainingRecipe.from_dict(model.get("training") or {})
     except UserError as error:
@@ -86,7 +86,7 @@ def _check_model(model: dict, where: str, required: set) -> None:
 
 def _check_student(student: dict, where: str) -> None:
     from components.distiller.distill import StudentOptions, members_of
-    from models import zoo
+    from models import registry
     _check_keys(student, STUDENT_KEYS, where)
     try:
         StudentOptions.from_config(student)
@@ -94,9 +94,9 @@ def _check_student(student: dict, where: str) -> None:
     except UserError as error:
         raise UserError(f"{where}: {error}") from None
     for member in members:
-        if member.family not in zoo.families():
-            raise UserError(f"{where}: unknown model family '{member.family}'; registered: {zoo.families()}")
-        if zoo.reads(member.family) != "features":
+        if member.family not in registry.families():
+            raise UserError(f"{where}: unknown model family '{member.family}'; registered: {registry.families()}")
+        if registry.reads(member.family) != "features":
             raise UserError(f"{where}: the student serves raw video-level features; "
                             f"family '{member.family}' reads frames")
 

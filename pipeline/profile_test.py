@@ -2,7 +2,7 @@ import pytest
 
 from components.distiller.distill import members_of
 from pipeline.profile import builtin_profiles, load_profile
-from y8m.errors import UserError
+from common.errors import UserError
 
 
 def test_builtin_profiles_load():
@@ -50,7 +50,7 @@ def test_full_profile_builds_every_model_and_runs_one_step():
     import numpy as np
     import tf_keras as keras
 
-    from models import zoo
+    from models import registry
     from schemas.video_level import FEATURE_SIZE, NUM_CLASSES
     profile = load_profile("full")
     assert len({model["family"] for model in profile.l1_models}) >= 8
@@ -58,7 +58,7 @@ def test_full_profile_builds_every_model_and_runs_one_step():
     features = rng.normal(size=(2, FEATURE_SIZE)).astype(np.float32)
     targets = (rng.random((2, NUM_CLASSES)) < 0.01).astype(np.float32)
     for config in profile.l1_models:
-        model = zoo.build_model(config["family"], NUM_CLASSES, **config.get("kwargs", {}))
+        model = registry.build_model(config["family"], NUM_CLASSES, **config.get("kwargs", {}))
         model.compile(optimizer=keras.optimizers.SGD(), loss=keras.losses.BinaryCrossentropy(from_logits=True),
                       run_eagerly=True)
         assert np.isfinite(model.train_on_batch(features, targets))

@@ -8,7 +8,7 @@ from typing import Iterator, NamedTuple
 import numpy as np
 import tensorflow as tf
 
-from y8m.errors import InvalidInputError
+from common.errors import InvalidInputError
 
 NUM_CLASSES = 3862
 RGB_SIZE = 1024

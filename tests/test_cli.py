@@ -1,6 +1,7 @@
 """The `y8m` command: generate, score, compile, submit, and its error reporting."""
 import json
 
+from schemas.submission import write_submission
 from y8m import cli, scoring
 
 
@@ -14,7 +15,7 @@ def test_generate_then_score_a_perfect_submission(tmp_path, capsys):
     # Every true label scores above every false one, across videos too: GAP 1.
     class_ids = [list(labels[v]) + [c for c in range(30) if c not in labels[v]][:20 - len(labels[v])] for v in ids]
     scores = [[0.9 - 0.01 * i if i < len(labels[v]) else 0.1 - 0.001 * i for i in range(20)] for v in ids]
-    scoring.write_submission(str(tmp_path / "perfect.csv"), ids, class_ids, scores)
+    write_submission(str(tmp_path / "perfect.csv"), ids, class_ids, scores)
     assert cli.main(["score", "--submission", str(tmp_path / "perfect.csv"),
                      "--labels", str(data / "test*.tfrecord"), "--classes", "30"]) == 0
     result = json.loads(capsys.readouterr().out)

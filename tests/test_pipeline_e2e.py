@@ -12,7 +12,8 @@ import yaml
 
 from pipeline.local_runner import run_local
 from pipeline.profile import parse_profile
-from pipeline.beam import beam_args
+from pipeline.beam_options import beam_args
+from schemas.submission import read_submission
 from y8m import scoring, synthetic
 from y8m.predict import predict
 
@@ -113,7 +114,7 @@ def test_pushed_model_serves_raw_examples_like_training_side(tiny_run):
     served = subprocess.run([sys.executable, "-c", SERVE_RAW_EXAMPLES, outputs.pushed_model_dir, *test_files],
                             capture_output=True, text=True, check=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
     served = json.loads(served.stdout.strip().splitlines()[-1])
-    submitted = scoring.read_submission(outputs.submission_path)
+    submitted = read_submission(outputs.submission_path)
     assert sorted(served) == sorted(submitted)
     for video_id, (class_ids, scores) in served.items():
         np.testing.assert_array_equal(class_ids, submitted[video_id][0])
@@ -131,7 +132,7 @@ def test_batch_predict_writes_the_same_submission(tiny_run, tmp_path):
     _, outputs, data_dir = tiny_run
     output = str(tmp_path / "predicted.csv")
     videos = predict(outputs.pushed_model_dir, [f"{data_dir}/test*.tfrecord"], output, beam_args("local"))
-    predicted, submitted = scoring.read_submission(output), scoring.read_submission(outputs.submission_path)
+    predicted, submitted = read_submission(output), read_submission(outputs.submission_path)
     assert videos == len(submitted) and sorted(predicted) == sorted(submitted)
     for video_id, (class_ids, scores) in predicted.items():
         np.testing.assert_array_equal(class_ids, submitted[video_id][0])

@@ -18,7 +18,7 @@ import sys
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from y8m.errors import UserError, find_invalid_input  # noqa: E402
+from common.errors import UserError, find_invalid_input  # noqa: E402
 
 log = logging.getLogger("y8m")
 
@@ -81,7 +81,7 @@ def _add_predict(commands) -> None:
     parser.add_argument("--data", action="append", required=True, metavar="GLOB",
                         help="video-level TFRecords to predict; repeatable")
     parser.add_argument("--output", required=True, help="the Kaggle-format CSV to write")
-    parser.add_argument("--beam-runner", default="local", help="a runner of pipeline/beam.py")
+    parser.add_argument("--beam-runner", default="local", help="a runner of pipeline/beam_options.py")
 
 
 def _add_compile(commands) -> None:
@@ -180,7 +180,7 @@ def cmd_score(args) -> dict:
 
 
 def cmd_predict(args) -> dict:
-    from pipeline.beam import beam_args
+    from pipeline.beam_options import beam_args
     from y8m.predict import predict
     videos = predict(args.model, args.data, args.output, beam_args(args.beam_runner))
     return {"submission": args.output, "videos": videos}

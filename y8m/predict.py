@@ -8,12 +8,12 @@ import os
 import apache_beam as beam
 import tensorflow as tf
 
-from components.example_gen.inputs import ReadValidatedVideos
+from components.example_gen.video_records import ReadValidatedVideos
 from models import serving
 from schemas.video_level import NUM_CLASSES
-from y8m.errors import UserError, unwrapped_input_errors
-from y8m.inputs import expand_patterns
-from y8m.scoring import HEADER, format_line
+from common.errors import UserError, unwrapped_input_errors
+from common.input_files import expand_patterns
+from schemas.submission import HEADER, format_line
 
 BATCH_SIZE = 256
 

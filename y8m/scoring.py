@@ -1,125 +1,11 @@
-"""Kaggle submission files and their scoring against video-level labels.
-
-A submission is CSV-like text: the header `VideoId,LabelConfidencePairs`, then one
-line per video, `id,label score label score ...` (space-separated pairs).
-"""
-import os
-import re
-import tempfile
-
+"""`y8m score`: a Kaggle submission (schemas/submission.py) scored against video-level labels."""
 import numpy as np
 
+from common.errors import InvalidInputError
 from models import metrics
-from y8m.errors import InvalidInputError
+from schemas.submission import read_submission
 
-HEADER = "VideoId,LabelConfidencePairs"
 MAX_IDS_NAMED = 5
-
-
-def read_submission(path: str) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """video_id -> (class_ids int64, scores float64), pairs in file order.
-
-    Raises InvalidInputError naming the file and line for a missing file, wrong
-    header, odd token count, non-numeric or non-finite token, negative class id,
-    a class repeated within a line, or a repeated VideoId.
-    """
-    try:
-        with open(path, encoding="utf-8-sig") as lines:  # -sig: tolerate a byte-order mark
-            return _parse_submission(path, lines)
-    except OSError as error:
-        raise InvalidInputError(f"{path}: cannot read the submission ({error.strerror})") from None
-    except UnicodeDecodeError as error:
-        raise InvalidInputError(f"{path}: not UTF-8 text ({error.reason})") from None
-
-
-def _parse_submission(path: str, lines) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    header = next(lines, "").strip()
-    if header != HEADER:
-        raise InvalidInputError(f"{path}: line 1: header is '{header[:80]}', expected '{HEADER}'")
-    submission = {}
-    line_of_video = {}
-    for line_number, line in enumerate(lines, start=2):
-        if not line.strip():
-            continue  # a trailing blank line is common and harmless
-        try:
-            video_id, class_ids, scores = _parse_line(line)
-        except ValueError as error:
-            raise InvalidInputError(f"{path}: line {line_number}: {error}") from None
-        if video_id in submission:
-            raise InvalidInputError(f"{path}: line {line_number}: VideoId '{video_id}' "
-                                    f"already given on line {line_of_video[video_id]}")
-        submission[video_id] = (class_ids, scores)
-        line_of_video[video_id] = line_number
-    return submission
-
-
-def _parse_line(line: str) -> tuple[str, np.ndarray, np.ndarray]:
-    video_id, comma, pairs = line.strip().partition(",")
-    if not comma or not video_id:
-        raise ValueError("expected 'VideoId,label score label score ...'")
-    tokens = pairs.split()
-    if len(tokens) % 2:
-        raise ValueError(f"odd number of tokens ({len(tokens)}) in the label/score pairs of '{video_id}'")
-    class_ids = np.array([_parse_token(int, token, "class id") for token in tokens[0::2]], dtype=np.int64)
-    scores = np.array([_parse_token(float, token, "score") for token in tokens[1::2]], dtype=np.float64)
-    if class_ids.size and class_ids.min() < 0:
-        raise ValueError(f"negative class id {class_ids.min()}")
-    if not np.isfinite(scores).all():
-        raise ValueError(f"non-finite score {scores[~np.isfinite(scores)][0]}")
-    if np.unique(class_ids).size != class_ids.size:
-        raise ValueError(f"a class id appears twice for '{video_id}'")
-    return video_id, class_ids, scores
-
-
-def _parse_token(kind, token: str, what: str):
-    try:
-        return kind(token)
-    except ValueError:
-        raise ValueError(f"{what} '{token[:40]}' is not a number") from None
-
-
-def write_submission(path: str, video_ids, class_ids, top_scores) -> None:
-    """Writes one line per video, pairs sorted by score descending as `%d %.6g`.
-
-    Pairs with a negative class id (padding) are left out. The file is written under a
-    temporary name and renamed, so `path` never holds a half-written submission.
-    """
-    video_ids = [str(video_id) for video_id in video_ids]
-    class_ids = np.asarray(class_ids, dtype=np.int64)
-    top_scores = np.asarray(top_scores, dtype=np.float64)
-    if class_ids.ndim != 2 or class_ids.shape != top_scores.shape or len(class_ids) != len(video_ids):
-        raise ValueError(f"{len(video_ids)} video ids, class_ids {class_ids.shape} and "
-                         f"top_scores {top_scores.shape} do not match")
-    if len(set(video_ids)) != len(video_ids):
-        raise ValueError("video ids repeat; a submission holds every video once")
-    bad_ids = [video_id for video_id in video_ids if not video_id or re.search(r"[\s,]", video_id)]
-    if bad_ids:
-        raise ValueError(f"video id {bad_ids[0]!r} is empty or holds a comma or whitespace")
-    if not np.isfinite(top_scores[class_ids >= 0]).all():
-        raise ValueError("top_scores hold NaN or infinite values")
-    by_score = np.argsort(-top_scores, axis=1, kind="stable")
-    class_ids = np.take_along_axis(class_ids, by_score, axis=1)
-    top_scores = np.take_along_axis(top_scores, by_score, axis=1)
-    lines = [HEADER] + [format_line(*row) for row in zip(video_ids, class_ids, top_scores)]
-    _write_atomically(path, "\n".join(lines) + "\n")
-
-
-def format_line(video_id: str, class_ids: np.ndarray, scores: np.ndarray) -> str:
-    pairs = " ".join("%d %.6g" % pair for pair in zip(class_ids, scores) if pair[0] >= 0)
-    return f"{video_id},{pairs}"
-
-
-def _write_atomically(path: str, text: str) -> None:
-    directory = os.path.dirname(os.path.abspath(path))
-    handle, temp_path = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as temp_file:
-            temp_file.write(text)
-        os.chmod(temp_path, 0o644)  # mkstemp makes it owner-only; a submission is shared
-        os.replace(temp_path, path)
-    except BaseException:
-        os.unlink(temp_path)
-        raise
 
 
 def read_labels(patterns: list[str], num_classes: int) -> dict[str, np.ndarray]:
@@ -130,7 +16,7 @@ def read_labels(patterns: list[str], num_classes: int) -> dict[str, np.ndarray]:
     """
     # Lazily: reading and writing submission files should not need TensorFlow.
     from schemas.video_level import read_video_records
-    from y8m.inputs import expand_patterns
+    from common.input_files import expand_patterns
 
     labels = {}
     first_seen = {}

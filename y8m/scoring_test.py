@@ -2,8 +2,9 @@ import numpy as np
 import pytest
 
 from models import metrics
+from schemas.submission import HEADER, write_submission
 from y8m import scoring
-from y8m.errors import InvalidInputError
+from common.errors import InvalidInputError
 
 NUM_CLASSES = 12
 VIDEO_IDS = ["Aa01", "Bb02", "Cc03", "Dd04", "Ee05", "Ff06", "Gg07"]
@@ -42,32 +43,6 @@ def write_text(path, text):
     return str(path)
 
 
-def test_written_submission_reads_back_equal(tmp_path):
-    class_ids, top_scores = tie_free_predictions(5)
-    reversed_rows = class_ids[:, ::-1], top_scores[:, ::-1]  # the writer sorts by score itself
-    path = str(tmp_path / "submission.csv")
-    scoring.write_submission(path, VIDEO_IDS, *reversed_rows)
-    submission = scoring.read_submission(path)
-    assert list(submission) == VIDEO_IDS
-    for video_id, row_classes, row_scores in zip(VIDEO_IDS, class_ids, top_scores):
-        read_classes, read_scores = submission[video_id]
-        np.testing.assert_array_equal(read_classes, row_classes)
-        np.testing.assert_array_equal(read_scores, row_scores)
-        assert read_classes.dtype == np.int64 and read_scores.dtype == np.float64
-    assert not [p for p in tmp_path.iterdir() if p.name != "submission.csv"]  # no temp file left
-
-
-def test_written_submission_format(tmp_path):
-    path = tmp_path / "submission.csv"
-    scoring.write_submission(str(path), ["vid1"], [[3, 7, -1]], [[0.25, 0.123456789, -np.inf]])
-    assert path.read_text() == "VideoId,LabelConfidencePairs\nvid1,3 0.25 7 0.123457\n"
-
-
-def test_write_submission_rejects_repeated_video(tmp_path):
-    with pytest.raises(ValueError, match="repeat"):
-        scoring.write_submission(str(tmp_path / "s.csv"), ["a", "a"], [[1], [2]], [[0.5], [0.5]])
-
-
 def test_read_labels(label_shards):
     labels = scoring.read_labels([label_shards], NUM_CLASSES)
     assert sorted(labels) == sorted(VIDEO_IDS)
@@ -89,7 +64,7 @@ def test_score_submission_equals_evaluate(tmp_path, label_shards, k):
     class_ids, top_scores = tie_free_predictions(k)
     path = str(tmp_path / "submission.csv")
     order = [3, 0, 6, 1, 5, 2, 4]  # a different video order: the join is by id
-    scoring.write_submission(path, [VIDEO_IDS[i] for i in order], class_ids[order], top_scores[order])
+    write_submission(path, [VIDEO_IDS[i] for i in order], class_ids[order], top_scores[order])
     result = scoring.score_submission(path, [label_shards], NUM_CLASSES, k=k)
     labels = [np.array(video_labels, dtype=np.int64) for video_labels in VIDEO_LABELS]
     assert result == pytest.approx(metrics.evaluate(class_ids, top_scores, labels, NUM_CLASSES), abs=1e-12)
@@ -100,7 +75,7 @@ def test_score_submission_pads_short_rows(tmp_path, label_shards):
     short = class_ids.copy(), top_scores.copy()
     short[0][0, 2:], short[1][0, 2:] = -1, -np.inf  # the first video submits 2 pairs only
     path = str(tmp_path / "submission.csv")
-    scoring.write_submission(path, VIDEO_IDS, *short)
+    write_submission(path, VIDEO_IDS, *short)
     labels = [np.array(video_labels, dtype=np.int64) for video_labels in VIDEO_LABELS]
     assert scoring.score_submission(path, [label_shards], NUM_CLASSES, k=4) == pytest.approx(
         metrics.evaluate(*short, labels, NUM_CLASSES), abs=1e-12)
@@ -109,46 +84,17 @@ def test_score_submission_pads_short_rows(tmp_path, label_shards):
 def test_score_submission_names_missing_and_extra_videos(tmp_path, label_shards):
     class_ids, top_scores = tie_free_predictions(3)
     path = str(tmp_path / "submission.csv")
-    scoring.write_submission(path, VIDEO_IDS[:5], class_ids[:5], top_scores[:5])
+    write_submission(path, VIDEO_IDS[:5], class_ids[:5], top_scores[:5])
     with pytest.raises(InvalidInputError, match=r"submission.csv: 2 labelled videos are missing, e.g. Ff06, Gg07"):
         scoring.score_submission(path, [label_shards], NUM_CLASSES)
-    scoring.write_submission(path, VIDEO_IDS + ["Zz99"], np.vstack([class_ids, class_ids[:1]]),
+    write_submission(path, VIDEO_IDS + ["Zz99"], np.vstack([class_ids, class_ids[:1]]),
                              np.vstack([top_scores, top_scores[:1]]))
     with pytest.raises(InvalidInputError, match=r"1 videos have no record in .*, e.g. Zz99"):
         scoring.score_submission(path, [label_shards], NUM_CLASSES)
 
 
 def test_score_submission_rejects_class_outside_vocabulary(tmp_path, label_shards):
-    path = write_text(tmp_path / "s.csv", scoring.HEADER + "\n" + "".join(
+    path = write_text(tmp_path / "s.csv", HEADER + "\n" + "".join(
         f"{video_id},{NUM_CLASSES if i == 2 else 0} 0.5\n" for i, video_id in enumerate(VIDEO_IDS)))
     with pytest.raises(InvalidInputError, match=r"s.csv: video 'Cc03': class id 12 is outside 0..11"):
         scoring.score_submission(path, [label_shards], NUM_CLASSES)
-
-
-@pytest.mark.parametrize("text, message", [
-    ("VideoId,Labels\nabc,1 0.5\n", r"line 1: header is 'VideoId,Labels'"),
-    (scoring.HEADER + "\nabc,1 0.5\ndef,1 0.5 2\n", r"line 3: odd number of tokens \(3\)"),
-    (scoring.HEADER + "\nabc,1 high\n", r"line 2: score 'high' is not a number"),
-    (scoring.HEADER + "\nabc,1.5 0.3\n", r"line 2: class id '1.5' is not a number"),
-    (scoring.HEADER + "\nabc,1 nan\n", r"line 2: non-finite score"),
-    (scoring.HEADER + "\nabc,1 0.5\n\nabc,2 0.5\n", r"line 4: VideoId 'abc' already given on line 2"),
-    (scoring.HEADER + "\nabc,1 0.5 1 0.4\n", r"line 2: a class id appears twice"),
-    (scoring.HEADER + "\nabc 1 0.5\n", r"line 2: expected 'VideoId,label score"),
-])
-def test_read_submission_rejects_bad_input(tmp_path, text, message):
-    path = write_text(tmp_path / "bad.csv", text)
-    with pytest.raises(InvalidInputError, match=r"bad.csv: " + message):
-        scoring.read_submission(path)
-
-
-def test_read_submission_missing_file(tmp_path):
-    with pytest.raises(InvalidInputError, match=r"absent.csv: cannot read"):
-        scoring.read_submission(str(tmp_path / "absent.csv"))
-
-
-def test_read_submission_accepts_empty_rows_and_trailing_blank_line(tmp_path):
-    path = write_text(tmp_path / "s.csv", scoring.HEADER + "\nabc,\ndef,4 0.25 1 0.5\n\n")
-    submission = scoring.read_submission(path)
-    assert submission["abc"][0].size == 0
-    np.testing.assert_array_equal(submission["def"][0], [4, 1])
-    np.testing.assert_array_equal(submission["def"][1], [0.25, 0.5])

@@ -19,9 +19,9 @@ from tfx.types.standard_artifacts import Examples, Model
 import y8m_types
 from components import splits
 from components.distiller import distill
-from models import zoo
+from models import layers
 from schemas.video_level import NUM_CLASSES
-from y8m.errors import UserError
+from common.errors import UserError
 
 
 @component(use_beam=True)
@@ -42,7 +42,7 @@ def Distiller(
     config = json.loads(student_config)
     options = distill.StudentOptions.from_config(config)
     networks = distill.build_networks(config, num_classes)
-    student = zoo.averaged(networks)  # what is exported; shares the networks' layers
+    student = layers.averaged(networks)  # what is exported; shares the networks' layers
     distill.check_weights_fit(student, options.weights_dtype, max_model_bytes)
 
     transform_dir = os.path.join(model.uri, distill.TRANSFORM_DIR)

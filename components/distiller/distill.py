@@ -25,8 +25,8 @@ import tf_keras
 from components import splits
 from components.evaluator import evaluate
 from components.fold_splitter.folds import fold_split_name
-from models import data, metrics, preprocessing, serving, training, zoo
-from y8m.errors import UserError
+from models import data, layers, metrics, preprocessing, registry, serving, training
+from common.errors import UserError
 
 log = logging.getLogger("y8m.distiller")
 
@@ -86,7 +86,7 @@ def members_of(config: dict) -> list[Member]:
     """The networks the student is made of: one (`family`, `kwargs`, `training`), or an
     ensemble (`members`: a list of {family, kwargs, training, copies}, each entry trained
     `copies` times with seeds seed, seed + 1, ...). Members train independently and the
-    exported graph averages their probabilities (zoo.averaged)."""
+    exported graph averages their probabilities (layers.averaged)."""
     if "members" in config:
         if set(config) & NETWORK_KEYS:
             raise UserError("a student has either family/kwargs/training or members, not both")
@@ -117,7 +117,7 @@ def build_networks(config: dict, num_classes: int) -> list:
     networks = []
     for member in members_of(config):
         tf_keras.utils.set_random_seed(member.recipe.seed)
-        networks.append(zoo.build_model(member.family, num_classes, **member.kwargs))
+        networks.append(registry.build_model(member.family, num_classes, **member.kwargs))
     return networks
 
 

@@ -2,8 +2,8 @@
 import pytest
 
 from components.distiller import distill
-from models import zoo
-from y8m.errors import UserError
+from models import registry
+from common.errors import UserError
 
 
 def test_options_default_to_unstandardized_float32_weights():
@@ -22,7 +22,7 @@ def test_bad_options_are_refused(config, message):
 
 
 def test_weights_over_the_budget_fail_before_training_unless_float16_fits():
-    model = zoo.build_model("mlp", 10, hidden_size=8)  # 9,314 parameters
+    model = registry.build_model("mlp", 10, hidden_size=8)  # 9,314 parameters
     with pytest.raises(UserError, match="37,256 bytes as float32, over the budget of 20,000 bytes"):
         distill.check_weights_fit(model, "float32", 20_000)
     distill.check_weights_fit(model, "float16", 20_000)

@@ -8,7 +8,7 @@ from components import splits
 from components.fold_splitter.folds import fold_split_name
 from models import data, metrics
 from schemas import predictions as rows
-from y8m.errors import InvalidInputError
+from common.errors import InvalidInputError
 
 log = logging.getLogger("y8m.evaluator")
 

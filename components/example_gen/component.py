@@ -13,10 +13,10 @@ from tfx.dsl.component.experimental.decorators import component
 from tfx.types.standard_artifacts import Examples
 
 from components import splits
-from components.example_gen.inputs import ReadValidatedVideos, fail_on_duplicate_ids
-from y8m.inputs import expand_patterns
+from components.example_gen.video_records import ReadValidatedVideos, fail_on_duplicate_ids
+from common.input_files import expand_patterns
 from schemas.video_level import NUM_CLASSES
-from y8m.errors import InvalidInputError, unwrapped_input_errors
+from common.errors import InvalidInputError, unwrapped_input_errors
 
 LABELLED = "labelled"
 TEST = "test"

@@ -43,7 +43,7 @@ def split_names(num_folds: int) -> list[str]:
 
 
 def validate(num_folds: int, holdout_fraction: float) -> None:
-    from y8m.errors import UserError
+    from common.errors import UserError
     if num_folds < 2:
         raise UserError(f"folds must be at least 2, got {num_folds}")
     if not 0.0 < holdout_fraction < 0.5:

@@ -3,7 +3,7 @@ import collections
 import pytest
 
 from components.fold_splitter import folds
-from y8m.errors import UserError
+from common.errors import UserError
 
 IDS = [f"{i:04x}" for i in range(20000)]
 

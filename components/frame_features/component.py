@@ -7,7 +7,7 @@ out-of-fold predictions are comparable with the video-level ones. The output `Ex
 (payload SequenceExample, uncompressed TFRecords) has FoldSplitter's split names
 (`fold_0..`, `holdout`, `test`) and one record per video: id, labels, aggregates (mean,
 standard deviation, maximum per dimension) and the first `max_frames` quantized frames.
-See features.py for the policy on bad records, orphans and videos without frames;
+See transforms.py for the policy on bad records, orphans and videos without frames;
 `report.json` in the output says what was found.
 """
 import json
@@ -23,11 +23,11 @@ from tfx.types.standard_artifacts import Examples
 
 from components import splits
 from components.fold_splitter import folds
-from components.frame_features import features
+from components.frame_features import transforms
 from schemas.frame_level import MAX_FRAMES
 from schemas.video_level import NUM_CLASSES
-from y8m.errors import UserError, unwrapped_input_errors
-from y8m.inputs import expand_patterns
+from common.errors import UserError, unwrapped_input_errors
+from common.input_files import expand_patterns
 
 PAYLOAD_FORMAT = "FORMAT_TF_SEQUENCE_EXAMPLE"
 FILE_PATTERNS = "file_patterns"
@@ -44,7 +44,7 @@ def frame_input(patterns: list[str], input_fingerprint: str) -> Importer:
         artifact_type=Examples,
         reimport=False,
         custom_properties={FILE_PATTERNS: json.dumps(absolute), "payload_format": PAYLOAD_FORMAT,
-                           "file_format": features.FILE_FORMAT, "input_fingerprint": input_fingerprint},
+                           "file_format": transforms.FILE_FORMAT, "input_fingerprint": input_fingerprint},
     ).with_id("FrameInput")
 
 
@@ -79,14 +79,14 @@ def FrameFeatures(
     prefixes = {name: splits.split_prefix(frame_features, name) for name in names}
     report_path = os.path.join(frame_features.uri, REPORT_FILE)
     with unwrapped_input_errors(), beam_pipeline as pipeline:
-        records, _ = pipeline | "FrameFeatures" >> features.FrameFeatures(
+        records, _ = pipeline | "AggregateFrames" >> transforms.AggregateFrames(
             files, video_splits, num_classes, max_frames, max_bad_fraction, report_path)
-        _ = records | "WriteSplits" >> features.WriteSplits(prefixes, features.SPLIT_SUFFIX)
+        _ = records | "WriteSplits" >> transforms.WriteSplits(prefixes, transforms.SPLIT_SUFFIX)
     with tf.io.gfile.GFile(report_path) as source:
         summary = json.load(source)
     splits.set_split_names(frame_features, names)
     frame_features.set_string_custom_property("payload_format", PAYLOAD_FORMAT)
-    frame_features.set_string_custom_property("file_format", features.FILE_FORMAT)
+    frame_features.set_string_custom_property("file_format", transforms.FILE_FORMAT)
     frame_features.set_int_custom_property("max_frames", max_frames)
     for key in ("frame_records", "bad_records", "videos", "videos_without_frames"):
         frame_features.set_int_custom_property(key, summary[key])

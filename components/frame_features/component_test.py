@@ -13,12 +13,12 @@ from tfx.orchestration.local.local_dag_runner import LocalDagRunner
 from components import splits
 from components.example_gen.component import VideoExampleGen
 from components.fold_splitter.component import FoldSplitter
-from components.frame_features import features
+from components.frame_features import transforms
 from components.frame_features.component import FrameFeatures, frame_input
 from components.l1_trainer.component import L1Trainer
-from pipeline.beam import beam_args
+from pipeline.beam_options import beam_args
 from y8m import synthetic
-from y8m.inputs import expand_patterns, fingerprint
+from common.input_files import expand_patterns, fingerprint
 
 pytestmark = pytest.mark.slow  # a LocalDagRunner run: about a minute on 2 cores
 
@@ -53,7 +53,7 @@ def test_frame_features_feed_a_frame_level_trainer(tmp_path):
     with open(os.path.join(output, "report.json")) as source:
         report = json.load(source)
     assert report["videos"] == report["good_records"] == 80 and report["bad_records"] == 0
-    counts = {split: sum(1 for path in tf.io.gfile.glob(features.split_files_pattern(
+    counts = {split: sum(1 for path in tf.io.gfile.glob(transforms.split_files_pattern(
         type("A", (), {"uri": output}), split)) for _ in tf.data.TFRecordDataset(path))
         for split in ("fold_0", "fold_1", "holdout", "test")}
     assert sum(counts.values()) == 80 and counts["test"] == 16

@@ -22,7 +22,7 @@ import y8m_types
 from components import splits
 from components.l1_trainer import trainer
 from schemas.video_level import NUM_CLASSES
-from y8m.errors import UserError
+from common.errors import UserError
 
 
 @component

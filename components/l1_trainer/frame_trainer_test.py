@@ -7,12 +7,12 @@ import pytest
 import tensorflow as tf
 
 from components import splits
-from components.frame_features import features
+from components.frame_features import transforms
 from components.l1_trainer import trainer
 from models import data
 from schemas import frame_level, predictions
 from schemas.video_level import AUDIO_SIZE, RGB_SIZE
-from y8m.errors import UserError
+from common.errors import UserError
 
 CLASSES = 6
 SPLITS = ("fold_0", "fold_1", "holdout", "test")
@@ -26,7 +26,7 @@ def frame_feature_record(video_id, labels, frames, rng) -> bytes:
     rgb = rng.integers(0, 256, (frames, RGB_SIZE), dtype=np.uint8)
     audio = rng.integers(0, 256, (frames, AUDIO_SIZE), dtype=np.uint8)
     sequence = frame_level.make_sequence_example(video_id, labels, rgb, audio)
-    return features.frame_feature_record(sequence.SerializeToString(), CLASSES, 5)[1]
+    return transforms.frame_feature_record(sequence.SerializeToString(), CLASSES, 5)[1]
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +38,7 @@ def frame_features(tmp_path_factory):
         ids[split] = [f"{split[0]}{index}{i:02d}" for i in range(8)]
         directory = splits.split_dir(artifact, split)
         tf.io.gfile.makedirs(directory)
-        with tf.io.TFRecordWriter(f"{directory}/part-00000-of-00001{features.SPLIT_SUFFIX}") as writer:
+        with tf.io.TFRecordWriter(f"{directory}/part-00000-of-00001{transforms.SPLIT_SUFFIX}") as writer:
             for i, video_id in enumerate(ids[split]):
                 writer.write(frame_feature_record(video_id, [i % CLASSES], 1 + i % 6, rng))
     return artifact, ids
@@ -46,7 +46,7 @@ def frame_features(tmp_path_factory):
 
 def test_frames_load_truncated_and_padded(frame_features):
     artifact, ids = frame_features
-    videos = data.load_frame_videos([features.split_files_pattern(artifact, "fold_0")], MAX_FRAMES)
+    videos = data.load_frame_videos([transforms.split_files_pattern(artifact, "fold_0")], MAX_FRAMES)
     assert videos.ids == ids["fold_0"]
     assert videos.features["frames"].shape == (8, MAX_FRAMES, RGB_SIZE + AUDIO_SIZE)
     # 1 + i % 6 source frames, of which at most 5 were kept by FrameFeatures, 4 by the model.

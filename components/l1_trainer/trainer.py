@@ -1,6 +1,6 @@
 """The out-of-fold protocol of one L1 model (method.md, Stage D).
 
-A frame-level family (`zoo.reads(family) == "frames"`) reads FrameFeatures' splits,
+A frame-level family (`registry.reads(family) == "frames"`) reads FrameFeatures' splits,
 which hold the same videos in the same splits as FoldSplitter's: the protocol and the
 predictions it writes are the same.
 """
@@ -13,9 +13,9 @@ import tf_keras
 
 from components import splits
 from components.fold_splitter.folds import fold_split_name
-from components.frame_features.features import split_files_pattern as frame_files_pattern
-from models import data, training, zoo
-from y8m.errors import UserError
+from components.frame_features.transforms import split_files_pattern as frame_files_pattern
+from models import data, registry, training
+from common.errors import UserError
 
 PREDICTION_SPLITS = ("oof", "holdout", "test")
 PREDICT_BATCH = 1024
@@ -30,12 +30,12 @@ def load_split(examples, split: str, with_soft_labels: bool = False) -> data.Vid
 
 
 def reads_frames(config: dict) -> bool:
-    return zoo.reads(config["family"]) == "frames"
+    return registry.reads(config["family"]) == "frames"
 
 
 def frame_length(config: dict) -> int:
     """The padded length of a frame-level model's input (its `max_frames`)."""
-    return config.get("kwargs", {}).get("max_frames", zoo.keyword_default(config["family"], "max_frames"))
+    return config.get("kwargs", {}).get("max_frames", registry.keyword_default(config["family"], "max_frames"))
 
 
 def check_frame_config(config: dict, soft_labels, frame_features) -> None:
@@ -75,9 +75,9 @@ def train_one_fold(config: dict, fold_sets: list[data.VideoSet], fold: int, num_
                                         num_classes, recipe.batch_size, seed=recipe.seed + fold)
     tf_keras.utils.set_random_seed(recipe.seed + fold)  # the same initial weights on every run
     if class_subset is None:
-        model = zoo.build_model(config["family"], num_classes, **config.get("kwargs", {}))
+        model = registry.build_model(config["family"], num_classes, **config.get("kwargs", {}))
     else:
-        model = zoo.build_subset_model(config["family"], list(class_subset), num_classes, **config.get("kwargs", {}))
+        model = registry.build_subset_model(config["family"], list(class_subset), num_classes, **config.get("kwargs", {}))
     summary = training.fit(model, train_dataset, fold_sets[fold].features, fold_sets[fold].labels,
                            recipe, log_dir=log_dir, progress_prefix=f"{config['name']} fold {fold}: ",
                            validation_batch_size=_predict_batch(config))

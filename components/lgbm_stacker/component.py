@@ -12,9 +12,9 @@ from tfx.types.standard_artifacts import Model
 
 import y8m_types
 from components import splits
-from components.lgbm_stacker import features, stacker
+from components.lgbm_stacker import l2_features, stacker
 from schemas.video_level import NUM_CLASSES
-from y8m.errors import UserError
+from common.errors import UserError
 
 DEFAULT_SETTINGS = {
     "feature_set": "extended", "n_estimators": 3000, "learning_rate": 0.01, "num_leaves": 31,
@@ -28,8 +28,8 @@ def settings_from_json(text: str) -> dict:
     if unknown:
         raise UserError(f"unknown stacker settings: {sorted(unknown)}; known: {sorted(DEFAULT_SETTINGS)}")
     settings = {**DEFAULT_SETTINGS, **given}
-    if settings["feature_set"] not in features.FEATURE_SETS:
-        raise UserError(f"stacker feature_set must be one of {features.FEATURE_SETS}")
+    if settings["feature_set"] not in l2_features.FEATURE_SETS:
+        raise UserError(f"stacker feature_set must be one of {l2_features.FEATURE_SETS}")
     return settings
 
 
@@ -44,7 +44,7 @@ def LGBMStacker(
 ):
     settings = settings_from_json(stacker_settings)
     merged_names = json.loads(merged.get_string_custom_property("feature_names"))
-    tables = {split: features.load_candidates(splits.split_files_pattern(merged, split), len(merged_names))
+    tables = {split: l2_features.load_candidates(splits.split_files_pattern(merged, split), len(merged_names))
               for split in stacker.STACK_SPLITS}
     summary = stacker.stack(tables, merged_names, settings, num_folds, num_classes, predictions, model.uri)
     splits.set_split_names(predictions, list(stacker.STACK_SPLITS))

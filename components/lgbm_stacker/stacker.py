@@ -6,7 +6,7 @@ import lightgbm
 import numpy as np
 
 from components import splits
-from components.lgbm_stacker import features
+from components.lgbm_stacker import l2_features
 from models import metrics
 from schemas import predictions as rows
 
@@ -15,7 +15,7 @@ log = logging.getLogger("y8m.lgbm_stacker")
 STACK_SPLITS = ("oof", "holdout", "test")
 
 
-def per_video(table: features.CandidateTable, probabilities: np.ndarray):
+def per_video(table: l2_features.CandidateTable, probabilities: np.ndarray):
     """Yields (video id, candidate class ids, probabilities) for every video of the table."""
     bounds = np.searchsorted(table.row_video, np.arange(len(table.video_ids) + 1))
     for index, video_id in enumerate(table.video_ids):
@@ -67,14 +67,14 @@ def stack(tables: dict, merged_names: list[str], settings: dict, num_folds: int,
     fold_summaries = []
     for fold in range(num_folds):
         training_videos = [oof.labels[i] for i in np.flatnonzero(oof.folds != fold)]
-        prior = features.class_prior(training_videos, num_classes)
-        x_oof = features.build_features(oof, feature_set, merged_names, prior)
+        prior = l2_features.class_prior(training_videos, num_classes)
+        x_oof = l2_features.build_features(oof, feature_set, merged_names, prior)
         train_rows, valid_rows = row_fold != fold, row_fold == fold
         model = fit_fold(settings, x_oof[train_rows], oof.targets[train_rows],
                          x_oof[valid_rows], oof.targets[valid_rows])
         oof_probabilities[valid_rows] = model.predict_proba(x_oof[valid_rows])[:, 1]
-        holdout_sum += model.predict_proba(features.build_features(holdout, feature_set, merged_names, prior))[:, 1]
-        test_sum += model.predict_proba(features.build_features(test, feature_set, merged_names, prior))[:, 1]
+        holdout_sum += model.predict_proba(l2_features.build_features(holdout, feature_set, merged_names, prior))[:, 1]
+        test_sum += model.predict_proba(l2_features.build_features(test, feature_set, merged_names, prior))[:, 1]
         model.booster_.save_model(os.path.join(model_dir, f"fold_{fold}.txt"))
         gap = fold_gap(oof, oof_probabilities, oof.folds == fold)
         fold_summaries.append({"fold": fold, "gap": gap, "trees": int(model.best_iteration_ or settings["n_estimators"])})
@@ -82,4 +82,4 @@ def stack(tables: dict, merged_names: list[str], settings: dict, num_folds: int,
     write_sparse(predictions_artifact, "oof", oof, oof_probabilities)
     write_sparse(predictions_artifact, "holdout", holdout, holdout_sum / num_folds)
     write_sparse(predictions_artifact, "test", test, test_sum / num_folds)
-    return {"folds": fold_summaries, "feature_names": features.feature_names(feature_set, merged_names)}
+    return {"folds": fold_summaries, "feature_names": l2_features.feature_names(feature_set, merged_names)}

@@ -5,11 +5,11 @@ import types
 import numpy as np
 import pytest
 
-from components.lgbm_stacker import features, stacker
+from components.lgbm_stacker import l2_features, stacker
 from components.lgbm_stacker.component import settings_from_json
 from components.prediction_merger.merge import candidates_of
 from schemas import predictions as rows
-from y8m.errors import UserError
+from common.errors import UserError
 
 CLASSES, MODELS, FOLDS = 60, 2, 3
 
@@ -17,7 +17,7 @@ CLASSES, MODELS, FOLDS = 60, 2, 3
 MERGED_NAMES = rows.l2_feature_names(["a", "b"])
 
 
-def random_table(videos: int, seed: int, folds=FOLDS) -> features.CandidateTable:
+def random_table(videos: int, seed: int, folds=FOLDS) -> l2_features.CandidateTable:
     """Candidate rows built by the merger's own code from scores that carry signal."""
     rng = np.random.default_rng(seed)
     row_video, candidates, feature_rows, targets, labels = [], [], [], [], []
@@ -31,7 +31,7 @@ def random_table(videos: int, seed: int, folds=FOLDS) -> features.CandidateTable
         candidates.append(row.candidates)
         feature_rows.append(row.features)
         targets.append(np.isin(row.candidates, true).astype(np.int8))
-    return features.CandidateTable(
+    return l2_features.CandidateTable(
         [f"v{seed}_{v}" for v in range(videos)], np.arange(videos) % folds, labels,
         np.concatenate(row_video), np.concatenate(candidates), np.concatenate(feature_rows),
         np.concatenate(targets))
@@ -39,12 +39,12 @@ def random_table(videos: int, seed: int, folds=FOLDS) -> features.CandidateTable
 
 def test_feature_sets():
     table = random_table(5, 0)
-    prior = features.class_prior(table.labels, CLASSES)
-    original = features.build_features(table, "original", MERGED_NAMES, prior)
-    extended = features.build_features(table, "extended", MERGED_NAMES, prior)
-    assert features.feature_names("original", MERGED_NAMES) == ["class_id", "score:a", "score:b"]
+    prior = l2_features.class_prior(table.labels, CLASSES)
+    original = l2_features.build_features(table, "original", MERGED_NAMES, prior)
+    extended = l2_features.build_features(table, "extended", MERGED_NAMES, prior)
+    assert l2_features.feature_names("original", MERGED_NAMES) == ["class_id", "score:a", "score:b"]
     assert original.shape == (len(table.candidates), 1 + MODELS)
-    assert extended.shape[1] == len(features.feature_names("extended", MERGED_NAMES))
+    assert extended.shape[1] == len(l2_features.feature_names("extended", MERGED_NAMES))
     np.testing.assert_array_equal(original[:, 0], table.candidates)
     np.testing.assert_allclose(extended[:, -1], prior[table.candidates])
     assert prior.sum() == pytest.approx(3.0)  # three labels per video

@@ -17,7 +17,7 @@ from components import model_inputs, splits
 from components.fold_splitter import folds
 from components.prediction_merger.merge import MergePredictions, split_of_row
 from schemas import predictions as rows
-from y8m.errors import InvalidInputError, unwrapped_input_errors
+from common.errors import InvalidInputError, unwrapped_input_errors
 
 MERGED_SPLITS = ("oof", "holdout", "test")
 

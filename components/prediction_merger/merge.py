@@ -18,7 +18,7 @@ import tensorflow as tf
 from components.fold_splitter import folds
 from schemas import predictions as rows
 from schemas import video_level
-from y8m.errors import InvalidInputError
+from common.errors import InvalidInputError
 
 VIDEO = "video"
 

@@ -7,7 +7,7 @@ from apache_beam.testing.util import assert_that
 from components.prediction_merger import merge
 from schemas import predictions as rows
 from schemas import video_level
-from y8m.errors import InvalidInputError
+from common.errors import InvalidInputError
 
 CLASSES = 50
 

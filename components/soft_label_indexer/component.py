@@ -14,7 +14,7 @@ import y8m_types
 from components import splits
 from components.fold_splitter.folds import fold_split_name
 from components.soft_label_indexer.index import JoinSoftLabels
-from y8m.errors import unwrapped_input_errors
+from common.errors import unwrapped_input_errors
 
 
 @component(use_beam=True)

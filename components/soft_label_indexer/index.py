@@ -11,7 +11,7 @@ import tensorflow as tf
 from schemas import predictions as rows
 from schemas.soft_labels import SOFT_IDS_KEY, SOFT_VALUES_KEY
 from schemas import video_level
-from y8m.errors import InvalidInputError
+from common.errors import InvalidInputError
 
 
 

@@ -9,7 +9,7 @@ from components.soft_label_indexer.index import JoinSoftLabels, with_soft_labels
 from schemas import predictions as rows
 from schemas import video_level
 from schemas.soft_labels import SOFT_IDS_KEY, SOFT_VALUES_KEY
-from y8m.errors import InvalidInputError
+from common.errors import InvalidInputError
 
 
 def write(path, records):

@@ -4,7 +4,7 @@ import json
 
 import tensorflow as tf
 
-from y8m.errors import InvalidInputError
+from common.errors import InvalidInputError
 
 
 def expand_patterns(patterns: list[str], role: str) -> list[str]:

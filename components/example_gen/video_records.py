@@ -2,7 +2,7 @@
 import apache_beam as beam
 
 from schemas import video_level
-from y8m.errors import InvalidInputError
+from common.errors import InvalidInputError
 
 
 def validated_records(path: str, num_classes: int):

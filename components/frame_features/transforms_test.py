@@ -11,7 +11,7 @@ from apache_beam.testing.util import assert_that
 
 from components import splits
 from components.fold_splitter import folds
-from components.frame_features import features
+from components.frame_features import transforms
 from schemas import frame_level, video_level
 from y8m import synthetic
 
@@ -65,7 +65,7 @@ def case(tmp_path_factory):
 
 def run(case, max_bad_fraction, check_records=None, check_report=None, frame_files=None):
     with TestPipeline() as pipeline:
-        records, report = pipeline | features.FrameFeatures(
+        records, report = pipeline | transforms.AggregateFrames(
             frame_files or case.frame_files, case.video_splits, CLASSES, MAX_FRAMES, max_bad_fraction)
         if check_records:
             assert_that(records | beam.Flatten(), check_records, label="Records")
@@ -130,12 +130,12 @@ def test_a_video_with_two_frame_records_fails_the_job(case):
 
 def test_orphans_and_missing_videos_are_decided_by_id():
     joined = ("a", {"split": ["fold_0"], "frames": []})
-    assert features.missing_video(joined) == [("a", "fold_0")]
-    assert features.missing_video(("b", {"split": ["test"], "frames": [1]})) == []
-    assert features.missing_video(("c", {"split": [], "frames": [1]})) == []
-    frame = features.FrameOutput("c", "f.tfrecord", 4, b"")
-    (bad,) = list(features.route(frame, {"a": "fold_0"}))
-    assert bad.value == features.BadRecord("f.tfrecord", 4, "video c has no video-level record")
+    assert transforms.missing_video(joined) == [("a", "fold_0")]
+    assert transforms.missing_video(("b", {"split": ["test"], "frames": [1]})) == []
+    assert transforms.missing_video(("c", {"split": [], "frames": [1]})) == []
+    frame = transforms.FrameOutput("c", "f.tfrecord", 4, b"")
+    (bad,) = list(transforms.route(frame, {"a": "fold_0"}))
+    assert bad.value == transforms.BadRecord("f.tfrecord", 4, "video c has no video-level record")
 
 
 def at_least_one_file_per_split(counts):
@@ -148,7 +148,7 @@ def test_write_splits_puts_each_record_in_its_split(tmp_path):
     prefixes = {name: str(tmp_path / f"Split-{name}" / "part") for name in ("fold_0", "holdout", "test")}
     with TestPipeline() as pipeline:
         parts = (pipeline | "Some" >> beam.Create(rows[:2]), pipeline | "Others" >> beam.Create(rows[2:]))
-        committed = parts | features.WriteSplits(prefixes, features.SPLIT_SUFFIX)
+        committed = parts | transforms.WriteSplits(prefixes, transforms.SPLIT_SUFFIX)
         assert_that(committed, at_least_one_file_per_split)
     for split, expected in (("fold_0", [b"a", b"c"]), ("test", [b"b"])):
         paths = sorted((tmp_path / f"Split-{split}").iterdir())

@@ -1,4 +1,4 @@
-"""The L1 model zoo: model families registered by name (method.md §3.2, §2 Stage K).
+"""Video-level model families, registered by name (method.md §3.2, §2 Stage K).
 
 Every family builds a Keras 2 (`tf_keras`) model with one input, "features": float32
 [batch, 1152] = raw `[mean_rgb; mean_audio]`, and one output: LOGITS [batch,
@@ -10,103 +10,32 @@ model does (Stage K); families that treat rgb and audio separately slice that ve
 Sizes are keyword arguments with small defaults that train on a CPU on about 10k
 videos; the original sizes are reachable through the same arguments.
 
-    model = build_model("resnet_like", num_classes=3862, inner_size=2048)
-
-Frame-level families (models/frame_zoo.py) are registered with `reads="frames"`: they
-take the masked frame sequence instead of "features"; `reads(family)` says which.
+Build one with `models.registry.build_model`; frame-level families are in models/frame_zoo.py.
 """
-import inspect
-import math
-from typing import Callable
-
 import tensorflow as tf
 import tf_keras as keras
 
-from schemas.video_level import FEATURE_SIZE, RGB_SIZE
-from y8m.errors import UserError
-
-ModelBuilder = Callable[..., keras.Model]
-
-_FAMILIES: dict[str, ModelBuilder] = {}
-_READS: dict[str, str] = {}
-INPUT_KINDS = ("features", "frames")
+from models import layers
+from models.registry import register, require
 
 # MoE probabilities are clipped before the logit so that every family speaks finite logits.
 _MOE_PROBABILITY_FLOOR = 1e-7
-
-
-def register(name: str, reads: str = "features") -> Callable[[ModelBuilder], ModelBuilder]:
-    """Registers a family: `build(num_classes, *, keyword=default, ...) -> keras.Model`;
-    `reads`: "features" (video-level vector) or "frames" (frame sequence)."""
-    if reads not in INPUT_KINDS:
-        raise ValueError(f"model family '{name}': reads must be one of {INPUT_KINDS}, got {reads!r}")
-
-    def decorator(build: ModelBuilder) -> ModelBuilder:
-        if name in _FAMILIES:
-            raise ValueError(f"model family '{name}' is registered twice")
-        _FAMILIES[name] = build
-        _READS[name] = reads
-        return build
-    return decorator
-
-
-def families() -> list[str]:
-    return sorted(_FAMILIES)
-
-
-def reads(family: str) -> str:
-    """"features" or "frames": the input a registered family takes."""
-    if family not in _READS:
-        raise UserError(f"unknown model family '{family}'; registered: {', '.join(families())}")
-    return _READS[family]
-
-
-def keyword_default(family: str, argument: str):
-    """The default of one keyword argument of a registered family (None if it has none)."""
-    return _keyword_defaults(_FAMILIES[family]).get(argument)
-
-
-def build_model(family: str, num_classes: int, **kwargs) -> keras.Model:
-    """Builds a registered family; a bad family, argument or value raises UserError."""
-    build = _FAMILIES.get(family)
-    if build is None:
-        raise UserError(f"unknown model family '{family}'; registered: {', '.join(families())}")
-    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 1:
-        raise UserError(f"model family '{family}': num_classes must be a positive integer, "
-                        f"got {num_classes!r}")
-    defaults = _keyword_defaults(build)
-    for name, value in kwargs.items():
-        if name not in defaults:
-            raise UserError(f"model family '{family}' has no argument '{name}'; "
-                            f"it takes: {', '.join(sorted(defaults))}")
-        if not _same_kind(value, defaults[name]):
-            raise UserError(f"model family '{family}': argument '{name}' must be "
-                            f"{type(defaults[name]).__name__}, got {value!r}")
-    try:
-        return build(num_classes, **kwargs)
-    except _InvalidArgument as error:
-        raise UserError(f"model family '{family}': argument '{error.argument}' "
-                        f"{error.requirement}, got {kwargs.get(error.argument)!r}") from None
-
-
-# ---------------------------------------------------------------------------------------
-# Families
 
 
 @register("mlp")
 def mlp(num_classes: int, *, hidden_size: int = 2048, dropout: float = 0.5,
         batch_norm: bool = False, normalize: bool = True) -> keras.Model:
     """One hidden layer: the simple strong baseline."""
-    _require(hidden_size >= 1, "hidden_size", "must be at least 1")
-    _require(0 <= dropout < 1, "dropout", "must be in [0, 1)")
+    require(hidden_size >= 1, "hidden_size", "must be at least 1")
+    require(0 <= dropout < 1, "dropout", "must be in [0, 1)")
 
-    features, x = _features_input(normalize)
+    features, x = layers.features_input(normalize)
     x = keras.layers.Dense(hidden_size)(x)
     if batch_norm:
         x = keras.layers.BatchNormalization()(x)
     x = keras.layers.ReLU()(x)
     x = keras.layers.Dropout(dropout)(x)
-    logits = _logits(x, num_classes)
+    logits = layers.class_logits(x, num_classes)
     return keras.Model(features, logits, name="mlp")
 
 
@@ -120,17 +49,17 @@ def resnet_like(num_classes: int, *, inner_size: int = 512, av_id_block_num: int
     The branches are 2·inner·part/(video_part + audio_part) wide (both `inner_size` by
     default). The original is inner_size=2048 with 1/1 to 5/5 identity blocks.
     """
-    _require(inner_size >= 1, "inner_size", "must be at least 1")
-    _require(av_id_block_num >= 0, "av_id_block_num", "must be at least 0")
-    _require(concat_id_block_num >= 0, "concat_id_block_num", "must be at least 0")
-    _require(0 <= dropout < 1, "dropout", "must be in [0, 1)")
-    _require(video_part >= 1, "video_part", "must be at least 1")
-    _require(audio_part >= 1, "audio_part", "must be at least 1")
-    _require(2 * inner_size % (video_part + audio_part) == 0, "inner_size",
+    require(inner_size >= 1, "inner_size", "must be at least 1")
+    require(av_id_block_num >= 0, "av_id_block_num", "must be at least 0")
+    require(concat_id_block_num >= 0, "concat_id_block_num", "must be at least 0")
+    require(0 <= dropout < 1, "dropout", "must be in [0, 1)")
+    require(video_part >= 1, "video_part", "must be at least 1")
+    require(audio_part >= 1, "audio_part", "must be at least 1")
+    require(2 * inner_size % (video_part + audio_part) == 0, "inner_size",
              "times 2 must be divisible by video_part + audio_part")
 
-    features, x = _features_input(normalize)
-    rgb, audio = _split_rgb_audio(x)
+    features, x = layers.features_input(normalize)
+    rgb, audio = layers.split_rgb_audio(x)
     audio_size = audio_part * 2 * inner_size // (video_part + audio_part)
     video_size = 2 * inner_size - audio_size
 
@@ -145,7 +74,7 @@ def resnet_like(num_classes: int, *, inner_size: int = 512, av_id_block_num: int
     for _ in range(concat_id_block_num):
         x = _identity_block(x, inner_size, dropout)
     x = _fc_block(x, inner_size, dropout)
-    logits = _logits(x, num_classes)
+    logits = layers.class_logits(x, num_classes)
     if context_gating:
         # As in the original, the gate z ⊙ σ(W z + b) multiplies the pre-sigmoid output
         # and the product is trained and read as logits.
@@ -158,13 +87,13 @@ def resnet_like(num_classes: int, *, inner_size: int = 512, av_id_block_num: int
 def gated_mlp(num_classes: int, *, hidden_size: int = 1024,
               normalize: bool = True) -> keras.Model:
     """`AttentiveFCN`: a hidden layer whose units are gated by x ⊙ σ(W x + b)."""
-    _require(hidden_size >= 1, "hidden_size", "must be at least 1")
+    require(hidden_size >= 1, "hidden_size", "must be at least 1")
 
-    features, x = _features_input(normalize)
+    features, x = layers.features_input(normalize)
     x = keras.layers.Dense(hidden_size, activation="relu")(x)
     gate = keras.layers.Dense(hidden_size, activation="sigmoid", name="context_gate")(x)
     x = keras.layers.Multiply()([x, gate])
-    logits = _logits(x, num_classes)
+    logits = layers.class_logits(x, num_classes)
     return keras.Model(features, logits, name="gated_mlp")
 
 
@@ -172,15 +101,15 @@ def gated_mlp(num_classes: int, *, hidden_size: int = 1024,
 def bottle_fcn(num_classes: int, *, width: int = 2048, layers_count: int = 3,
                normalize: bool = True) -> keras.Model:
     """`BottleFCN1`: Dense(width) → ReLU, `layers_count` halvings, as many doublings back."""
-    _require(width >= 2 ** layers_count, "width", "must be at least 2 ** layers_count")
-    _require(layers_count >= 1, "layers_count", "must be at least 1")
+    require(width >= 2 ** layers_count, "width", "must be at least 2 ** layers_count")
+    require(layers_count >= 1, "layers_count", "must be at least 1")
 
-    features, x = _features_input(normalize)
+    features, x = layers.features_input(normalize)
     x = keras.layers.Dense(width, activation="relu")(x)
     widths = [width // 2 ** step for step in range(1, layers_count + 1)]
     for units in widths + widths[-2::-1] + [width]:
         x = keras.layers.Dense(units, activation="relu")(x)
-    logits = _logits(x, num_classes)
+    logits = layers.class_logits(x, num_classes)
     return keras.Model(features, logits, name="bottle_fcn")
 
 
@@ -189,15 +118,15 @@ def cyclic_fcn(num_classes: int, *, hidden_size: int = 1024, length: int = 3,
                normalize: bool = True) -> keras.Model:
     """`CyclicFCN`: Dense(H) → LeakyReLU, then ONE shared Dense(H→H) + LeakyReLU applied
     `length` times (a recurrence without a sequence)."""
-    _require(hidden_size >= 1, "hidden_size", "must be at least 1")
-    _require(length >= 1, "length", "must be at least 1")
+    require(hidden_size >= 1, "hidden_size", "must be at least 1")
+    require(length >= 1, "length", "must be at least 1")
 
-    features, x = _features_input(normalize)
+    features, x = layers.features_input(normalize)
     x = keras.layers.LeakyReLU(alpha=0.01)(keras.layers.Dense(hidden_size)(x))
     shared = keras.layers.Dense(hidden_size, name="shared_cycle")
     for _ in range(length):
         x = keras.layers.LeakyReLU(alpha=0.01)(shared(x))
-    logits = _logits(x, num_classes)
+    logits = layers.class_logits(x, num_classes)
     return keras.Model(features, logits, name="cyclic_fcn")
 
 
@@ -205,14 +134,14 @@ def cyclic_fcn(num_classes: int, *, hidden_size: int = 1024, length: int = 3,
 def early_concat_fcn(num_classes: int, *, hidden_size: int = 2000, num_layers: int = 3,
                      dropout: float = 0.3, normalize: bool = True) -> keras.Model:
     """`EarlyConcatFCN`: an MLP of `num_layers` × (Dense → Dropout → ReLU) on [video; audio]."""
-    _require(hidden_size >= 1, "hidden_size", "must be at least 1")
-    _require(num_layers >= 1, "num_layers", "must be at least 1")
-    _require(0 <= dropout < 1, "dropout", "must be in [0, 1)")
+    require(hidden_size >= 1, "hidden_size", "must be at least 1")
+    require(num_layers >= 1, "num_layers", "must be at least 1")
+    require(0 <= dropout < 1, "dropout", "must be in [0, 1)")
 
-    features, x = _features_input(normalize)
+    features, x = layers.features_input(normalize)
     for _ in range(num_layers):
         x = keras.layers.ReLU()(keras.layers.Dropout(dropout)(keras.layers.Dense(hidden_size)(x)))
-    logits = _logits(x, num_classes)
+    logits = layers.class_logits(x, num_classes)
     return keras.Model(features, logits, name="early_concat_fcn")
 
 
@@ -221,13 +150,13 @@ def repeated_gru(num_classes: int, *, hidden_size: int = 512, repeats: int = 10,
                  normalize: bool = True) -> keras.Model:
     """`MondayFCN3/4`: the feature vector repeated `repeats` times into a GRU, whose final
     hidden state is classified: depth by recurrence, a diversity source of the zoo."""
-    _require(hidden_size >= 1, "hidden_size", "must be at least 1")
-    _require(repeats >= 1, "repeats", "must be at least 1")
+    require(hidden_size >= 1, "hidden_size", "must be at least 1")
+    require(repeats >= 1, "repeats", "must be at least 1")
 
-    features, x = _features_input(normalize)
+    features, x = layers.features_input(normalize)
     x = keras.layers.RepeatVector(repeats)(x)
     x = keras.layers.GRU(hidden_size)(x)
-    logits = _logits(x, num_classes)
+    logits = layers.class_logits(x, num_classes)
     return keras.Model(features, logits, name="repeated_gru")
 
 
@@ -240,10 +169,10 @@ def moe(num_classes: int, *, num_mixtures: int = 2, l2_penalty: float = 1e-8,
     that always says "absent". The mixture is a probability p; the model returns
     log(p) − log(1 − p) with p clipped to [1e-7, 1 − 1e-7].
     """
-    _require(num_mixtures >= 1, "num_mixtures", "must be at least 1")
-    _require(l2_penalty >= 0, "l2_penalty", "must be at least 0")
+    require(num_mixtures >= 1, "num_mixtures", "must be at least 1")
+    require(l2_penalty >= 0, "l2_penalty", "must be at least 0")
 
-    features, x = _features_input(normalize)
+    features, x = layers.features_input(normalize)
     regularizer = keras.regularizers.L2(l2_penalty)
     gate_logits = keras.layers.Dense(num_classes * (num_mixtures + 1), use_bias=False,
                                      kernel_regularizer=regularizer, name="gates")(x)
@@ -274,13 +203,13 @@ def ensemble_student(num_classes: int, *, width_scale: float = 0.125,
     has one by default, started at the label prior, which short CPU runs need. Batch norm
     runs in inference mode at inference (the original's training-mode BN was an artefact).
     """
-    _require(width_scale > 0, "width_scale", "must be positive")
+    require(width_scale > 0, "width_scale", "must be positive")
 
     def width(original: int) -> int:
         return max(1, round(original * width_scale))
 
-    features, x = _features_input(normalize)
-    rgb, audio = _split_rgb_audio(x)
+    features, x = layers.features_input(normalize)
+    rgb, audio = layers.split_rgb_audio(x)
     x = keras.layers.Concatenate(name="sub_networks_and_input")([
         _student_a(x, width),
         _student_b(x, width),
@@ -292,35 +221,12 @@ def ensemble_student(num_classes: int, *, width_scale: float = 0.125,
     ])
     x = _fc_bn(x, width(8192), keras.layers.ReLU())
     x = _fc_bn(x, width(6000), keras.layers.ReLU())
-    logits = _logits(x, num_classes, use_bias=output_bias)
+    logits = layers.class_logits(x, num_classes, use_bias=output_bias)
     return keras.Model(features, logits, name="ensemble_student")
 
 
 # ---------------------------------------------------------------------------------------
 # Building blocks
-
-
-# About three labels per video (method.md §1.1): the output bias starts at that prior, so
-# that training does not spend its first epochs pushing 3862 logits down from zero.
-LABELS_PER_VIDEO = 3.0
-
-
-def _logits(x, num_classes: int, use_bias: bool = True):
-    prior = min(LABELS_PER_VIDEO / num_classes, 0.5)
-    return keras.layers.Dense(num_classes, use_bias=use_bias, name="logits",
-                              bias_initializer=keras.initializers.Constant(math.log(prior / (1 - prior))))(x)
-
-
-def _features_input(normalize: bool):
-    """The model input and, when `normalize`, its L2-normalised version (else itself)."""
-    features = keras.Input(shape=(FEATURE_SIZE,), dtype="float32", name="features")
-    if not normalize:
-        return features, features
-    return features, keras.layers.UnitNormalization(axis=-1, name="l2_normalize")(features)
-
-
-def _split_rgb_audio(x):
-    return x[:, :RGB_SIZE], x[:, RGB_SIZE:]
 
 
 def _fc_block(x, units: int, dropout: float):
@@ -397,103 +303,3 @@ def _student_f(x, width):
     for _ in range(5):
         x = _fc_bn(x, width(2048), keras.layers.ReLU())
     return _student_output(x, width(2048))
-
-
-# ---------------------------------------------------------------------------------------
-# Argument checking
-
-
-class _InvalidArgument(ValueError):
-    """Raised by a family for a bad argument value; build_model names the family."""
-
-    def __init__(self, argument: str, requirement: str):
-        super().__init__(f"{argument} {requirement}")
-        self.argument = argument
-        self.requirement = requirement
-
-
-def _require(condition: bool, argument: str, requirement: str) -> None:
-    if not condition:
-        raise _InvalidArgument(argument, requirement)
-
-
-def _keyword_defaults(build: ModelBuilder) -> dict:
-    return {name: parameter.default
-            for name, parameter in inspect.signature(build).parameters.items()
-            if parameter.kind is inspect.Parameter.KEYWORD_ONLY}
-
-
-def _same_kind(value, default) -> bool:
-    """Whether `value` may replace `default`: bools stay bools, ints ints, floats accept ints."""
-    if isinstance(default, bool) or isinstance(value, bool):
-        return isinstance(default, bool) and isinstance(value, bool)
-    if isinstance(default, int):
-        return isinstance(value, int)
-    if isinstance(default, float):
-        return isinstance(value, (int, float))
-    return isinstance(value, type(default))
-
-
-# ---------------------------------------------------------------------------------------
-# Class subsets
-
-# The logit of a class outside a model's subset: probability ~1e-13, so it never ranks.
-ABSENT_LOGIT = -30.0
-
-
-class ExpandClasses(keras.layers.Layer):
-    """Logits over a subset of the classes, spread over the whole vocabulary: the model
-    predicts in the original class ids, and the classes outside the subset get ABSENT_LOGIT."""
-
-    def __init__(self, class_ids, num_classes: int, **kwargs):
-        super().__init__(**kwargs)
-        self.class_ids = [int(c) for c in class_ids]
-        self.num_classes = num_classes
-        positions = [len(self.class_ids)] * num_classes  # the filler column
-        for position, class_id in enumerate(self.class_ids):
-            positions[class_id] = position
-        self.positions = tf.constant(positions, tf.int32)
-
-    def call(self, logits):
-        filler = tf.fill([tf.shape(logits)[0], 1], tf.constant(ABSENT_LOGIT, logits.dtype))
-        return tf.gather(tf.concat([logits, filler], axis=1), self.positions, axis=1)
-
-    def get_config(self):
-        return {**super().get_config(), "class_ids": self.class_ids, "num_classes": self.num_classes}
-
-
-def build_subset_model(family: str, class_ids, num_classes: int, **kwargs) -> keras.Model:
-    """A registered family trained on `class_ids` only, predicting over all `num_classes`."""
-    if not class_ids or min(class_ids) < 0 or max(class_ids) >= num_classes:
-        raise UserError(f"a class subset must hold class ids in 0..{num_classes - 1}")
-    core = build_model(family, len(class_ids), **kwargs)
-    return keras.Model(core.inputs, ExpandClasses(class_ids, num_classes)(core.outputs[0]), name=core.name)
-
-
-class MeanProbabilityLogits(keras.layers.Layer):
-    """Logits [b, C] of the mean probability of a list of member logits [b, C]:
-    logit(mean σ(z)) = logsumexp log σ(z) − logsumexp log σ(−z) (the 1/members cancels),
-    exact and finite where a direct log of the mean would underflow."""
-
-    def call(self, member_logits):
-        stacked = tf.stack(member_logits, axis=0)
-        return (tf.reduce_logsumexp(tf.math.log_sigmoid(stacked), axis=0)
-                - tf.reduce_logsumexp(tf.math.log_sigmoid(-stacked), axis=0))
-
-
-def averaged(members: list[keras.Model], name: str = "averaged") -> keras.Model:
-    """One video-level model whose probabilities are the mean of its members': an ensemble
-    in one graph, sharing the members' layers (training a member trains it). A single
-    member is returned as it is."""
-    if len(members) == 1:
-        return members[0]
-    features = keras.Input(shape=(FEATURE_SIZE,), dtype="float32", name="features")
-    # Each member gets its own name in the outer model; they share their layers.
-    renamed = [keras.Model(member.inputs, member.outputs, name=f"{member.name}_{index}")
-               for index, member in enumerate(members)]
-    logits = MeanProbabilityLogits(name="mean_probability")([member(features) for member in renamed])
-    return keras.Model(features, logits, name=name)
-
-
-# The frame-level families register themselves; imported last, as they use the blocks above.
-from models import frame_zoo  # noqa: E402,F401  pylint: disable=wrong-import-position,unused-import

@@ -7,7 +7,7 @@ inside their task's pod (`local`, `local-multiprocess`) or on a distributed runn
 manager; give `--job_endpoint`) or `dataflow` (give `--project`, `--region`,
 `--temp_location`); see kubernetes/README.md.
 """
-from y8m.errors import UserError
+from common.errors import UserError
 
 BEAM_ARGS_BY_RUNNER = {
     "local": ["--runner=FnApiRunner", "--direct_running_mode=in_memory", "--direct_num_workers=1"],

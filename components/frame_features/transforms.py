@@ -32,7 +32,7 @@ import tensorflow as tf
 
 from components import splits
 from schemas import frame_level, video_level
-from y8m.errors import InvalidInputError
+from common.errors import InvalidInputError
 
 BAD = "bad"
 # Frame-feature splits are uncompressed: quantized frames hardly compress, and gzip would
@@ -208,8 +208,8 @@ def check_report(summary: dict, max_bad_fraction: float, report_path: str | None
 
 
 @beam.ptransform_fn
-def FrameFeatures(pipeline, frame_files: list[str], video_splits: dict, num_classes: int,  # pylint: disable=invalid-name
-                  max_frames: int, max_bad_fraction: float, report_path: str | None = None):
+def AggregateFrames(pipeline, frame_files: list[str], video_splits: dict, num_classes: int,  # pylint: disable=invalid-name
+                    max_frames: int, max_bad_fraction: float, report_path: str | None = None):
     """frame_files: paths; video_splits: split name → video-level file pattern (FoldSplitter's,
     gzipped by its suffix; globbed when the pipeline is built).
 

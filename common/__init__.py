@@ -1,0 +1,1 @@
+"""The ground floor: what every layer of the project may use (errors, input files)."""
