@@ -1,4 +1,4 @@
-"""Frame-level L1 families (method.md §3.3), registered as reading frames (models/registry.py).
+"""Frame-level L1 families (docs/method.md §3.3), registered as reading frames (models/registry.py).
 
 Every frame-level family builds a `tf_keras` model with two inputs and one output:
 "frames" uint8 [batch, max_frames, 1152] (the quantized rgb then audio bytes of each

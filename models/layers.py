@@ -6,7 +6,7 @@ import tf_keras as keras
 
 from schemas.video_level import FEATURE_SIZE, RGB_SIZE
 
-# About three labels per video (method.md §1.1): the output bias starts at that prior, so
+# About three labels per video (docs/method.md §1.1): the output bias starts at that prior, so
 # that training does not spend its first epochs pushing 3862 logits down from zero.
 LABELS_PER_VIDEO = 3.0
 

@@ -1,7 +1,7 @@
 """YouTube-8M challenge metrics on the top-k representation a submission holds.
 
 Numpy only, float64 throughout (the starter's float32 accumulation drifts by up to
-1e-3 on large sets; method.md §4.3). Inputs are `class_ids` [N, k] int, `top_scores`
+1e-3 on large sets; docs/method.md §4.3). Inputs are `class_ids` [N, k] int, `top_scores`
 [N, k] float and `labels`, one int array of true class ids per video (may be empty;
 duplicates count once). A negative class id marks padding (a row with fewer than k
 pairs): it never matches a label and belongs to no class.
@@ -194,7 +194,7 @@ def perr(class_ids, top_scores, labels: Sequence) -> float:
 def mean_ap(class_ids, top_scores, labels: Sequence, num_classes: int) -> float:
     """Mean over all `num_classes` classes of the class's AP: its surviving top-k
     (video, class) pairs ranked by score, Σ rel(i)·precision@i / the class's positives.
-    Classes without positives count 0 (starter definition, method.md §4.2)."""
+    Classes without positives count 0 (starter definition, docs/method.md §4.2)."""
     judged = _judge(class_ids, top_scores, labels)
     return _mean_ap(judged, _pooled_rank_order(judged), num_classes)
 

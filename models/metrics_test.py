@@ -5,7 +5,7 @@ import pytest
 
 from models import metrics
 
-# method.md §4.3 worked example: 3 videos x 5 classes, 6 positives, tie-free scores.
+# docs/method.md §4.3 worked example: 3 videos x 5 classes, 6 positives, tie-free scores.
 CHECK_LABELS = [np.array([0, 3]), np.array([1, 2]), np.array([3, 4])]
 CHECK_SCORES = np.array([[0.9, 0.8, 0.1, 0.05, 0.3],
                          [0.2, 0.7, 0.6, 0.15, 0.4],

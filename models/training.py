@@ -1,4 +1,4 @@
-"""The L1 training recipe (method.md §2 Stage D, §3.4, §3.5).
+"""The L1 training recipe (docs/method.md §2 Stage D, §3.4, §3.5).
 
 Adam with gradient-norm clipping, binary cross-entropy on logits, held-out GAP@20
 after every epoch driving the learning-rate plateau schedule, early stopping and the

@@ -1,4 +1,4 @@
-"""Video-level model families, registered by name (method.md §3.2, §2 Stage K).
+"""Video-level model families, registered by name (docs/method.md §3.2, §2 Stage K).
 
 Every family builds a Keras 2 (`tf_keras`) model with one input, "features": float32
 [batch, 1152] = raw `[mean_rgb; mean_audio]`, and one output: LOGITS [batch,
@@ -193,7 +193,7 @@ def moe(num_classes: int, *, num_mixtures: int = 2, l2_penalty: float = 1e-8,
 @register("ensemble_student")
 def ensemble_student(num_classes: int, *, width_scale: float = 0.125,
                      normalize: bool = True, output_bias: bool = True) -> keras.Model:
-    """The distilled student `EnsembleModel` of Stage K (method.md §2 K table).
+    """The distilled student `EnsembleModel` of Stage K (docs/method.md, Stage K).
 
     Six sub-networks A..F read the (normalised) input; their outputs and the input
     itself (the skip, always 1152 wide) feed FC → BN → ReLU → FC → BN → ReLU → FC.

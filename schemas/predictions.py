@@ -28,7 +28,7 @@ FEATURES_KEY = "features"
 LABELS_KEY = "labels"
 FOLD_KEY = "fold"
 
-# Each L1 model proposes its top 20 labels as candidates (method.md, Stage H).
+# Each L1 model proposes its top 20 labels as candidates (docs/method.md, Stage H).
 CANDIDATES_PER_MODEL = 20
 
 

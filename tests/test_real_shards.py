@@ -15,7 +15,7 @@ pytestmark = pytest.mark.slow
 
 
 def test_class_prior_gap_matches_the_reference_value(real_shards):
-    """method.md §4.3: the class-prior predictor on validate0000-0009 scores GAP 0.048341.
+    """docs/method.md §4.3: the class-prior predictor on validate0000-0009 scores GAP 0.048341.
 
     Its scores carry 1e-3 relative noise against ties, so the value depends on the draw:
     0.0473 to 0.0483 over the seeds we tried; 0.048341 was the reference's draw.

@@ -1,4 +1,4 @@
-"""Training and exporting the student (method.md, Stage K).
+"""Training and exporting the student (docs/method.md, Stage K).
 
 The student learns `w·soft + (1 − w)·hard` targets of every labelled, non-held-out video
 for a fixed number of epochs: its soft targets come from teachers trained on every fold,

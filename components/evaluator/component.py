@@ -1,7 +1,7 @@
 """GapEvaluator: scores every stage on hard labels and blesses (or not) the student.
 
 L1 models and the stack are scored out-of-fold and on the held-out split; the student
-only on the held-out split (its soft targets saw every fold: design.md, "Honest
+only on the held-out split (its soft targets saw every fold: docs/design.md, "Honest
 evaluation"); every stage also on test when the test files carry labels. Writes
 `metrics.json`, `report.html` and a ModelBlessing that the standard Pusher reads. No Resolver node:
 the baseline is the best L1 model of the same run.

@@ -7,7 +7,7 @@ the mean over the K fold models. Predictions are stored keyed by video id.
 
 Given SoftLabelIndexer's output and a `soft_label_weight` w, the model trains on
 `w·soft + (1 − w)·hard` targets and is still validated on hard labels: the original's
-second round of label denoising (method.md, Stage L).
+second round of label denoising (docs/method.md, Stage L).
 
 A frame-level family reads the `frame_features` input (FrameFeatures' output: the same
 videos in the same splits) instead; its predictions have the same format and ids.

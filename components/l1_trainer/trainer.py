@@ -1,4 +1,4 @@
-"""The out-of-fold protocol of one L1 model (method.md, Stage D).
+"""The out-of-fold protocol of one L1 model (docs/method.md, Stage D).
 
 A frame-level family (`registry.reads(family) == "frames"`) reads FrameFeatures' splits,
 which hold the same videos in the same splits as FoldSplitter's: the protocol and the

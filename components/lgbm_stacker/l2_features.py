@@ -1,6 +1,6 @@
 """The L2 table: one row per (video, candidate label), as PredictionMerger built it.
 
-`original`: the candidate's class id and every model's score (method.md, Stage H).
+`original`: the candidate's class id and every model's score (docs/method.md, Stage H).
 `extended`: every feature PredictionMerger computed (ranks, score statistics, how many
 models put the candidate in their top 20) plus the class's frequency in the training
 folds, which depends on the fold being fitted and so is added here.

@@ -1,4 +1,4 @@
-"""K-fold LightGBM over candidate rows (method.md, Stages I; probabilities, not classes)."""
+"""K-fold LightGBM over candidate rows (docs/method.md, Stages I; probabilities, not classes)."""
 import logging
 import os
 

@@ -2,7 +2,7 @@
 
 Every model must cover exactly the videos of the fold splits, the held-out split and
 test, each once; anything else is an error naming the model and the video id. For each
-video the candidates are the union of every model's top 20 labels (method.md, Stage H),
+video the candidates are the union of every model's top 20 labels (docs/method.md, Stage H),
 each with its L2 features (`schemas/predictions.py: l2_feature_names`).
 
 A dense row (3862 scores) is never shuffled. The join runs in two shuffles of small

@@ -1,4 +1,4 @@
-"""Soft labels joined onto the videos they belong to (method.md, Stage J).
+"""Soft labels joined onto the videos they belong to (docs/method.md, Stage J).
 
 A training record is the video-level Example plus `soft_label_ids` and
 `soft_label_values`: the stack's out-of-fold probabilities on the video's candidates
