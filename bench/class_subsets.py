@@ -14,6 +14,7 @@ os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 
 from components.fold_splitter.folds import fold_split_name  # noqa: E402
 from components.l1_trainer import trainer  # noqa: E402
+from models.model_config import L1ModelConfig  # noqa: E402
 from schemas.video_level import NUM_CLASSES  # noqa: E402
 
 CONFIG = {"name": "mlp", "family": "mlp", "kwargs": {"hidden_size": 1024, "dropout": 0.3},
@@ -34,7 +35,7 @@ def main() -> None:
     print(f"{sum(len(s.ids) for s in fold_sets)} videos; validation fold 0: {len(fold_sets[0].ids)}")
     print("top_classes  parameters  fold-0 GAP@20  seconds")
     for top in args.top:
-        config = {**CONFIG, **({"top_classes": top} if top else {})}
+        config = L1ModelConfig.from_dict({**CONFIG, "top_classes": top})
         started = time.time()
         model, summary = trainer.train_one_fold(config, fold_sets, 0, NUM_CLASSES, log_dir=None)
         print(f"{top or 'all':>11}  {model.count_params():>10,}  {summary['best_val_gap']:>13.4f}  "

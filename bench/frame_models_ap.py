@@ -30,6 +30,7 @@ from components.fold_splitter import folds  # noqa: E402
 from components.evaluator import evaluate  # noqa: E402
 from components.frame_features import transforms  # noqa: E402
 from components.l1_trainer import trainer  # noqa: E402
+from models.model_config import L1ModelConfig  # noqa: E402
 from models.metrics import gap, top_k  # noqa: E402
 from pipeline.beam_options import beam_args  # noqa: E402
 from schemas import predictions as prediction_rows  # noqa: E402
@@ -40,9 +41,9 @@ HOLDOUT_FRACTION = 0.1
 TRAINING = {"batch_size": 64, "max_epochs": 12, "learning_rate": 0.003, "early_stopping_patience": 3}
 
 
-def model_configs(max_frames: int) -> list[dict]:
+def model_configs(max_frames: int) -> list[L1ModelConfig]:
     def config(name, family, **kwargs):
-        return {"name": name, "family": family, "kwargs": kwargs, "training": TRAINING}
+        return L1ModelConfig.from_dict({"name": name, "family": family, "kwargs": kwargs, "training": TRAINING})
     return [
         config("mlp", "mlp", hidden_size=512, dropout=0.3),
         config("resnet_like", "resnet_like", inner_size=256),
@@ -131,27 +132,26 @@ def main() -> None:
 
     results = {}
     for config in model_configs(args.max_frames):
-        if args.models and config["name"] not in args.models:
+        if args.models and config.name not in args.models:
             continue
         started = time.time()
-        predictions = types.SimpleNamespace(uri=os.path.join(root, "predictions", config["name"]))
-        reads_frames = trainer.reads_frames(config)
+        predictions = types.SimpleNamespace(uri=os.path.join(root, "predictions", config.name))
         trainer.train_out_of_fold(split_examples, predictions, config, args.folds, args.classes,
-                                  frame_features=frame_features if reads_frames else None)
+                                  frame_features=frame_features if config.reads_frames else None)
         scores = read_oof(predictions)
         matrix, targets = scores_by_class(scores, truth, args.classes)
         ids = sorted(scores)
         ap = {c: float(average_precision_score(targets[:, c], matrix[:, c])) for c in range(args.classes)
               if targets[:, c].any()}
         others = [value for c, value in ap.items() if c not in temporal_ids]
-        results[config["name"]] = {
-            "reads": "frames" if reads_frames else "features",
+        results[config.name] = {
+            "reads": "frames" if config.reads_frames else "features",
             "ap": {c: round(ap[c], 4) for c in temporal_ids},
             "other_classes_map": round(float(np.mean(others)), 4),
             "gap": round(gap(*top_k(matrix, 20), [recorded[v] for v in ids]), 4),
             "seconds": round(time.time() - started),
         }
-        print(config["name"], json.dumps(results[config["name"]]), flush=True)
+        print(config.name, json.dumps(results[config.name]), flush=True)
 
     positives = {c: int(sum(c in truth[v] for v in recorded)) for c in temporal_ids}
     print(f"\nout-of-fold AP against the clean labels ({len(recorded)} labelled videos, {args.folds} folds; "

@@ -15,7 +15,8 @@ import numpy as np  # noqa: E402
 import tf_keras  # noqa: E402
 
 from components.l1_trainer.trainer import train_one_fold  # noqa: E402
-from models import data, registry# noqa: E402
+from models import data, registry  # noqa: E402
+from models.model_config import L1ModelConfig  # noqa: E402
 from schemas.video_level import FEATURE_SIZE, NUM_CLASSES  # noqa: E402
 
 FOLDS = 5
@@ -34,10 +35,10 @@ def main() -> None:
     parser.add_argument("--videos", type=int, default=8000)
     parser.add_argument("--epochs", type=int, default=8)
     args = parser.parse_args()
-    config = {"name": "resnet_like", "family": "resnet_like",
+    config = L1ModelConfig.from_dict({"name": "resnet_like", "family": "resnet_like",
               "kwargs": {"inner_size": 512, "av_id_block_num": 1, "concat_id_block_num": 1},
               "training": {"batch_size": 128, "max_epochs": args.epochs, "early_stopping_patience": 100,
-                           "lr_plateau_patience": 100}}
+                           "lr_plateau_patience": 100}})
     folds = synthetic_folds(args.videos)
     train = data.concatenate(folds[1:])
     examples = len(train.ids) * args.epochs
@@ -51,7 +52,7 @@ def main() -> None:
     for row, labels in enumerate(train.labels):
         dense[row, labels] = 1.0
     tf_keras.utils.set_random_seed(0)
-    model = registry.build_model("resnet_like", NUM_CLASSES, **config["kwargs"])
+    model = registry.build_model("resnet_like", NUM_CLASSES, **config.kwargs)
     model.compile(optimizer=tf_keras.optimizers.Adam(1e-3, global_clipnorm=10.0),
                   loss=tf_keras.losses.BinaryCrossentropy(from_logits=True))
     started = time.perf_counter()

@@ -28,7 +28,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from components.distiller import distill  # noqa: E402
-from models import layers, preprocessing, serving# noqa: E402
+from models import layers, preprocessing, serving  # noqa: E402
 from pipeline.beam_options import beam_args  # noqa: E402
 from pipeline.profile import load_profile  # noqa: E402
 from schemas.video_level import FEATURE_SIZE, NUM_CLASSES, RGB_SIZE, make_example  # noqa: E402
@@ -102,7 +102,6 @@ def main() -> None:
 
     records, features = synthetic_videos(args.videos)
     student = load_profile(args.profile).student
-    members = distill.members_of(student)
     model = layers.averaged(distill.build_networks(student, NUM_CLASSES))
     bare = tf.function(lambda x: model(x, training=False))
     parsed = [tf.constant(rows) for rows in batches(features)]
@@ -110,7 +109,7 @@ def main() -> None:
     def bare_batch(rows):
         return bare(rows).numpy()
 
-    print(f"{args.profile} profile's student ({', '.join(member.family for member in members)}), "
+    print(f"{args.profile} profile's student ({', '.join(network.family for network in student.networks())}), "
           f"{NUM_CLASSES} classes, {model.count_params():,} parameters; "
           f"{args.videos} videos in batches of {BATCH_SIZE}; {args.repeats} repeats, medians")
     with tempfile.TemporaryDirectory(prefix="serving-bench-") as work_dir:

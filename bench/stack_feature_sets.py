@@ -5,6 +5,7 @@ artifact (PredictionMerger's output) of a finished `y8m run`.
     uv run --frozen python bench/stack_feature_sets.py RUN_DIR [--profile quick]
 """
 import argparse
+import dataclasses
 import json
 import tempfile
 import types
@@ -14,7 +15,6 @@ from tfx.orchestration import metadata
 from components import splits
 from components.evaluator import evaluate
 from components.lgbm_stacker import l2_features, stacker
-from components.lgbm_stacker.component import settings_from_json
 from pipeline.local_runner import metadata_config
 from pipeline.profile import load_profile
 from schemas.video_level import NUM_CLASSES
@@ -27,7 +27,7 @@ def latest_merged(run_dir: str):
 
 
 def stack_with(feature_set: str, tables: dict, merged_names: list[str], profile) -> dict:
-    settings = settings_from_json(json.dumps({**profile.stacker, "feature_set": feature_set}))
+    settings = dataclasses.replace(profile.stacker, feature_set=feature_set)
     with tempfile.TemporaryDirectory() as directory:
         predictions = types.SimpleNamespace(uri=directory)
         stacker.stack(tables, merged_names, settings, profile.folds, NUM_CLASSES, predictions, directory)

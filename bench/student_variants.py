@@ -30,7 +30,8 @@ from tfx.types.standard_artifacts import Examples, Model  # noqa: E402
 import y8m_types  # noqa: E402
 from components.distiller import distill  # noqa: E402
 from components.evaluator import evaluate  # noqa: E402
-from models import layers# noqa: E402
+from models import layers  # noqa: E402
+from models.model_config import StudentConfig  # noqa: E402
 from pipeline.beam_options import beam_args  # noqa: E402
 from pipeline.profile import load_profile  # noqa: E402
 from schemas.video_level import NUM_CLASSES  # noqa: E402
@@ -107,19 +108,19 @@ def run_variant(name: str, config: dict, inputs: dict, work_dir: str, with_test:
     shutil.rmtree(variant_dir, ignore_errors=True)  # a rerun starts clean
     model_artifact = artifact(Model, os.path.join(variant_dir, "model"))
     predictions = artifact(y8m_types.Predictions, os.path.join(variant_dir, "predictions"))
-    options = distill.StudentOptions.from_config(config)
+    student_config = StudentConfig.from_dict(config)
     transform_dir = os.path.join(model_artifact.uri, distill.TRANSFORM_DIR)
     tf_keras.backend.clear_session()
 
-    networks = distill.build_networks(config, num_classes)
+    networks = distill.build_networks(student_config, num_classes)
     student = layers.averaged(networks)
     analysis_tmp = os.path.join(variant_dir, "analysis-tmp")
     with beam.Pipeline(argv=beam_args("local")) as pipeline:
-        distill.analyze_training_features(pipeline, soft_labels, num_folds, transform_dir, options.standardize,
+        distill.analyze_training_features(pipeline, soft_labels, num_folds, transform_dir, student_config.standardize,
                                           analysis_tmp)
     shutil.rmtree(analysis_tmp, ignore_errors=True)
     started = time.monotonic()
-    distill.train_networks(networks, soft_labels, config, num_folds, num_classes, transform_dir, log_dir=None)
+    distill.train_networks(networks, soft_labels, student_config, num_folds, num_classes, transform_dir, log_dir=None)
     train_seconds = time.monotonic() - started
     exported = distill.export_and_predict(student, model_artifact, examples, predictions, transform_dir,
                                           weights_dtype="float16")
@@ -168,7 +169,7 @@ def main() -> None:
     examples = artifact(Examples, latest_output(args.run_dir, "FoldSplitter", "split_examples"))
     num_folds = sum(name.startswith("Split-fold") for name in os.listdir(soft_labels.uri))
     inputs = {"soft_labels": soft_labels, "examples": examples, "num_folds": num_folds, "num_classes": args.classes}
-    known = variants(load_profile("quick").student)
+    known = variants(json.loads(load_profile("quick").student.to_json()))
     chosen = args.variants.split(",")
     unknown = [name for name in chosen if name not in known]
     if unknown:

@@ -33,14 +33,15 @@ def test_subset_outside_the_vocabulary_is_refused():
 def test_trainer_learns_the_top_classes_and_predicts_in_original_ids():
     from components.l1_trainer import trainer
     from models import training
+    from models.model_config import L1ModelConfig
     rng = np.random.default_rng(0)
     fold_sets = []
     for _ in range(3):
         labels = [rng.choice(10, size=2, replace=False, p=np.linspace(10, 1, 10) / 55) for _ in range(60)]
         fold_sets.append(data.VideoSet([f"v{i}" for i in range(60)],
                                        rng.normal(size=(60, 1152)).astype(np.float32), labels))
-    config = {"name": "mlp_top3", "family": "mlp", "kwargs": {"hidden_size": 8}, "top_classes": 3,
-              "training": {"batch_size": 32, "max_epochs": 1}}
+    config = L1ModelConfig.from_dict({"name": "mlp_top3", "family": "mlp", "kwargs": {"hidden_size": 8},
+                                      "top_classes": 3, "training": {"batch_size": 32, "max_epochs": 1}})
     model, summary = trainer.train_one_fold(config, fold_sets, 0, 10, log_dir=None)
     subset = data.most_frequent_classes([l for s in fold_sets[1:] for l in s.labels], 3)
     probabilities = training.predict_probabilities(model, fold_sets[0].features, 64)

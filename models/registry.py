@@ -65,14 +65,14 @@ def keyword_default(family: str, argument: str):
     return _keyword_defaults(_registered()[family]).get(argument)
 
 
-def build_model(family: str, num_classes: int, **kwargs) -> keras.Model:
-    """Builds a registered family; a bad family, argument or value raises UserError."""
+def check_arguments(family: str, kwargs) -> None:
+    """Raises UserError unless `family` is registered and takes every keyword in `kwargs`
+    with a value of its default's kind (ranges are checked when the model is built)."""
     build = _registered().get(family)
     if build is None:
         raise UserError(f"unknown model family '{family}'; registered: {', '.join(families())}")
-    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 1:
-        raise UserError(f"model family '{family}': num_classes must be a positive integer, "
-                        f"got {num_classes!r}")
+    if not isinstance(kwargs, dict):
+        raise UserError(f"model family '{family}': kwargs must be a mapping, got {kwargs!r}")
     defaults = _keyword_defaults(build)
     for name, value in kwargs.items():
         if name not in defaults:
@@ -81,8 +81,16 @@ def build_model(family: str, num_classes: int, **kwargs) -> keras.Model:
         if not _same_kind(value, defaults[name]):
             raise UserError(f"model family '{family}': argument '{name}' must be "
                             f"{type(defaults[name]).__name__}, got {value!r}")
+
+
+def build_model(family: str, num_classes: int, **kwargs) -> keras.Model:
+    """Builds a registered family; a bad family, argument or value raises UserError."""
+    check_arguments(family, kwargs)
+    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 1:
+        raise UserError(f"model family '{family}': num_classes must be a positive integer, "
+                        f"got {num_classes!r}")
     try:
-        return build(num_classes, **kwargs)
+        return _registered()[family](num_classes, **kwargs)
     except InvalidArgument as error:
         raise UserError(f"model family '{family}': argument '{error.argument}' "
                         f"{error.requirement}, got {kwargs.get(error.argument)!r}") from None

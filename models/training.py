@@ -17,6 +17,7 @@ import tf_keras as keras
 from scipy.special import expit
 
 from models.metrics import gap, top_k
+from common.config_fields import require, scalar_fields
 from common.errors import UserError
 
 logger = logging.getLogger("y8m.training")
@@ -39,19 +40,19 @@ class TrainingRecipe:
     shuffle_buffer: int = 10000
 
     @classmethod
-    def from_dict(cls, values: dict) -> "TrainingRecipe":
-        """A recipe from a config mapping; unknown keys or non-numbers raise UserError."""
-        fields = {field.name: field.type for field in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - set(fields))
-        if unknown:
-            raise UserError(f"unknown training recipe key(s) {', '.join(unknown)}; "
-                            f"known: {', '.join(fields)}")
-        for name, value in values.items():
-            allowed = (int,) if fields[name] is int else (int, float)
-            if isinstance(value, bool) or not isinstance(value, allowed):
-                raise UserError(f"training recipe '{name}' must be {fields[name].__name__}, "
-                                f"got {value!r}")
-        return cls(**values)
+    def from_dict(cls, values, where: str = "training recipe") -> "TrainingRecipe":
+        """A recipe from a config mapping; unknown keys, values of the wrong kind or out of
+        range raise UserError naming `where`."""
+        recipe = cls(**scalar_fields(cls, values, where))
+        for name in ("batch_size", "max_epochs", "shuffle_buffer"):
+            require(getattr(recipe, name) >= 1, where, f"'{name}' must be at least 1, got {getattr(recipe, name)}")
+        for name in ("lr_plateau_patience", "early_stopping_patience", "mixup_alpha"):
+            require(getattr(recipe, name) >= 0, where, f"'{name}' must not be negative, got {getattr(recipe, name)}")
+        for name in ("learning_rate", "clipnorm"):
+            require(getattr(recipe, name) > 0, where, f"'{name}' must be positive, got {getattr(recipe, name)}")
+        require(0 < recipe.lr_plateau_factor < 1, where,
+                f"'lr_plateau_factor' must lie in (0, 1), got {recipe.lr_plateau_factor}")
+        return recipe
 
 
 def mixup(dataset: tf.data.Dataset, alpha: float, seed: int) -> tf.data.Dataset:

@@ -88,7 +88,19 @@ def test_mixup_mixes_each_sample_with_one_partner_of_its_batch():
 
 def test_recipe_from_dict_rejects_unknown_keys_and_non_numbers():
     assert training.TrainingRecipe.from_dict({}) == training.TrainingRecipe()
-    with pytest.raises(UserError, match="unknown training recipe key.*learnig_rate"):
+    with pytest.raises(UserError, match="unknown keys.*learnig_rate"):
         training.TrainingRecipe.from_dict({"learnig_rate": 0.1})
     with pytest.raises(UserError, match="'batch_size' must be int"):
         training.TrainingRecipe.from_dict({"batch_size": 51.2})
+
+
+@pytest.mark.parametrize("values, message", [
+    ({"max_epochs": -3}, "'max_epochs' must be at least 1, got -3"),
+    ({"batch_size": 0}, "'batch_size' must be at least 1"),
+    ({"learning_rate": 0}, "'learning_rate' must be positive"),
+    ({"early_stopping_patience": -1}, "'early_stopping_patience' must not be negative"),
+    ({"lr_plateau_factor": 1.5}, "'lr_plateau_factor' must lie in"),
+])
+def test_recipe_from_dict_rejects_values_out_of_range(values, message):
+    with pytest.raises(UserError, match=message):
+        training.TrainingRecipe.from_dict(values, "l1_models[0]: training")

@@ -17,6 +17,7 @@ from tfx.orchestration.kubeflow.v2 import kubeflow_v2_dag_runner
 
 from pipeline import beam_options
 from pipeline.pipeline import create_pipeline
+from pipeline.kubeflow_settings import KubeflowSettings, Resources
 from pipeline.profile import Profile
 from common.errors import UserError
 from common.input_files import expand_patterns, fingerprint
@@ -29,70 +30,36 @@ PIPELINE_NAME = "y8m-pipeline"
 ENTRYPOINT = ["python", "-m", "pipeline.kubeflow_entrypoint"]
 # The pipeline root is chosen per run, at submit time (`y8m submit --pipeline-root`).
 COMPILE_TIME_ROOT = "pipeline-root-set-at-submit"
-DEFAULT_KEY = "default"
 GPU_RESOURCE = "nvidia.com/gpu"
-RESOURCE_KEYS = {"cpu", "memory", "gpu"}
-KUBEFLOW_KEYS = {"resources", "data_volume", "node_selector", "tolerations", "gpu_node_selector",
-                 "gpu_tolerations"}
 ResourceSpec = pipeline_spec_pb2.PipelineDeploymentConfig.PipelineContainerSpec.ResourceSpec
 
 
-def component_type(component_id: str) -> str:
-    """`L1Trainer-mlp` → `L1Trainer`: resources are set per component type."""
-    return component_id.split("-")[0]
-
-
-def resources_of(settings: dict, component_id: str) -> dict:
-    resources = settings.get("resources") or {}
-    return resources.get(component_type(component_id), resources.get(DEFAULT_KEY, {}))
-
-
-def check_settings(settings: dict, component_types: set[str]) -> None:
-    unknown = set(settings) - KUBEFLOW_KEYS
-    if unknown:
-        raise UserError(f"profile kubeflow: unknown keys {sorted(unknown)}; allowed: {sorted(KUBEFLOW_KEYS)}")
-    for name, resources in (settings.get("resources") or {}).items():
-        if name != DEFAULT_KEY and name not in component_types:
-            raise UserError(f"profile kubeflow.resources: '{name}' is not a component of the pipeline; "
-                            f"known: {sorted(component_types)} and '{DEFAULT_KEY}'")
-        if not isinstance(resources, dict) or set(resources) - RESOURCE_KEYS:
-            raise UserError(f"profile kubeflow.resources.{name}: a mapping of {sorted(RESOURCE_KEYS)}")
-        for key, value in resources.items():
-            if not isinstance(value, (int, float)) or value < 0:
-                raise UserError(f"profile kubeflow.resources.{name}.{key} must be a non-negative number")
-    volume = settings.get("data_volume")
-    if volume is not None and (not isinstance(volume, dict) or set(volume) != {"claim", "mount_path"}):
-        raise UserError("profile kubeflow.data_volume: needs exactly `claim` (a PVC name) and `mount_path`")
-
-
-def resource_spec(resources: dict):
+def resource_spec(resources: Resources):
     """CPU and memory (GB) as requests and limits; GPUs as the `nvidia.com/gpu` resource."""
     spec = ResourceSpec()
-    if "cpu" in resources:
-        spec.resource_cpu_request = spec.resource_cpu_limit = str(resources["cpu"])
-    if "memory" in resources:
-        spec.resource_memory_request = spec.resource_memory_limit = f"{resources['memory']}G"
-    if resources.get("gpu"):
+    if resources.cpu is not None:
+        spec.resource_cpu_request = spec.resource_cpu_limit = str(resources.cpu)
+    if resources.memory is not None:
+        spec.resource_memory_request = spec.resource_memory_limit = f"{resources.memory}G"
+    if resources.gpu:
         spec.accelerator.resource_type = GPU_RESOURCE
-        spec.accelerator.resource_count = str(int(resources["gpu"]))
+        spec.accelerator.resource_count = str(resources.gpu)
     return spec
 
 
-def executor_platform_config(settings: dict, component_id: str) -> dict:
+def executor_platform_config(settings: KubeflowSettings, component_id: str) -> dict:
     """The kfp-kubernetes executor config of one task (mounts, node selector, tolerations)."""
     config = {}
-    volume = settings.get("data_volume")
+    volume = settings.data_volume
     if volume:
         # `constant` is what older KFP backends read; newer ones read pvcNameParameter.
-        config["pvcMount"] = [{"mountPath": volume["mount_path"], "constant": volume["claim"],
-                               "pvcNameParameter": {"runtimeValue": {"constant": volume["claim"]}}}]
-    uses_gpu = bool(resources_of(settings, component_id).get("gpu"))
-    node_selector = {**(settings.get("node_selector") or {}),
-                     **((settings.get("gpu_node_selector") or {}) if uses_gpu else {})}
+        config["pvcMount"] = [{"mountPath": volume.mount_path, "constant": volume.claim,
+                               "pvcNameParameter": {"runtimeValue": {"constant": volume.claim}}}]
+    uses_gpu = bool(settings.resources_of(component_id).gpu)
+    node_selector = {**settings.node_selector, **(settings.gpu_node_selector if uses_gpu else {})}
     if node_selector:
         config["nodeSelector"] = {"labels": node_selector}
-    tolerations = list(settings.get("tolerations") or []) + list(
-        (settings.get("gpu_tolerations") or []) if uses_gpu else [])
+    tolerations = list(settings.tolerations) + list(settings.gpu_tolerations if uses_gpu else [])
     if tolerations:
         config["tolerations"] = tolerations
     return config
@@ -125,15 +92,14 @@ def compile_pipeline(output_path: str, *, profile: Profile, image: str, labelled
         serving_model_dir=serving_model_dir,
         beam_pipeline_args=beam_options.kubeflow_beam_args(beam_runner, image, extra_beam_args), **kwargs)
     settings = profile.kubeflow
-    check_settings(settings, {component_type(c.id) for c in tfx_pipeline.components})
     images = {kubeflow_v2_dag_runner.pipeline_builder.DEFAULT_IMAGE_PATH_KEY: image}
     # The Importer that registers frame-level files runs no container: no resources, no mounts.
     containers = [c for c in tfx_pipeline.components if isinstance(c, base_component.BaseComponent)]
     for component in containers:
-        resources = resources_of(settings, component.id)
-        if resources:
+        resources = settings.resources_of(component.id)
+        if resources != Resources():
             component.with_platform_config(resource_spec(resources))
-        if gpu_image and resources.get("gpu"):
+        if gpu_image and resources.gpu:
             images[component.id] = gpu_image
     runner = kubeflow_v2_dag_runner.KubeflowV2DagRunner(
         config=kubeflow_v2_dag_runner.KubeflowV2DagRunnerConfig(

@@ -1,14 +1,18 @@
 """The compiled Kubeflow package, read the way kfp's client reads it."""
+import os
 import types
 
 import pytest
+import yaml
 from google.protobuf import json_format
 from kfp.client import client as kfp_client
 
 from pipeline import kubeflow_runner
-from pipeline.beam_options import BEAM_ARGS_BY_RUNNER
-from pipeline.profile import load_profile, parse_profile
 from common.errors import UserError
+from pipeline.beam_options import BEAM_ARGS_BY_RUNNER
+from pipeline.kubeflow_settings import COMPONENT_TYPES, component_type
+from pipeline.pipeline import create_pipeline
+from pipeline.profile import PROFILE_DIR, load_profile, parse_profile
 
 PATTERNS = dict(labelled_patterns=["/data/train*.tfrecord"], test_patterns=["/data/test*.tfrecord"],
                 serving_model_dir="/data/serving_model")
@@ -37,7 +41,7 @@ def executor(package: dict, task: str) -> dict:
 def test_every_component_of_the_local_pipeline_is_a_task(full_package):
     profile, summary, package = full_package
     tasks = set(package["root"]["dag"]["tasks"])
-    trainers = {f"L1Trainer-{m['name'].replace('_', '-')}" for m in profile.l1_models}
+    trainers = {f"L1Trainer-{m.name.replace('_', '-')}" for m in profile.l1_models}
     assert tasks == {"VideoExampleGen", "FoldSplitter", "PredictionMerger", "LGBMStacker", "SoftLabelIndexer",
                      "Distiller", "GapEvaluator", "Pusher"} | trainers
     assert sorted(tasks) == summary["tasks"]
@@ -88,17 +92,28 @@ def test_platform_spec_mounts_the_data_and_places_gpu_tasks(tmp_path):
 
 
 @pytest.mark.parametrize("kubeflow, message", [
-    ({"resources": {"Trainer": {"cpu": 1}}}, "not a component"),
+    ({"resources": {"Trainer": {"cpu": 1}}}, r"kubeflow.resources: unknown keys \['Trainer'\]"),
     ({"resources": {"default": {"cpu": -1}}}, "non-negative"),
-    ({"resources": {"default": {"disk": 1}}}, "mapping of"),
+    ({"resources": {"default": {"disk": 1}}}, r"unknown keys \['disk'\]"),
+    ({"resources": {"L1Trainer": {"gpu": 0.5}}}, "whole number"),
     ({"data_volume": {"claim": "x"}}, "mount_path"),
+    ({"node_selector": {"pool": 3}}, "string values"),
+    ({"tolerations": [{"key": "gpu", "effects": "NoSchedule"}]}, r"tolerations\[0\]: unknown keys"),
     ({"gpus": 1}, "unknown keys"),
 ])
-def test_bad_kubeflow_settings_are_named(tmp_path, kubeflow, message):
-    profile = load_profile("quick")
-    profile = parse_profile({**_raw(profile), "kubeflow": kubeflow}, "bad", "bad.yaml")
+def test_bad_kubeflow_settings_are_named_when_the_profile_loads(kubeflow, message):
     with pytest.raises(UserError, match=message):
-        kubeflow_runner.compile_pipeline(str(tmp_path / "p.yaml"), profile=profile, image="y8m:1", **PATTERNS)
+        parse_profile({**_raw("quick"), "kubeflow": kubeflow}, "bad", "bad.yaml")
+
+
+@pytest.mark.parametrize("profile_name, frame_patterns", [("full", None), ("frames", ["/data/frames/*.tfrecord"])])
+def test_every_component_type_can_be_given_resources(profile_name, frame_patterns):
+    """The profile's resource keys are checked against COMPONENT_TYPES: it must name every
+    component type of the graph."""
+    graph = create_pipeline(pipeline_name="p", pipeline_root="/root", profile=load_profile(profile_name),
+                            labelled_patterns=["/data/train*"], test_patterns=["/data/test*"], input_fingerprint="",
+                            serving_model_dir="/serving", beam_pipeline_args=[], frame_patterns=frame_patterns)
+    assert {component_type(component.id) for component in graph.components} <= set(COMPONENT_TYPES)
 
 
 def test_json_packages_and_incomplete_runners_are_refused(tmp_path):
@@ -134,9 +149,9 @@ def test_submit_creates_a_run_from_the_package():
     assert calls[0]["experiment_name"] == "nightly" and calls[0]["enable_caching"] is False
 
 
-def _raw(profile) -> dict:
-    return {"folds": profile.folds, "l1_models": profile.l1_models, "stacker": profile.stacker,
-            "student": profile.student}
+def _raw(profile_name: str) -> dict:
+    with open(os.path.join(PROFILE_DIR, profile_name + ".yaml")) as source:
+        return yaml.safe_load(source)
 
 
 def test_frame_level_input_compiles_to_an_importer_and_the_beam_job(tmp_path):

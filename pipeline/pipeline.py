@@ -12,10 +12,10 @@ from components.example_gen.component import VideoExampleGen
 from components.fold_splitter.component import FoldSplitter
 from components.frame_features.component import FrameFeatures, frame_input
 from components.l1_trainer.component import L1Trainer
-from components.l1_trainer.trainer import frame_length, reads_frames
 from components.lgbm_stacker.component import LGBMStacker
 from components.prediction_merger.component import PredictionMerger
 from components.soft_label_indexer.component import SoftLabelIndexer
+from models.model_config import L1ModelConfig
 from pipeline.profile import Profile
 from schemas.video_level import NUM_CLASSES
 from common.errors import UserError
@@ -30,18 +30,18 @@ def trainer_id(model_name: str) -> str:
 def frame_feature_nodes(profile: Profile, frame_patterns: list[str] | None, frame_fingerprint: str,
                         split_examples, num_classes: int) -> list:
     """[FrameInput, FrameFeatures] when the profile has frame-level models, else []."""
-    frame_models = [config for config in profile.l1_models if reads_frames(config)]
+    frame_models = profile.frame_models
     if not frame_models and not frame_patterns:
         return []
     if not frame_patterns:
-        raise UserError(f"the profile's frame-level models {[c['name'] for c in frame_models]} need "
+        raise UserError(f"the profile's frame-level models {[model.name for model in frame_models]} need "
                         "frame-level files (--frame-train/--frame-test)")
     if not frame_models:
         raise UserError("frame-level files were given, but the profile has no frame-level model")
     frames = frame_input(frame_patterns, frame_fingerprint)
     frame_features = FrameFeatures(frames=frames.outputs["result"], split_examples=split_examples,
                                    num_folds=profile.folds, num_classes=num_classes,
-                                   max_frames=max(frame_length(config) for config in frame_models))
+                                   max_frames=max(model.frame_length for model in frame_models))
     return [frames, frame_features]
 
 
@@ -64,27 +64,25 @@ def create_pipeline(*, pipeline_name: str, pipeline_root: str, profile: Profile,
     frame_nodes = frame_feature_nodes(profile, frame_patterns, frame_fingerprint, split_examples, num_classes)
     frame_features = frame_nodes[-1].outputs["frame_features"] if frame_nodes else None
 
-    def l1_trainer(config: dict, soft_labels=None):
-        if profile.top_classes:
-            config = {**config, "top_classes": profile.top_classes}
-        return L1Trainer(examples=split_examples, model_config=json.dumps(config, sort_keys=True),
+    def l1_trainer(config: L1ModelConfig, soft_labels=None):
+        return L1Trainer(examples=split_examples, model_config=config.to_json(),
                          soft_labels=soft_labels, num_folds=folds, num_classes=num_classes,
-                         frame_features=frame_features if reads_frames(config) else None,
-                         ).with_id(trainer_id(config["name"]))
+                         frame_features=frame_features if config.reads_frames else None,
+                         ).with_id(trainer_id(config.name))
 
-    l1_trainers = [l1_trainer(config) for config in profile.l1_models if "soft_label_weight" not in config]
+    l1_trainers = [l1_trainer(config) for config in profile.first_round_models]
     merger = PredictionMerger(split_examples=split_examples,
                               predictions=[trainer.outputs["predictions"] for trainer in l1_trainers],
                               num_folds=folds)
-    stacker = LGBMStacker(merged=merger.outputs["merged"], stacker_settings=json.dumps(profile.stacker),
+    stacker = LGBMStacker(merged=merger.outputs["merged"], stacker_settings=profile.stacker.to_json(),
                           num_folds=folds, num_classes=num_classes)
     soft_labels = SoftLabelIndexer(split_examples=split_examples,
                                    stack_predictions=stacker.outputs["predictions"], num_folds=folds)
     # The second round of label denoising: L1 models retrained on the stack's soft labels.
     soft_label_trainers = [l1_trainer(config, soft_labels.outputs["soft_labels"])
-                           for config in profile.l1_models if "soft_label_weight" in config]
+                           for config in profile.second_round_models]
     distiller = Distiller(soft_labels=soft_labels.outputs["soft_labels"], split_examples=split_examples,
-                          student_config=json.dumps(profile.student, sort_keys=True), num_folds=folds,
+                          student_config=profile.student.to_json(), num_folds=folds,
                           num_classes=num_classes, max_model_bytes=profile.max_model_bytes)
     evaluator = GapEvaluator(split_examples=split_examples,
                              l1_predictions=[trainer.outputs["predictions"]
@@ -92,7 +90,7 @@ def create_pipeline(*, pipeline_name: str, pipeline_root: str, profile: Profile,
                              stack_predictions=stacker.outputs["predictions"],
                              student_predictions=distiller.outputs["predictions"],
                              student_model=distiller.outputs["model"], num_folds=folds, num_classes=num_classes,
-                             min_gap_ratio=profile.min_gap_ratio, settings=json.dumps(dataclasses.asdict(profile)))
+                             min_gap_ratio=profile.min_gap_ratio, settings=json.dumps(dataclasses.asdict(profile), sort_keys=True))
     pusher = Pusher(model=distiller.outputs["model"], model_blessing=evaluator.outputs["blessing"],
                     push_destination=pusher_pb2.PushDestination(
                         filesystem=pusher_pb2.PushDestination.Filesystem(base_directory=serving_model_dir)))

@@ -5,39 +5,51 @@ it never names code to import. `quick` and `full` ship with the package; a user 
 their own file with `--profile FILE.yaml`.
 """
 import os
-import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import yaml
 
+from common.config_fields import check_mapping, require, scalar_fields
 from common.errors import UserError
+from components.fold_splitter import folds as fold_assignment
+from components.lgbm_stacker.settings import StackerSettings
+from models.model_config import L1ModelConfig, StudentConfig
+from pipeline.kubeflow_settings import KubeflowSettings
 
 PROFILE_DIR = os.path.join(os.path.dirname(__file__), "profiles")
-TOP_LEVEL_KEYS = {"folds", "holdout_fraction", "seed", "l1_models", "stacker", "student",
-                  "max_model_bytes", "blessing", "kubeflow", "top_classes"}
-# soft_label_weight makes an L1 model a second-round one, trained on the stack's soft labels.
-MODEL_KEYS = {"name", "family", "kwargs", "training", "soft_label_weight"}
-# Model names become task names on Kubeflow, which take few characters.
-MODEL_NAME = re.compile(r"[a-z][a-z0-9_]{0,62}")
-STUDENT_KEYS = {"family", "kwargs", "training", "members", "soft_label_weight", "standardize", "weights_dtype"}
+SCALAR_KEYS = ("folds", "holdout_fraction", "seed", "max_model_bytes", "top_classes")
+TOP_LEVEL_KEYS = {*SCALAR_KEYS, "l1_models", "stacker", "student", "blessing", "kubeflow"}
 
 
 @dataclass(frozen=True)
 class Profile:
+    """A loaded profile: every section typed and checked (its errors name the file and key)."""
     name: str
-    folds: int
-    holdout_fraction: float
-    seed: int
-    l1_models: list = field(default_factory=list)
-    stacker: dict = field(default_factory=dict)
-    student: dict = field(default_factory=dict)
+    l1_models: tuple[L1ModelConfig, ...]
+    student: StudentConfig
+    stacker: StackerSettings = StackerSettings()
+    folds: int = 5
+    holdout_fraction: float = 0.1
+    seed: int = 0
     max_model_bytes: int = 10**9
     min_gap_ratio: float = 0.9
     # Resources, data volume, node selectors and tolerations on Kubeflow (pipeline/kubeflow_runner.py).
-    kubeflow: dict = field(default_factory=dict)
-    # L1 models train on the K most frequent classes only (0: every class); predictions,
-    # metrics and submissions still speak in the original class ids.
+    kubeflow: KubeflowSettings = KubeflowSettings()
+    # L1 models train on the K most frequent classes only (0: every class), unless a model
+    # sets its own; predictions, metrics and submissions still speak in the original class ids.
     top_classes: int = 0
+
+    @property
+    def first_round_models(self) -> list[L1ModelConfig]:
+        return [model for model in self.l1_models if not model.second_round]
+
+    @property
+    def second_round_models(self) -> list[L1ModelConfig]:
+        return [model for model in self.l1_models if model.second_round]
+
+    @property
+    def frame_models(self) -> list[L1ModelConfig]:
+        return [model for model in self.l1_models if model.reads_frames]
 
 
 def builtin_profiles() -> list[str]:
@@ -62,76 +74,36 @@ def load_profile(name_or_path: str) -> Profile:
     return parse_profile(raw, os.path.splitext(os.path.basename(path))[0], path)
 
 
-def _check_keys(section: dict, allowed: set, where: str) -> None:
-    if not isinstance(section, dict):
-        raise UserError(f"{where} must be a mapping")
-    unknown = set(section) - allowed
-    if unknown:
-        raise UserError(f"{where}: unknown keys {sorted(unknown)}; allowed: {sorted(allowed)}")
-
-
-def _check_model(model: dict, where: str, required: set) -> None:
-    from models import registry, training# import TensorFlow; only when a profile is really checked
-    _check_keys(model, MODEL_KEYS, where)
-    missing = required - set(model)
-    if missing:
-        raise UserError(f"{where}: missing {sorted(missing)}")
-    if model["family"] not in registry.families():
-        raise UserError(f"{where}: unknown model family '{model['family']}'; registered: {registry.families()}")
-    try:
-        training.TrainingRecipe.from_dict(model.get("training") or {})
-    except UserError as error:
-        raise UserError(f"{where}: {error}") from None
-
-
-def _check_student(student: dict, where: str) -> None:
-    from components.distiller.distill import StudentOptions, members_of
-    from models import registry
-    _check_keys(student, STUDENT_KEYS, where)
-    try:
-        StudentOptions.from_config(student)
-        members = members_of(student)
-    except UserError as error:
-        raise UserError(f"{where}: {error}") from None
-    for member in members:
-        if member.family not in registry.families():
-            raise UserError(f"{where}: unknown model family '{member.family}'; registered: {registry.families()}")
-        if registry.reads(member.family) != "features":
-            raise UserError(f"{where}: the student serves raw video-level features; "
-                            f"family '{member.family}' reads frames")
-
-
 def parse_profile(raw, name: str, where: str) -> Profile:
-    _check_keys(raw, TOP_LEVEL_KEYS, where)
-    models = raw.get("l1_models") or []
-    if not models:
+    """A profile from its YAML mapping; any error raises UserError naming `where` and the key."""
+    check_mapping(raw, TOP_LEVEL_KEYS, where)
+    scalars = scalar_fields(Profile, {key: raw[key] for key in SCALAR_KEYS if key in raw}, where)
+    blessing = check_mapping(raw.get("blessing") or {}, {"min_gap_ratio"}, f"{where}: blessing")
+    scalars.update(scalar_fields(Profile, blessing, f"{where}: blessing"))
+    top_classes = scalars.get("top_classes", 0)
+    require(top_classes >= 0, where, "top_classes must be a non-negative integer (0: every class)")
+    require(scalars.get("max_model_bytes", 1) >= 1, where, "max_model_bytes must be positive")
+    require(scalars.get("min_gap_ratio", 0.9) > 0, f"{where}: blessing", "min_gap_ratio must be positive")
+    try:
+        fold_assignment.validate(scalars.get("folds", 5), scalars.get("holdout_fraction", 0.1))
+    except UserError as error:
+        raise UserError(f"{where}: {error}") from None
+    return Profile(
+        name=name, l1_models=_l1_models(raw.get("l1_models"), top_classes, where),
+        student=StudentConfig.from_dict(raw.get("student") or {}, f"{where}: student"),
+        stacker=StackerSettings.from_dict(raw.get("stacker") or {}, f"{where}: stacker"),
+        kubeflow=KubeflowSettings.from_dict(raw.get("kubeflow") or {}, f"{where}: kubeflow"), **scalars)
+
+
+def _l1_models(raw_models, top_classes: int, where: str) -> tuple[L1ModelConfig, ...]:
+    if not isinstance(raw_models, list) or not raw_models:
         raise UserError(f"{where}: l1_models must list at least one model")
-    for index, model in enumerate(models):
-        _check_model(model, f"{where}: l1_models[{index}]", {"name", "family"})
-    for index, model in enumerate(models):
-        weight = model.get("soft_label_weight", 0.0)
-        if not (isinstance(weight, (int, float)) and 0.0 <= weight <= 1.0):
-            raise UserError(f"{where}: l1_models[{index}]: soft_label_weight must lie in [0, 1]")
-    if all("soft_label_weight" in model for model in models):
-        raise UserError(f"{where}: the stack needs at least one L1 model without soft_label_weight")
-    names = [model["name"] for model in models]
-    for model_name in names:
-        if not (isinstance(model_name, str) and MODEL_NAME.fullmatch(model_name)):
-            raise UserError(f"{where}: l1 model name {model_name!r} must be lower-case letters, digits and '_'")
+    models = tuple(L1ModelConfig.from_dict({"top_classes": top_classes, **model} if isinstance(model, dict) else model,
+                                           f"{where}: l1_models[{index}]")
+                   for index, model in enumerate(raw_models))
+    names = [model.name for model in models]
     if len(set(names)) != len(names):
         raise UserError(f"{where}: l1 model names must be unique, got {names}")
-    student = raw.get("student") or {}
-    _check_student(student, f"{where}: student")
-    blessing = raw.get("blessing") or {}
-    _check_keys(blessing, {"min_gap_ratio"}, f"{where}: blessing")
-    kubeflow = raw.get("kubeflow") or {}
-    if not isinstance(kubeflow, dict):
-        raise UserError(f"{where}: kubeflow must be a mapping")
-    top_classes = raw.get("top_classes", 0)
-    if isinstance(top_classes, bool) or not isinstance(top_classes, int) or top_classes < 0:
-        raise UserError(f"{where}: top_classes must be a non-negative integer (0: every class)")
-    return Profile(
-        name=name, folds=int(raw.get("folds", 5)), holdout_fraction=float(raw.get("holdout_fraction", 0.1)),
-        seed=int(raw.get("seed", 0)), l1_models=models, stacker=raw.get("stacker") or {}, student=student,
-        max_model_bytes=int(raw.get("max_model_bytes", 10**9)),
-        min_gap_ratio=float(blessing.get("min_gap_ratio", 0.9)), kubeflow=kubeflow, top_classes=top_classes)
+    if all(model.second_round for model in models):
+        raise UserError(f"{where}: the stack needs at least one L1 model without soft_label_weight")
+    return models

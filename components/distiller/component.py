@@ -20,6 +20,7 @@ import y8m_types
 from components import splits
 from components.distiller import distill
 from models import layers
+from models.model_config import StudentConfig
 from schemas.video_level import NUM_CLASSES
 from common.errors import UserError
 
@@ -36,37 +37,34 @@ def Distiller(
     max_model_bytes: Parameter[int] = 10**9,
     beam_pipeline: BeamComponentParameter[beam.Pipeline] = None,
 ):
-    """`student_config`: JSON with the student's network (family, kwargs, training) or
-    networks (members: [{family, kwargs, training, copies}]), soft_label_weight (0..1),
-    standardize (bool) and weights_dtype (float32|float16)."""
-    config = json.loads(student_config)
-    options = distill.StudentOptions.from_config(config)
+    """`student_config`: the profile's student (models/model_config.py, `StudentConfig`) as JSON."""
+    config = StudentConfig.from_json(student_config)
     networks = distill.build_networks(config, num_classes)
     student = layers.averaged(networks)  # what is exported; shares the networks' layers
-    distill.check_weights_fit(student, options.weights_dtype, max_model_bytes)
+    distill.check_weights_fit(student, config.weights_dtype, max_model_bytes)
 
     transform_dir = os.path.join(model.uri, distill.TRANSFORM_DIR)
     analysis_tmp = os.path.join(model.uri, "transform-analysis-tmp")
     with beam_pipeline as pipeline:
         distill.analyze_training_features(pipeline, soft_labels, num_folds, transform_dir,
-                                          options.standardize, analysis_tmp)
+                                          config.standardize, analysis_tmp)
     if tf.io.gfile.exists(analysis_tmp):
         tf.io.gfile.rmtree(analysis_tmp)
 
     summaries = distill.train_networks(networks, soft_labels, config, num_folds, num_classes, transform_dir,
                                       log_dir=os.path.join(model.uri, "logs"))
     exported = distill.export_and_predict(student, model, split_examples, predictions, transform_dir,
-                                          options.weights_dtype)
+                                          config.weights_dtype)
     if exported["saved_model_bytes"] > max_model_bytes:
-        raise UserError(f"the student's SavedModel ({options.weights_dtype} weights) is "
+        raise UserError(f"the student's SavedModel ({config.weights_dtype} weights) is "
                         f"{exported['saved_model_bytes']:,} bytes, over the budget of {max_model_bytes:,} bytes")
     splits.set_split_names(predictions, ["holdout", "test"])
     predictions.set_string_custom_property("model_name", "student")
     predictions.set_string_custom_property("kind", "student")
     model.set_int_custom_property("saved_model_bytes", exported["saved_model_bytes"])
     model.set_int_custom_property("parameters", int(student.count_params()))
-    model.set_string_custom_property("weights_dtype", options.weights_dtype)
-    model.set_int_custom_property("standardize", int(options.standardize))
+    model.set_string_custom_property("weights_dtype", config.weights_dtype)
+    model.set_int_custom_property("standardize", int(config.standardize))
     # Size and held-out GAP per weights dtype: the exported one, and float32 beside float16.
     model.set_string_custom_property("precisions", json.dumps(exported["precisions"]))
     model.set_int_custom_property("members", len(networks))

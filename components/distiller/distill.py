@@ -3,7 +3,7 @@
 The student learns `w·soft + (1 − w)·hard` targets of every labelled, non-held-out video
 for a fixed number of epochs: its soft targets come from teachers trained on every fold,
 so no fold is an honest validation set for it. It is judged on the held-out split only.
-The student is one network or several (`members_of`) trained independently on the same
+The student is one network or several (models/model_config.py, `StudentConfig`) trained independently on the same
 targets and averaged in the exported graph.
 
 Its input preprocessing is a tensorflow-transform graph analysed over the same training
@@ -12,11 +12,9 @@ that graph. The serving SavedModel may store its weights as float16 to fit a lar
 student into the size budget; then a float32 export is scored beside it on the
 held-out split, so that the price of the smaller weights is on record.
 """
-import dataclasses
 import logging
 import os
 import tempfile
-from typing import NamedTuple
 
 import numpy as np
 import tensorflow as tf
@@ -25,8 +23,9 @@ import tf_keras
 from components import splits
 from components.evaluator import evaluate
 from components.fold_splitter.folds import fold_split_name
-from models import data, layers, metrics, preprocessing, registry, serving, training
 from common.errors import UserError
+from models import data, metrics, preprocessing, registry, serving, training
+from models.model_config import StudentConfig
 
 log = logging.getLogger("y8m.distiller")
 
@@ -35,32 +34,6 @@ TRANSFORM_DIR = "transform"  # the transform graph, beside the serving model in 
 PREDICT_BATCH = 1024
 GAP_TOP_K = 20
 BYTES_PER_WEIGHT = {"float32": 4, "float16": 2}
-NETWORK_KEYS = {"family", "kwargs", "training"}
-
-
-@dataclasses.dataclass(frozen=True)
-class StudentOptions:
-    """The student config's keys besides its networks (`members_of`)."""
-    soft_label_weight: float = 1.0
-    # Per-dimension z-scores of the features, statistics of the training videos. Off by
-    # default: on the real shards it cost the quick student 0.005 held-out GAP (the
-    # family's per-video L2 normalisation alone did better).
-    standardize: bool = False
-    weights_dtype: str = "float32"  # how the exported SavedModel stores its weights
-
-    @classmethod
-    def from_config(cls, config: dict) -> "StudentOptions":
-        options = cls(**{field.name: config[field.name] for field in dataclasses.fields(cls)
-                         if field.name in config})
-        weight = options.soft_label_weight
-        if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not 0.0 <= weight <= 1.0:
-            raise UserError(f"soft_label_weight must lie in [0, 1], got {weight!r}")
-        if not isinstance(options.standardize, bool):
-            raise UserError(f"standardize must be true or false, got {options.standardize!r}")
-        if options.weights_dtype not in serving.WEIGHTS_DTYPES:
-            raise UserError(f"weights_dtype must be one of {', '.join(serving.WEIGHTS_DTYPES)}, "
-                            f"got {options.weights_dtype!r}")
-        return options
 
 
 def training_patterns(soft_labels, num_folds: int) -> list[str]:
@@ -75,49 +48,12 @@ def analyze_training_features(pipeline, soft_labels, num_folds: int, transform_d
                           standardize, temp_dir)
 
 
-class Member(NamedTuple):
-    """One network of the student."""
-    family: str
-    kwargs: dict
-    recipe: training.TrainingRecipe
-
-
-def members_of(config: dict) -> list[Member]:
-    """The networks the student is made of: one (`family`, `kwargs`, `training`), or an
-    ensemble (`members`: a list of {family, kwargs, training, copies}, each entry trained
-    `copies` times with seeds seed, seed + 1, ...). Members train independently and the
-    exported graph averages their probabilities (layers.averaged)."""
-    if "members" in config:
-        if set(config) & NETWORK_KEYS:
-            raise UserError("a student has either family/kwargs/training or members, not both")
-        entries = config["members"]
-        if not isinstance(entries, list) or not entries:
-            raise UserError("members must be a non-empty list of {family, kwargs, training, copies}")
-    else:
-        entries = [{key: config[key] for key in NETWORK_KEYS if key in config}]
-    members = []
-    for index, entry in enumerate(entries):
-        where = f"members[{index}]" if "members" in config else "student"
-        if not isinstance(entry, dict) or "family" not in entry or set(entry) - NETWORK_KEYS - {"copies"}:
-            raise UserError(f"{where} must be a mapping with family and optionally kwargs, training, copies")
-        copies = entry.get("copies", 1)
-        if isinstance(copies, bool) or not isinstance(copies, int) or copies < 1:
-            raise UserError(f"{where}: copies must be a positive integer, got {copies!r}")
-        try:
-            recipe = training.TrainingRecipe.from_dict(entry.get("training") or {})
-        except UserError as error:
-            raise UserError(f"{where}: {error}") from None
-        members.extend(Member(entry["family"], entry.get("kwargs") or {},
-                              dataclasses.replace(recipe, seed=recipe.seed + copy)) for copy in range(copies))
-    return members
-
-
-def build_networks(config: dict, num_classes: int) -> list:
+def build_networks(config: StudentConfig, num_classes: int) -> list:
     """The student's networks, each initialised from its own seed."""
     networks = []
-    for member in members_of(config):
-        tf_keras.utils.set_random_seed(member.recipe.seed)
-        networks.append(registry.build_model(member.family, num_classes, **member.kwargs))
+    for network in config.networks():
+        tf_keras.utils.set_random_seed(network.recipe.seed)
+        networks.append(registry.build_model(network.family, num_classes, **network.kwargs))
     return networks
 
 
@@ -130,16 +66,16 @@ def check_weights_fit(model, weights_dtype: str, max_model_bytes: int) -> None:
                         f"as {weights_dtype}, over the budget of {max_model_bytes:,} bytes")
 
 
-def train_networks(networks: list, soft_labels, config: dict, num_folds: int, num_classes: int,
+def train_networks(networks: list, soft_labels, config: StudentConfig, num_folds: int, num_classes: int,
                    transform_dir: str, log_dir: str) -> list[dict]:
     """Trains each of the student's networks (`build_networks`) with its own recipe and
     seed on the transformed features of the training videos; returns their summaries."""
     videos = data.load_videos(training_patterns(soft_labels, num_folds), with_soft_labels=True)
-    class_ids, weights = data.mixed_targets(videos, config.get("soft_label_weight", 1.0))
+    class_ids, weights = data.mixed_targets(videos, config.soft_label_weight)
     target_ids, target_weights = data.padded(class_ids, weights)
     transform = preprocessing.transform_layer(preprocessing.load(transform_dir))
     summaries = []
-    for index, (network, member) in enumerate(zip(networks, members_of(config))):
+    for index, (network, member) in enumerate(zip(networks, config.networks())):
         recipe = member.recipe
         dataset = data.target_dataset(videos.features, target_ids, target_weights, num_classes,
                                       recipe.batch_size, seed=recipe.seed)

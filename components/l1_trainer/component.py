@@ -22,7 +22,7 @@ import y8m_types
 from components import splits
 from components.l1_trainer import trainer
 from schemas.video_level import NUM_CLASSES
-from common.errors import UserError
+from models.model_config import L1ModelConfig
 
 
 @component
@@ -35,19 +35,17 @@ def L1Trainer(
     num_folds: Parameter[int] = 5,
     num_classes: Parameter[int] = NUM_CLASSES,
 ):
-    """`model_config` is a JSON object: name, family, kwargs, training and, for the second
-    round on soft labels, soft_label_weight (see pipeline/profile.py). A frame-level family
-    (models/frame_zoo.py) reads `frame_features` (FrameFeatures' output) instead of `examples`."""
-    config = json.loads(model_config)
-    if ("soft_label_weight" in config) != (soft_labels is not None):
-        raise UserError(f"L1 model '{config['name']}': soft_label_weight and the soft_labels input go together")
+    """`model_config`: one of the profile's L1 models (models/model_config.py, `L1ModelConfig`)
+    as JSON; a second-round model (soft_label_weight) reads `soft_labels` too. A frame-level
+    family (models/frame_zoo.py) reads `frame_features` (FrameFeatures' output) instead of `examples`."""
+    config = L1ModelConfig.from_json(model_config)
     summary = trainer.train_out_of_fold(
         examples, predictions, config, num_folds=num_folds, num_classes=num_classes, soft_labels=soft_labels,
         frame_features=frame_features)
     splits.set_split_names(predictions, list(trainer.PREDICTION_SPLITS))
-    predictions.set_string_custom_property("model_name", config["name"])
+    predictions.set_string_custom_property("model_name", config.name)
     predictions.set_string_custom_property("kind", "l1")
     if soft_labels is not None:
         # Its out-of-fold targets came from teachers trained on those folds: judged on held-out only.
-        predictions.set_float_custom_property("soft_label_weight", config["soft_label_weight"])
+        predictions.set_float_custom_property("soft_label_weight", config.soft_label_weight)
     predictions.set_string_custom_property("training_summary", json.dumps(summary))

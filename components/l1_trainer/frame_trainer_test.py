@@ -13,6 +13,7 @@ from models import data
 from schemas import frame_level, predictions
 from schemas.video_level import AUDIO_SIZE, RGB_SIZE
 from common.errors import UserError
+from models.model_config import L1ModelConfig
 
 CLASSES = 6
 SPLITS = ("fold_0", "fold_1", "holdout", "test")
@@ -20,6 +21,7 @@ MAX_FRAMES = 4
 CONFIG = {"name": "attention", "family": "attention_pooling",
           "kwargs": {"max_frames": MAX_FRAMES, "hidden_size": 8, "heads": 2},
           "training": {"batch_size": 8, "max_epochs": 1}}
+MODEL = L1ModelConfig.from_dict(CONFIG)
 
 
 def frame_feature_record(video_id, labels, frames, rng) -> bytes:
@@ -58,7 +60,7 @@ def test_frames_load_truncated_and_padded(frame_features):
 def test_frame_model_predicts_every_video_of_every_split(frame_features, tmp_path):
     artifact, ids = frame_features
     output = types.SimpleNamespace(uri=str(tmp_path / "predictions"))
-    summary = trainer.train_out_of_fold(None, output, CONFIG, num_folds=2, num_classes=CLASSES,
+    summary = trainer.train_out_of_fold(None, output, MODEL, num_folds=2, num_classes=CLASSES,
                                         frame_features=artifact)
     assert len(summary["folds"]) == 2
     expected = {"oof": ids["fold_0"] + ids["fold_1"], "holdout": ids["holdout"], "test": ids["test"]}
@@ -73,8 +75,7 @@ def test_frame_model_predicts_every_video_of_every_split(frame_features, tmp_pat
 @pytest.mark.parametrize("config, with_frames, message", [
     (CONFIG, False, "reads frames and needs the frame_features input"),
     ({**CONFIG, "family": "mlp", "kwargs": {}}, True, "frame_features is only for frame-level families"),
-    ({**CONFIG, "training": {"mixup_alpha": 0.3}}, True, "mixup is not supported for frame-level"),
 ])
-def test_frame_configs_are_checked(config, with_frames, message):
+def test_frame_inputs_are_checked(config, with_frames, message):
     with pytest.raises(UserError, match=message):
-        trainer.check_frame_config(config, None, object() if with_frames else None)
+        trainer.check_inputs(L1ModelConfig.from_dict(config), None, object() if with_frames else None)

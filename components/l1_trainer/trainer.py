@@ -15,6 +15,7 @@ from components import splits
 from components.fold_splitter.folds import fold_split_name
 from components.frame_features.transforms import split_files_pattern as frame_files_pattern
 from models import data, registry, training
+from models.model_config import L1ModelConfig
 from common.errors import UserError
 
 PREDICTION_SPLITS = ("oof", "holdout", "test")
@@ -29,79 +30,65 @@ def load_split(examples, split: str, with_soft_labels: bool = False) -> data.Vid
     return data.load_videos([splits.split_files_pattern(examples, split)], with_soft_labels=with_soft_labels)
 
 
-def reads_frames(config: dict) -> bool:
-    return registry.reads(config["family"]) == "frames"
-
-
-def frame_length(config: dict) -> int:
-    """The padded length of a frame-level model's input (its `max_frames`)."""
-    return config.get("kwargs", {}).get("max_frames", registry.keyword_default(config["family"], "max_frames"))
-
-
-def check_frame_config(config: dict, soft_labels, frame_features) -> None:
-    """A frame-level family needs FrameFeatures' output; the video-level extras do not apply yet."""
-    name = config["name"]
-    if not reads_frames(config):
-        if frame_features is not None:
-            raise UserError(f"L1 model '{name}': family '{config['family']}' reads video-level "
-                            "features; frame_features is only for frame-level families")
-        return
-    if frame_features is None:
-        raise UserError(f"L1 model '{name}': family '{config['family']}' reads frames and needs "
+def check_inputs(config: L1ModelConfig, soft_labels, frame_features) -> None:
+    """A frame-level family needs FrameFeatures' output, a second-round model the soft labels."""
+    if config.second_round != (soft_labels is not None):
+        raise UserError(f"L1 model '{config.name}': soft_label_weight and the soft_labels input go together")
+    if config.reads_frames and frame_features is None:
+        raise UserError(f"L1 model '{config.name}': family '{config.family}' reads frames and needs "
                         "the frame_features input (FrameFeatures' output)")
-    if soft_labels is not None:
-        raise UserError(f"L1 model '{name}': soft labels are not supported for frame-level families")
-    if config.get("training", {}).get("mixup_alpha", 0.0) > 0:
-        raise UserError(f"L1 model '{name}': mixup is not supported for frame-level families")
+    if not config.reads_frames and frame_features is not None:
+        raise UserError(f"L1 model '{config.name}': family '{config.family}' reads video-level "
+                        "features; frame_features is only for frame-level families")
 
 
-def train_one_fold(config: dict, fold_sets: list[data.VideoSet], fold: int, num_classes: int,
+def train_one_fold(config: L1ModelConfig, fold_sets: list[data.VideoSet], fold: int, num_classes: int,
                    log_dir: str | None) -> tuple:
     """Trains on every fold but `fold`, validates on `fold`'s hard labels; returns (model,
     fit summary). With `soft_label_weight` w the targets are w·soft + (1 − w)·hard."""
-    recipe = training.TrainingRecipe.from_dict(config.get("training", {}))
+    recipe = config.training
     train_set = data.concatenate([s for k, s in enumerate(fold_sets) if k != fold])
-    if "soft_label_weight" in config:
-        target_ids, target_weights = data.padded(*data.mixed_targets(train_set, config["soft_label_weight"]))
+    if config.second_round:
+        target_ids, target_weights = data.padded(*data.mixed_targets(train_set, config.soft_label_weight))
     else:
         target_ids, target_weights = data.padded(train_set.labels)
     class_subset = None
-    if config.get("top_classes"):
+    if config.top_classes:
         # Chosen on the training folds only; the model still predicts (and is validated)
         # over every class, with the classes outside the subset never ranked.
-        class_subset = data.most_frequent_classes(train_set.labels, config["top_classes"])
+        class_subset = data.most_frequent_classes(train_set.labels, config.top_classes)
         target_ids = data.restricted_to(target_ids, class_subset)
     train_dataset = data.target_dataset(train_set.features, target_ids, target_weights,
                                         num_classes, recipe.batch_size, seed=recipe.seed + fold)
     tf_keras.utils.set_random_seed(recipe.seed + fold)  # the same initial weights on every run
     if class_subset is None:
-        model = registry.build_model(config["family"], num_classes, **config.get("kwargs", {}))
+        model = registry.build_model(config.family, num_classes, **config.kwargs)
     else:
-        model = registry.build_subset_model(config["family"], list(class_subset), num_classes, **config.get("kwargs", {}))
+        model = registry.build_subset_model(config.family, list(class_subset), num_classes, **config.kwargs)
     summary = training.fit(model, train_dataset, fold_sets[fold].features, fold_sets[fold].labels,
-                           recipe, log_dir=log_dir, progress_prefix=f"{config['name']} fold {fold}: ",
+                           recipe, log_dir=log_dir, progress_prefix=f"{config.name} fold {fold}: ",
                            validation_batch_size=_predict_batch(config))
     return model, summary
 
 
-def _predict_batch(config: dict) -> int:
-    return FRAME_PREDICT_BATCH if reads_frames(config) else PREDICT_BATCH
+def _predict_batch(config: L1ModelConfig) -> int:
+    return FRAME_PREDICT_BATCH if config.reads_frames else PREDICT_BATCH
 
 
-def load_splits(examples, config: dict, num_folds: int, soft_labels=None, frame_features=None):
+def load_splits(examples, config: L1ModelConfig, num_folds: int, soft_labels=None, frame_features=None):
     """(fold sets, holdout, test) of the model's input: frames for frame-level families;
     with `soft_labels` (SoftLabelIndexer's output) its fold splits replace the examples'."""
-    check_frame_config(config, soft_labels, frame_features)
+    check_inputs(config, soft_labels, frame_features)
     if frame_features is not None:
         def load(split):
-            return data.load_frame_videos([frame_files_pattern(frame_features, split)], frame_length(config))
+            return data.load_frame_videos([frame_files_pattern(frame_features, split)], config.frame_length)
         return [load(fold_split_name(k)) for k in range(num_folds)], load("holdout"), load("test")
     fold_source = soft_labels if soft_labels is not None else examples
     fold_sets = [load_split(fold_source, fold_split_name(k), soft_labels is not None) for k in range(num_folds)]
     return fold_sets, load_split(examples, "holdout"), load_split(examples, "test")
 
 
-def train_out_of_fold(examples, predictions_artifact, config: dict, num_folds: int, num_classes: int,
+def train_out_of_fold(examples, predictions_artifact, config: L1ModelConfig, num_folds: int, num_classes: int,
                       soft_labels=None, frame_features=None) -> dict:
     """`soft_labels`: SoftLabelIndexer's output, whose fold splits then replace the examples';
     `frame_features`: FrameFeatures' output, read instead of the examples by frame-level families."""
@@ -121,7 +108,7 @@ def train_out_of_fold(examples, predictions_artifact, config: dict, num_folds: i
         test_sum += training.predict_probabilities(model, test.features, batch)
         fold_summaries.append({"fold": fold, "best_val_gap": summary["best_val_gap"],
                                "best_epoch": summary["best_epoch"], "seconds": round(time.time() - started, 1)})
-        log.info("%s fold %d (of %d): validation GAP %.4f (%.0f s)", config["name"], fold, num_folds,
+        log.info("%s fold %d (of %d): validation GAP %.4f (%.0f s)", config.name, fold, num_folds,
                  summary["best_val_gap"], time.time() - started)
         tf_keras.backend.clear_session()
     splits.write_dense_predictions(predictions_artifact, "oof", oof_ids, np.concatenate(oof_scores))

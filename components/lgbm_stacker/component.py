@@ -13,25 +13,8 @@ from tfx.types.standard_artifacts import Model
 import y8m_types
 from components import splits
 from components.lgbm_stacker import l2_features, stacker
+from components.lgbm_stacker.settings import StackerSettings
 from schemas.video_level import NUM_CLASSES
-from common.errors import UserError
-
-DEFAULT_SETTINGS = {
-    "feature_set": "extended", "n_estimators": 3000, "learning_rate": 0.01, "num_leaves": 31,
-    "min_child_samples": 20, "early_stopping_rounds": 30, "n_jobs": 0, "seed": 0,
-}
-
-
-def settings_from_json(text: str) -> dict:
-    given = json.loads(text or "{}")
-    unknown = set(given) - set(DEFAULT_SETTINGS)
-    if unknown:
-        raise UserError(f"unknown stacker settings: {sorted(unknown)}; known: {sorted(DEFAULT_SETTINGS)}")
-    settings = {**DEFAULT_SETTINGS, **given}
-    if settings["feature_set"] not in l2_features.FEATURE_SETS:
-        raise UserError(f"stacker feature_set must be one of {l2_features.FEATURE_SETS}")
-    return settings
-
 
 @component
 def LGBMStacker(
@@ -42,7 +25,7 @@ def LGBMStacker(
     num_folds: Parameter[int] = 5,
     num_classes: Parameter[int] = NUM_CLASSES,
 ):
-    settings = settings_from_json(stacker_settings)
+    settings = StackerSettings.from_json(stacker_settings)
     merged_names = json.loads(merged.get_string_custom_property("feature_names"))
     tables = {split: l2_features.load_candidates(splits.split_files_pattern(merged, split), len(merged_names))
               for split in stacker.STACK_SPLITS}

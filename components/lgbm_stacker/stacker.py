@@ -7,6 +7,7 @@ import numpy as np
 
 from components import splits
 from components.lgbm_stacker import l2_features
+from components.lgbm_stacker.settings import StackerSettings
 from models import metrics
 from schemas import predictions as rows
 
@@ -39,13 +40,13 @@ def fold_gap(table, probabilities, video_mask) -> float:
     return metrics.gap(class_ids[video_mask], scores[video_mask], labels)
 
 
-def fit_fold(settings: dict, x_train, y_train, x_valid, y_valid) -> lightgbm.LGBMClassifier:
+def fit_fold(settings: StackerSettings, x_train, y_train, x_valid, y_valid) -> lightgbm.LGBMClassifier:
     model = lightgbm.LGBMClassifier(
-        objective="binary", n_estimators=settings["n_estimators"], learning_rate=settings["learning_rate"],
-        num_leaves=settings["num_leaves"], min_child_samples=settings["min_child_samples"],
-        n_jobs=settings["n_jobs"], random_state=settings["seed"], verbose=-1)
+        objective="binary", n_estimators=settings.n_estimators, learning_rate=settings.learning_rate,
+        num_leaves=settings.num_leaves, min_child_samples=settings.min_child_samples,
+        n_jobs=settings.n_jobs, random_state=settings.seed, verbose=-1)
     model.fit(x_train, y_train, eval_X=x_valid, eval_y=y_valid,
-              callbacks=[lightgbm.early_stopping(settings["early_stopping_rounds"], verbose=False)])
+              callbacks=[lightgbm.early_stopping(settings.early_stopping_rounds, verbose=False)])
     return model
 
 
@@ -55,7 +56,7 @@ def write_sparse(artifact, split: str, table, probabilities) -> None:
         for video_id, candidates, probs in per_video(table, probabilities)))
 
 
-def stack(tables: dict, merged_names: list[str], settings: dict, num_folds: int, num_classes: int,
+def stack(tables: dict, merged_names: list[str], settings: StackerSettings, num_folds: int, num_classes: int,
           predictions_artifact, model_dir: str):
     """Fits one LightGBM per fold; writes OOF and fold-averaged holdout/test probabilities."""
     oof, holdout, test = tables["oof"], tables["holdout"], tables["test"]
@@ -63,7 +64,7 @@ def stack(tables: dict, merged_names: list[str], settings: dict, num_folds: int,
     oof_probabilities = np.zeros(len(oof.candidates), np.float64)
     holdout_sum = np.zeros(len(holdout.candidates), np.float64)
     test_sum = np.zeros(len(test.candidates), np.float64)
-    feature_set = settings["feature_set"]
+    feature_set = settings.feature_set
     fold_summaries = []
     for fold in range(num_folds):
         training_videos = [oof.labels[i] for i in np.flatnonzero(oof.folds != fold)]
@@ -77,7 +78,7 @@ def stack(tables: dict, merged_names: list[str], settings: dict, num_folds: int,
         test_sum += model.predict_proba(l2_features.build_features(test, feature_set, merged_names, prior))[:, 1]
         model.booster_.save_model(os.path.join(model_dir, f"fold_{fold}.txt"))
         gap = fold_gap(oof, oof_probabilities, oof.folds == fold)
-        fold_summaries.append({"fold": fold, "gap": gap, "trees": int(model.best_iteration_ or settings["n_estimators"])})
+        fold_summaries.append({"fold": fold, "gap": gap, "trees": int(model.best_iteration_ or settings.n_estimators)})
         log.info("stack fold %d (of %d): GAP %.4f with %d trees", fold, num_folds, gap, fold_summaries[-1]["trees"])
     write_sparse(predictions_artifact, "oof", oof, oof_probabilities)
     write_sparse(predictions_artifact, "holdout", holdout, holdout_sum / num_folds)

@@ -1,12 +1,11 @@
 """Features and the K-fold stack on a small random candidate table."""
-import json
 import types
 
 import numpy as np
 import pytest
 
 from components.lgbm_stacker import l2_features, stacker
-from components.lgbm_stacker.component import settings_from_json
+from components.lgbm_stacker.settings import StackerSettings
 from components.prediction_merger.merge import candidates_of
 from schemas import predictions as rows
 from common.errors import UserError
@@ -54,7 +53,7 @@ def test_stack_beats_a_single_score_and_writes_probabilities(tmp_path, monkeypat
     written = {}
     monkeypatch.setattr(stacker, "write_sparse", lambda artifact, split, table, p: written.setdefault(split, p))
     tables = {"oof": random_table(300, 1), "holdout": random_table(40, 2), "test": random_table(40, 3)}
-    settings = settings_from_json(json.dumps({"n_estimators": 100, "learning_rate": 0.1}))
+    settings = StackerSettings.from_dict({"n_estimators": 100, "learning_rate": 0.1})
     summary = stacker.stack(tables, MERGED_NAMES, settings, FOLDS, CLASSES,
                             types.SimpleNamespace(uri=str(tmp_path)), str(tmp_path))
     oof = tables["oof"]
@@ -67,8 +66,19 @@ def test_stack_beats_a_single_score_and_writes_probabilities(tmp_path, monkeypat
     assert sorted(p.name for p in tmp_path.glob("fold_*.txt")) == ["fold_0.txt", "fold_1.txt", "fold_2.txt"]
 
 
-def test_unknown_setting_is_a_user_error():
-    with pytest.raises(UserError, match="unknown stacker settings"):
-        settings_from_json('{"trees": 5}')
-    with pytest.raises(UserError, match="feature_set"):
-        settings_from_json('{"feature_set": "fancy"}')
+@pytest.mark.parametrize("raw, message", [
+    ({"trees": 5}, r"stacker: unknown keys \['trees'\]"),
+    ({"feature_set": "fancy"}, "feature_set must be one of original, extended"),
+    ({"n_estimators": 0}, "'n_estimators' must be at least 1"),
+    ({"learning_rate": "fast"}, "'learning_rate' must be float"),
+    ({"num_leaves": 1}, "'num_leaves' must be at least 2"),
+])
+def test_bad_settings_are_user_errors(raw, message):
+    with pytest.raises(UserError, match=message):
+        StackerSettings.from_dict(raw)
+
+
+def test_settings_survive_their_json():
+    settings = StackerSettings.from_dict({"n_estimators": 100, "feature_set": "original"})
+    assert StackerSettings.from_json(settings.to_json()) == settings
+    assert StackerSettings.from_json("") == StackerSettings()

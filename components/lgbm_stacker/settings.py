@@ -1,0 +1,38 @@
+"""The stacker section of a profile: LightGBM's settings, typed and checked when the
+profile loads (pipeline/profile.py) and parsed back by LGBMStacker from its JSON."""
+import dataclasses
+import json
+
+from common.config_fields import require, scalar_fields
+from components.lgbm_stacker.l2_features import FEATURE_SETS
+
+
+@dataclasses.dataclass(frozen=True)
+class StackerSettings:
+    feature_set: str = "extended"
+    n_estimators: int = 3000
+    learning_rate: float = 0.01
+    num_leaves: int = 31
+    min_child_samples: int = 20
+    early_stopping_rounds: int = 30
+    n_jobs: int = 0  # 0: LightGBM's default, every core
+    seed: int = 0
+
+    @classmethod
+    def from_dict(cls, raw, where: str = "stacker") -> "StackerSettings":
+        settings = cls(**scalar_fields(cls, raw, where))
+        require(settings.feature_set in FEATURE_SETS, where,
+                f"feature_set must be one of {', '.join(FEATURE_SETS)}, got {settings.feature_set!r}")
+        for name in ("n_estimators", "early_stopping_rounds", "min_child_samples"):
+            require(getattr(settings, name) >= 1, where, f"'{name}' must be at least 1, got {getattr(settings, name)}")
+        require(settings.num_leaves >= 2, where, f"'num_leaves' must be at least 2, got {settings.num_leaves}")
+        require(settings.learning_rate > 0, where, f"'learning_rate' must be positive, got {settings.learning_rate}")
+        require(settings.n_jobs >= 0, where, f"'n_jobs' must not be negative, got {settings.n_jobs}")
+        return settings
+
+    @classmethod
+    def from_json(cls, text: str) -> "StackerSettings":
+        return cls.from_dict(json.loads(text or "{}"))
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self), sort_keys=True)
