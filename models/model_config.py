@@ -16,6 +16,8 @@ from models.training import TrainingRecipe
 
 # Model names become task names on Kubeflow, which take few characters.
 MODEL_NAME = re.compile(r"[a-z][a-z0-9_]{0,62}")
+# The keys of one network: a single-network student's, and each member's.
+NETWORK_KEYS = ("family", "kwargs", "training")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -102,9 +104,6 @@ class StudentMember:
             raise UserError(f"{where}: the student serves raw video-level features; "
                             f"family '{member.family}' reads frames")
         return member
-
-
-NETWORK_KEYS = ("family", "kwargs", "training")
 
 
 @dataclasses.dataclass(frozen=True)
