@@ -45,7 +45,7 @@ def main() -> None:
     uri, merged_names = latest_merged(args.run_dir)
     merged = types.SimpleNamespace(uri=uri)
     tables = {split: l2_features.load_candidates(splits.split_files_pattern(merged, split), len(merged_names))
-              for split in stacker.STACK_SPLITS}
+              for split in splits.PREDICTION_SPLITS}
     for feature_set in l2_features.FEATURE_SETS:
         gaps = stack_with(feature_set, tables, merged_names, profile)
         print(f"{feature_set:9s} ({len(l2_features.feature_names(feature_set, merged_names))} features): "

@@ -1,18 +1,101 @@
-"""Split layout shared by every artifact of the pipeline: `<uri>/Split-<name>/part-*.gz`.
+"""The fold/split contract of the pipeline: which split a video is in, what the splits
+are called, and how an artifact lays them out.
 
-Standard `Examples` keep their split names in a property; the custom types (which may
-not declare properties under Kubeflow V2) keep them in the custom property below.
+Folds: the fold of a labelled video is a pure function of its id (`fold_of`), so every
+stage (L1 models, stacker, soft labels, frame-level data) uses the same assignment and
+out-of-fold predictions of different models are comparable. About `holdout_fraction` of
+the labelled videos form the held-out split, which nothing trains on: the student, whose
+targets come from teachers trained on every fold, is judged there.
+
+Split names: VideoExampleGen writes `labelled` and `test`. FoldSplitter and FrameFeatures
+write every split of the pipeline (`pipeline_split_names`): the fold splits `fold_0` …
+`fold_{K-1}` (`fold_split_names`), `holdout` and `test`; SoftLabelIndexer writes the fold
+splits only. A model's predictions, and the merged candidate rows, are in
+`PREDICTION_SPLITS`: `oof` (every fold video, scored by the model that did not train on
+its fold), `holdout` and `test`; the student's in `STUDENT_PREDICTION_SPLITS` (it has no
+honest out-of-fold scores).
+
+Layout: a split is a folder `<uri>/Split-<name>/` of gzipped TFRecord files
+(`*.tfrecord.gz`). Standard `Examples` keep their split names in their `split_names`
+property; the custom types (which may not declare properties under Kubeflow V2) keep
+them in the custom property below.
 """
+import hashlib
 import json
 import os
 
 import tensorflow as tf
 from tfx.types import artifact_utils, standard_artifacts
 
+from common.errors import UserError
 from schemas import predictions
+
+LABELLED = "labelled"  # VideoExampleGen's: the train and validate files pooled
+TEST = "test"
+HOLDOUT = "holdout"
+OOF = "oof"
+PREDICTION_SPLITS = (OOF, HOLDOUT, TEST)
+STUDENT_PREDICTION_SPLITS = (HOLDOUT, TEST)
+
+# The fold numbers of the splits that are no fold (`fold_of`, `split_of`).
+HOLDOUT_FOLD = -1
+TEST_FOLD = -2
 
 SPLIT_NAMES = "split_names"
 TFRECORD_SUFFIX = ".tfrecord.gz"
+
+
+def _unit_hash(video_id: str, seed: int) -> float:
+    digest = hashlib.sha256(f"{seed}:{video_id}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2.0**64
+
+
+def fold_of(video_id: str, num_folds: int, holdout_fraction: float, seed: int = 0) -> int:
+    """The fold 0..num_folds-1 of a labelled video, or HOLDOUT_FOLD."""
+    position = _unit_hash(video_id, seed)
+    if position < holdout_fraction:
+        return HOLDOUT_FOLD
+    fold = int((position - holdout_fraction) / (1.0 - holdout_fraction) * num_folds)
+    return min(fold, num_folds - 1)
+
+
+def validate_folds(num_folds: int, holdout_fraction: float) -> None:
+    if num_folds < 2:
+        raise UserError(f"folds must be at least 2, got {num_folds}")
+    if not 0.0 < holdout_fraction < 0.5:
+        raise UserError(f"holdout_fraction must lie in (0, 0.5), got {holdout_fraction}")
+
+
+def fold_split_name(fold: int) -> str:
+    return f"fold_{fold}"
+
+
+def fold_split_names(num_folds: int) -> list[str]:
+    return [fold_split_name(fold) for fold in range(num_folds)]
+
+
+def pipeline_folds(num_folds: int) -> list[int]:
+    """Every fold number of the pipeline: the folds, HOLDOUT_FOLD and TEST_FOLD."""
+    return [*range(num_folds), HOLDOUT_FOLD, TEST_FOLD]
+
+
+def split_of(fold: int) -> str:
+    """The split name of a fold number (HOLDOUT_FOLD and TEST_FOLD included)."""
+    if fold == HOLDOUT_FOLD:
+        return HOLDOUT
+    if fold == TEST_FOLD:
+        return TEST
+    return fold_split_name(fold)
+
+
+def pipeline_split_names(num_folds: int) -> list[str]:
+    """Every split of the pipeline, in the order of `pipeline_folds`."""
+    return [split_of(fold) for fold in pipeline_folds(num_folds)]
+
+
+def prediction_split_of(fold: int) -> str:
+    """The prediction split of a video of that fold: `oof` for every fold video."""
+    return OOF if fold >= 0 else split_of(fold)
 
 
 def split_dir(artifact, split: str) -> str:

@@ -60,7 +60,7 @@ def Distiller(
     if exported["saved_model_bytes"] > max_model_bytes:
         raise UserError(f"the student's SavedModel ({options.weights_dtype} weights) is "
                         f"{exported['saved_model_bytes']:,} bytes, over the budget of {max_model_bytes:,} bytes")
-    splits.set_split_names(predictions, ["holdout", "test"])
+    splits.set_split_names(predictions, list(splits.STUDENT_PREDICTION_SPLITS))
     predictions.set_string_custom_property("model_name", "student")
     predictions.set_string_custom_property("kind", "student")
     model.set_int_custom_property("saved_model_bytes", exported["saved_model_bytes"])

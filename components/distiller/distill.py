@@ -24,7 +24,6 @@ import tf_keras
 
 from components import splits
 from components.evaluator import evaluate
-from components.fold_splitter.folds import fold_split_name
 from models import data, layers, metrics, preprocessing, registry, serving, training
 from common.errors import UserError
 
@@ -65,7 +64,7 @@ class StudentOptions:
 
 def training_patterns(soft_labels, num_folds: int) -> list[str]:
     """The student's training videos: every fold of the soft-label artifact."""
-    return [splits.split_files_pattern(soft_labels, fold_split_name(k)) for k in range(num_folds)]
+    return [splits.split_files_pattern(soft_labels, name) for name in splits.fold_split_names(num_folds)]
 
 
 def analyze_training_features(pipeline, soft_labels, num_folds: int, transform_dir: str,
@@ -181,7 +180,7 @@ def holdout_gap(ids: list[str], scores: np.ndarray, labels_by_id: dict) -> float
 
 def score_export(export_dir: str, examples, labels_by_id: dict) -> dict:
     """Size and held-out GAP of one exported SavedModel (predicted from serialized Examples)."""
-    ids, scores = predict_split(serving.load(export_dir), examples, "holdout")
+    ids, scores = predict_split(serving.load(export_dir), examples, splits.HOLDOUT)
     return {"saved_model_bytes": serving.saved_model_bytes(export_dir),
             "holdout_gap": holdout_gap(ids, scores, labels_by_id)}
 
@@ -194,13 +193,13 @@ def export_and_predict(model, model_artifact, examples, predictions_artifact, tr
     export_dir = os.path.join(model_artifact.uri, SERVING_DIR)
     serving.export(model, export_dir, transform_dir, weights_dtype)
     serving_fn = serving.load(export_dir)
-    labels_by_id = evaluate.labels_by_id(examples, ["holdout"])
+    labels_by_id = evaluate.labels_by_id(examples, [splits.HOLDOUT])
     counts, holdout = {}, None
-    for split in ("holdout", "test"):
+    for split in splits.STUDENT_PREDICTION_SPLITS:
         ids, scores = predict_split(serving_fn, examples, split)
         splits.write_dense_predictions(predictions_artifact, split, ids, scores)
         counts[split] = len(ids)
-        if split == "holdout":
+        if split == splits.HOLDOUT:
             holdout = holdout_gap(ids, scores, labels_by_id)
     size = serving.saved_model_bytes(export_dir)
     precisions = {weights_dtype: {"saved_model_bytes": size, "holdout_gap": holdout}}

@@ -18,7 +18,7 @@ from tfx.types.component_spec import ChannelParameter, ExecutionParameter
 from tfx.types.standard_artifacts import Examples, Model, ModelBlessing
 
 import y8m_types
-from components import model_inputs
+from components import model_inputs, splits
 from components.evaluator import evaluate, report
 from schemas.video_level import NUM_CLASSES
 
@@ -34,7 +34,7 @@ def evaluate_run(split_examples, l1_predictions: list, stack_predictions, studen
         stages += evaluate.stage_metrics(artifact.get_string_custom_property("model_name"), "l1",
                                          artifact, labels, num_classes)
     stages += evaluate.stage_metrics("stack", "stack", stack_predictions, labels, num_classes)
-    student_labels = {split: value for split, value in labels.items() if split != "oof"}
+    student_labels = {split: value for split, value in labels.items() if split != splits.OOF}
     stages += evaluate.stage_metrics("student", "student", student_predictions, student_labels, num_classes)
     blessed, reason = evaluate.blessing_decision(stages, min_gap_ratio)
     metrics_report = {"stages": stages, "blessing": {"blessed": blessed, "reason": reason,
@@ -51,9 +51,9 @@ def evaluate_run(split_examples, l1_predictions: list, stack_predictions, studen
 
 def write_report(directory: str, metrics_report: dict, labels: dict, stack_predictions, student_predictions,
                  student_model, num_classes: int, settings: dict) -> None:
-    frequency = np.bincount(np.concatenate([np.zeros(0, np.int64), *labels["oof"].values()]).astype(np.int64),
-                            minlength=num_classes)
-    ap_by_stage = {name: evaluate.per_class_ap(artifact, labels["holdout"], num_classes)
+    fold_labels = np.concatenate([np.zeros(0, np.int64), *labels[splits.OOF].values()])
+    frequency = np.bincount(fold_labels.astype(np.int64), minlength=num_classes)
+    ap_by_stage = {name: evaluate.per_class_ap(artifact, labels[splits.HOLDOUT], num_classes)
                    for name, artifact in (("stack", stack_predictions), ("student", student_predictions))}
     model_bytes = (student_model.get_int_custom_property("saved_model_bytes")
                    if student_model.has_custom_property("saved_model_bytes") else None)

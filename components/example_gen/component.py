@@ -18,9 +18,6 @@ from common.input_files import expand_patterns
 from schemas.video_level import NUM_CLASSES
 from common.errors import InvalidInputError, unwrapped_input_errors
 
-LABELLED = "labelled"
-TEST = "test"
-
 
 @component(use_beam=True)
 def VideoExampleGen(
@@ -34,10 +31,10 @@ def VideoExampleGen(
     """`*_patterns` are JSON lists of globs; `input_fingerprint` makes caching see changed files."""
     del input_fingerprint  # only part of the cache key
     files = {
-        LABELLED: expand_patterns(json.loads(labelled_patterns), "labelled"),
-        TEST: expand_patterns(json.loads(test_patterns), "test"),
+        splits.LABELLED: expand_patterns(json.loads(labelled_patterns), "labelled"),
+        splits.TEST: expand_patterns(json.loads(test_patterns), "test"),
     }
-    overlap = set(files[LABELLED]) & set(files[TEST])
+    overlap = set(files[splits.LABELLED]) & set(files[splits.TEST])
     if overlap:
         raise InvalidInputError(f"{sorted(overlap)[0]} is given both as labelled and as test data")
     with unwrapped_input_errors(), beam_pipeline as pipeline:

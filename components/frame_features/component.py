@@ -22,7 +22,6 @@ from tfx.dsl.components.common.importer import Importer
 from tfx.types.standard_artifacts import Examples
 
 from components import splits
-from components.fold_splitter import folds
 from components.frame_features import transforms
 from schemas.frame_level import MAX_FRAMES
 from schemas.video_level import NUM_CLASSES
@@ -73,7 +72,7 @@ def FrameFeatures(
         raise UserError(f"max_frames must be at least 1, got {max_frames}")
     if not 0.0 <= max_bad_fraction < 1.0:
         raise UserError(f"max_bad_fraction must lie in [0, 1), got {max_bad_fraction}")
-    names = folds.split_names(num_folds)
+    names = splits.pipeline_split_names(num_folds)
     files = frame_files(frames)
     video_splits = {name: splits.split_files_pattern(split_examples, name) for name in names}
     prefixes = {name: splits.split_prefix(frame_features, name) for name in names}

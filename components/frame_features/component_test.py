@@ -55,9 +55,9 @@ def test_frame_features_feed_a_frame_level_trainer(tmp_path):
     assert report["videos"] == report["good_records"] == 80 and report["bad_records"] == 0
     counts = {split: sum(1 for path in tf.io.gfile.glob(transforms.split_files_pattern(
         type("A", (), {"uri": output}), split)) for _ in tf.data.TFRecordDataset(path))
-        for split in ("fold_0", "fold_1", "holdout", "test")}
-    assert sum(counts.values()) == 80 and counts["test"] == 16
+        for split in splits.pipeline_split_names(FOLDS)}
+    assert sum(counts.values()) == 80 and counts[splits.TEST] == 16
     (predictions,) = tf.io.gfile.glob(str(tmp_path / "root" / "L1Trainer" / "predictions" / "*"))
-    oof = [r for path in tf.io.gfile.glob(splits.split_files_pattern(type("A", (), {"uri": predictions}), "oof"))
+    oof = [r for path in tf.io.gfile.glob(splits.split_files_pattern(type("A", (), {"uri": predictions}), splits.OOF))
            for r in tf.data.TFRecordDataset(path, compression_type="GZIP")]
-    assert len(oof) == counts["fold_0"] + counts["fold_1"]
+    assert len(oof) == sum(counts[name] for name in splits.fold_split_names(FOLDS))

@@ -44,7 +44,7 @@ def L1Trainer(
     summary = trainer.train_out_of_fold(
         examples, predictions, config, num_folds=num_folds, num_classes=num_classes, soft_labels=soft_labels,
         frame_features=frame_features)
-    splits.set_split_names(predictions, list(trainer.PREDICTION_SPLITS))
+    splits.set_split_names(predictions, list(splits.PREDICTION_SPLITS))
     predictions.set_string_custom_property("model_name", config["name"])
     predictions.set_string_custom_property("kind", "l1")
     if soft_labels is not None:

@@ -45,9 +45,9 @@ def LGBMStacker(
     settings = settings_from_json(stacker_settings)
     merged_names = json.loads(merged.get_string_custom_property("feature_names"))
     tables = {split: l2_features.load_candidates(splits.split_files_pattern(merged, split), len(merged_names))
-              for split in stacker.STACK_SPLITS}
+              for split in splits.PREDICTION_SPLITS}
     summary = stacker.stack(tables, merged_names, settings, num_folds, num_classes, predictions, model.uri)
-    splits.set_split_names(predictions, list(stacker.STACK_SPLITS))
+    splits.set_split_names(predictions, list(splits.PREDICTION_SPLITS))
     predictions.set_string_custom_property("model_name", "stack")
     predictions.set_string_custom_property("kind", "stack")
     predictions.set_string_custom_property("training_summary", json.dumps(summary))
