@@ -92,7 +92,7 @@ def beam_job(frame_files, split_examples, output: str, workers: int) -> float:
     with beam.Pipeline(argv=argv) as pipeline:
         records, _ = pipeline | transforms.AggregateFrames(
             frame_files, video_splits, CLASSES, frame_level.MAX_FRAMES, 0.0)
-        _ = records | transforms.WriteSplits(prefixes, transforms.SPLIT_SUFFIX)
+        _ = records | transforms.WriteSplits(prefixes, splits.FRAME_TFRECORD_SUFFIX)
     return time.perf_counter() - started
 
 

@@ -26,7 +26,6 @@ import tensorflow as tf  # noqa: E402
 from sklearn.metrics import average_precision_score  # noqa: E402
 
 from components import splits  # noqa: E402
-from components.evaluator import evaluate  # noqa: E402
 from components.frame_features import transforms  # noqa: E402
 from components.l1_trainer import trainer  # noqa: E402
 from models.metrics import gap, top_k  # noqa: E402
@@ -76,7 +75,7 @@ def run_frame_features(data_dir: str, root: str, split_examples, num_folds: int,
     frame_files = sorted(tf.io.gfile.glob(os.path.join(data_dir, synthetic.FRAMES_DIR, "*.tfrecord")))
     with beam.Pipeline(argv=beam_args("local")) as pipeline:
         records, _ = pipeline | transforms.AggregateFrames(frame_files, video_splits, classes, max_frames, 0.0)
-        _ = records | transforms.WriteSplits(prefixes, transforms.SPLIT_SUFFIX)
+        _ = records | transforms.WriteSplits(prefixes, splits.FRAME_TFRECORD_SUFFIX)
     return artifact
 
 
@@ -126,7 +125,7 @@ def main() -> None:
     frame_features = run_frame_features(data_dir, root, split_examples, args.folds, args.classes, args.max_frames)
     print(f"data and frame features: {time.time() - started:.0f} s; temporal classes {temporal}", flush=True)
     truth = clean_labels(data_dir)
-    recorded = evaluate.labels_by_id(split_examples, splits.fold_split_names(args.folds))
+    recorded = splits.labels_by_id(split_examples, splits.fold_split_names(args.folds))
 
     results = {}
     for config in model_configs(args.max_frames):

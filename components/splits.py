@@ -15,19 +15,22 @@ splits only. A model's predictions, and the merged candidate rows, are in
 its fold), `holdout` and `test`; the student's in `STUDENT_PREDICTION_SPLITS` (it has no
 honest out-of-fold scores).
 
-Layout: a split is a folder `<uri>/Split-<name>/` of gzipped TFRecord files
-(`*.tfrecord.gz`). Standard `Examples` keep their split names in their `split_names`
-property; the custom types (which may not declare properties under Kubeflow V2) keep
-them in the custom property below.
+Layout: a split is a folder `<uri>/Split-<name>/` of TFRecord files, gzipped
+(`*.tfrecord.gz`, `split_files_pattern`) but for FrameFeatures' splits, which are
+uncompressed (`*.tfrecord`, `frame_split_files_pattern`). Standard `Examples` keep their
+split names in their `split_names` property; the custom types (which may not declare
+properties under Kubeflow V2) keep them in the custom property below.
 """
 import hashlib
 import json
 import os
 
+import numpy as np
 import tensorflow as tf
 from tfx.types import artifact_utils, standard_artifacts
 
 from common.errors import UserError
+from models import data
 from schemas import predictions
 
 LABELLED = "labelled"  # VideoExampleGen's: the train and validate files pooled
@@ -43,6 +46,11 @@ TEST_FOLD = -2
 
 SPLIT_NAMES = "split_names"
 TFRECORD_SUFFIX = ".tfrecord.gz"
+FILE_FORMAT = "tfrecords_gzip"  # the `file_format` custom property of such Examples
+# Frame-feature splits are uncompressed: quantized frames hardly compress, and gzip would
+# cost several times the parse, dequantize and aggregate work of a record.
+FRAME_TFRECORD_SUFFIX = ".tfrecord"
+FRAME_FILE_FORMAT = "tfrecords"
 
 
 def _unit_hash(video_id: str, seed: int) -> float:
@@ -106,6 +114,16 @@ def split_files_pattern(artifact, split: str) -> str:
     return os.path.join(split_dir(artifact, split), "*" + TFRECORD_SUFFIX)
 
 
+def frame_split_files_pattern(artifact, split: str) -> str:
+    """The files of one split of FrameFeatures' output."""
+    return os.path.join(split_dir(artifact, split), "*" + FRAME_TFRECORD_SUFFIX)
+
+
+def fold_files_patterns(artifact, num_folds: int) -> list[str]:
+    """The files of every fold split (for the student: its training videos)."""
+    return [split_files_pattern(artifact, name) for name in fold_split_names(num_folds)]
+
+
 def split_prefix(artifact, split: str) -> str:
     """The Beam `WriteToTFRecord` prefix of a split."""
     return os.path.join(split_dir(artifact, split), "part")
@@ -122,6 +140,12 @@ def split_names(artifact) -> list[str]:
     if isinstance(artifact, standard_artifacts.Examples):
         return artifact_utils.decode_split_names(artifact.split_names)
     return json.loads(artifact.get_string_custom_property(SPLIT_NAMES) or "[]")
+
+
+def labels_by_id(examples, names: list[str]) -> dict[str, np.ndarray]:
+    """Video id → hard label ids, over the splits `names` of a video-level artifact."""
+    videos = data.load_videos([split_files_pattern(examples, name) for name in names])
+    return dict(zip(videos.ids, videos.labels))
 
 
 def write_split_records(artifact, split: str, records) -> None:

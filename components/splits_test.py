@@ -1,9 +1,13 @@
 import collections
+import types
 
+import numpy as np
 import pytest
+import tensorflow as tf
 
 from components import splits
 from common.errors import UserError
+from schemas import video_level
 
 IDS = [f"{i:04x}" for i in range(20000)]
 
@@ -36,3 +40,16 @@ def test_split_names_and_validation():
         splits.validate_folds(1, 0.1)
     with pytest.raises(UserError):
         splits.validate_folds(5, 0.0)
+
+
+def test_layouts_and_labels_by_id(tmp_path):
+    artifact = types.SimpleNamespace(uri=str(tmp_path))
+    for fold, video_ids in enumerate((["a", "b"], ["c"])):
+        splits.write_split_records(artifact, splits.fold_split_name(fold), [
+            video_level.make_example(video_id, [fold, 7], np.zeros(video_level.RGB_SIZE),
+                                     np.zeros(video_level.AUDIO_SIZE)).SerializeToString()
+            for video_id in video_ids])
+    assert [len(tf.io.gfile.glob(pattern)) for pattern in splits.fold_files_patterns(artifact, 2)] == [1, 1]
+    assert tf.io.gfile.glob(splits.frame_split_files_pattern(artifact, "fold_0")) == []  # gzipped, not frames
+    labels = splits.labels_by_id(artifact, splits.fold_split_names(2))
+    assert {video_id: value.tolist() for video_id, value in labels.items()} == {"a": [0, 7], "b": [0, 7], "c": [1, 7]}

@@ -23,7 +23,6 @@ import tensorflow as tf
 import tf_keras
 
 from components import splits
-from components.evaluator import evaluate
 from models import data, layers, metrics, preprocessing, registry, serving, training
 from common.errors import UserError
 
@@ -62,15 +61,10 @@ class StudentOptions:
         return options
 
 
-def training_patterns(soft_labels, num_folds: int) -> list[str]:
-    """The student's training videos: every fold of the soft-label artifact."""
-    return [splits.split_files_pattern(soft_labels, name) for name in splits.fold_split_names(num_folds)]
-
-
 def analyze_training_features(pipeline, soft_labels, num_folds: int, transform_dir: str,
                               standardize: bool, temp_dir: str) -> None:
     """Adds the full-pass feature analysis over the student's training videos to `pipeline`."""
-    preprocessing.analyze(pipeline, training_patterns(soft_labels, num_folds), transform_dir,
+    preprocessing.analyze(pipeline, splits.fold_files_patterns(soft_labels, num_folds), transform_dir,
                           standardize, temp_dir)
 
 
@@ -133,7 +127,7 @@ def train_networks(networks: list, soft_labels, config: dict, num_folds: int, nu
                    transform_dir: str, log_dir: str) -> list[dict]:
     """Trains each of the student's networks (`build_networks`) with its own recipe and
     seed on the transformed features of the training videos; returns their summaries."""
-    videos = data.load_videos(training_patterns(soft_labels, num_folds), with_soft_labels=True)
+    videos = data.load_videos(splits.fold_files_patterns(soft_labels, num_folds), with_soft_labels=True)
     class_ids, weights = data.mixed_targets(videos, config.get("soft_label_weight", 1.0))
     target_ids, target_weights = data.padded(class_ids, weights)
     transform = preprocessing.transform_layer(preprocessing.load(transform_dir))
@@ -193,7 +187,7 @@ def export_and_predict(model, model_artifact, examples, predictions_artifact, tr
     export_dir = os.path.join(model_artifact.uri, SERVING_DIR)
     serving.export(model, export_dir, transform_dir, weights_dtype)
     serving_fn = serving.load(export_dir)
-    labels_by_id = evaluate.labels_by_id(examples, [splits.HOLDOUT])
+    labels_by_id = splits.labels_by_id(examples, [splits.HOLDOUT])
     counts, holdout = {}, None
     for split in splits.STUDENT_PREDICTION_SPLITS:
         ids, scores = predict_split(serving_fn, examples, split)

@@ -5,7 +5,7 @@ import numpy as np
 import tensorflow as tf
 
 from components import splits
-from models import data, metrics
+from models import metrics
 from schemas import predictions as rows
 from common.errors import InvalidInputError
 
@@ -14,16 +14,11 @@ log = logging.getLogger("y8m.evaluator")
 TOP_K = 20
 
 
-def labels_by_id(examples, split_names: list[str]) -> dict[str, np.ndarray]:
-    videos = data.load_videos([splits.split_files_pattern(examples, name) for name in split_names])
-    return dict(zip(videos.ids, videos.labels))
-
-
 def evaluation_labels(examples, num_folds: int) -> dict[str, dict]:
     """Hard labels per evaluation split; `test` only when the test files carry labels."""
-    labels = {splits.OOF: labels_by_id(examples, splits.fold_split_names(num_folds)),
-              splits.HOLDOUT: labels_by_id(examples, [splits.HOLDOUT])}
-    test = labels_by_id(examples, [splits.TEST])
+    labels = {splits.OOF: splits.labels_by_id(examples, splits.fold_split_names(num_folds)),
+              splits.HOLDOUT: splits.labels_by_id(examples, [splits.HOLDOUT])}
+    test = splits.labels_by_id(examples, [splits.TEST])
     if any(len(video_labels) for video_labels in test.values()):
         labels[splits.TEST] = test
     return labels

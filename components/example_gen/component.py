@@ -52,4 +52,4 @@ def VideoExampleGen(
              | "NoDuplicates" >> beam.Map(fail_on_duplicate_ids))
     splits.set_split_names(examples, list(files))
     examples.set_string_custom_property("payload_format", "FORMAT_TF_EXAMPLE")
-    examples.set_string_custom_property("file_format", "tfrecords_gzip")
+    examples.set_string_custom_property("file_format", splits.FILE_FORMAT)

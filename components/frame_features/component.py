@@ -43,7 +43,7 @@ def frame_input(patterns: list[str], input_fingerprint: str) -> Importer:
         artifact_type=Examples,
         reimport=False,
         custom_properties={FILE_PATTERNS: json.dumps(absolute), "payload_format": PAYLOAD_FORMAT,
-                           "file_format": transforms.FILE_FORMAT, "input_fingerprint": input_fingerprint},
+                           "file_format": splits.FRAME_FILE_FORMAT, "input_fingerprint": input_fingerprint},
     ).with_id("FrameInput")
 
 
@@ -80,12 +80,12 @@ def FrameFeatures(
     with unwrapped_input_errors(), beam_pipeline as pipeline:
         records, _ = pipeline | "AggregateFrames" >> transforms.AggregateFrames(
             files, video_splits, num_classes, max_frames, max_bad_fraction, report_path)
-        _ = records | "WriteSplits" >> transforms.WriteSplits(prefixes, transforms.SPLIT_SUFFIX)
+        _ = records | "WriteSplits" >> transforms.WriteSplits(prefixes, splits.FRAME_TFRECORD_SUFFIX)
     with tf.io.gfile.GFile(report_path) as source:
         summary = json.load(source)
     splits.set_split_names(frame_features, names)
     frame_features.set_string_custom_property("payload_format", PAYLOAD_FORMAT)
-    frame_features.set_string_custom_property("file_format", transforms.FILE_FORMAT)
+    frame_features.set_string_custom_property("file_format", splits.FRAME_FILE_FORMAT)
     frame_features.set_int_custom_property("max_frames", max_frames)
     for key in ("frame_records", "bad_records", "videos", "videos_without_frames"):
         frame_features.set_int_custom_property(key, summary[key])

@@ -150,7 +150,7 @@ def test_write_splits_puts_each_record_in_its_split(tmp_path):
     prefixes = {name: splits.split_prefix(artifact, name) for name in ("fold_0", "holdout", "test")}
     with TestPipeline() as pipeline:
         parts = (pipeline | "Some" >> beam.Create(rows[:2]), pipeline | "Others" >> beam.Create(rows[2:]))
-        committed = parts | transforms.WriteSplits(prefixes, transforms.SPLIT_SUFFIX)
+        committed = parts | transforms.WriteSplits(prefixes, splits.FRAME_TFRECORD_SUFFIX)
         assert_that(committed, at_least_one_file_per_split)
     for split, expected in (("fold_0", [b"a", b"c"]), ("test", [b"b"])):
         paths = sorted(pathlib.Path(splits.split_dir(artifact, split)).iterdir())

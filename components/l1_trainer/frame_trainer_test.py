@@ -37,9 +37,9 @@ def frame_features(tmp_path_factory):
     ids = {}
     for index, split in enumerate(splits.pipeline_split_names(FOLDS)):
         ids[split] = [f"{split[0]}{index}{i:02d}" for i in range(8)]
-        directory = splits.split_dir(artifact, split)
-        tf.io.gfile.makedirs(directory)
-        with tf.io.TFRecordWriter(f"{directory}/part-00000-of-00001{transforms.SPLIT_SUFFIX}") as writer:
+        tf.io.gfile.makedirs(splits.split_dir(artifact, split))
+        path = f"{splits.split_prefix(artifact, split)}-00000-of-00001{splits.FRAME_TFRECORD_SUFFIX}"
+        with tf.io.TFRecordWriter(path) as writer:
             for i, video_id in enumerate(ids[split]):
                 writer.write(frame_feature_record(video_id, [i % CLASSES], 1 + i % 6, rng))
     return artifact, ids
@@ -47,7 +47,7 @@ def frame_features(tmp_path_factory):
 
 def test_frames_load_truncated_and_padded(frame_features):
     artifact, ids = frame_features
-    videos = data.load_frame_videos([transforms.split_files_pattern(artifact, FIRST_FOLD)], MAX_FRAMES)
+    videos = data.load_frame_videos([splits.frame_split_files_pattern(artifact, FIRST_FOLD)], MAX_FRAMES)
     assert videos.ids == ids[FIRST_FOLD]
     assert videos.features["frames"].shape == (8, MAX_FRAMES, RGB_SIZE + AUDIO_SIZE)
     # 1 + i % 6 source frames, of which at most 5 were kept by FrameFeatures, 4 by the model.

@@ -12,7 +12,6 @@ import numpy as np
 import tf_keras
 
 from components import splits
-from components.frame_features.transforms import split_files_pattern as frame_files_pattern
 from models import data, registry, training
 from common.errors import UserError
 
@@ -93,7 +92,8 @@ def load_splits(examples, config: dict, num_folds: int, soft_labels=None, frame_
     fold_names = splits.fold_split_names(num_folds)
     if frame_features is not None:
         def load(split):
-            return data.load_frame_videos([frame_files_pattern(frame_features, split)], frame_length(config))
+            return data.load_frame_videos([splits.frame_split_files_pattern(frame_features, split)],
+                                         frame_length(config))
         return [load(name) for name in fold_names], load(splits.HOLDOUT), load(splits.TEST)
     fold_source = soft_labels if soft_labels is not None else examples
     fold_sets = [load_split(fold_source, name, soft_labels is not None) for name in fold_names]
