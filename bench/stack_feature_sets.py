@@ -11,7 +11,7 @@ import types
 
 from tfx.orchestration import metadata
 
-from components import splits
+from components import artifact_properties, splits
 from components.evaluator import evaluate
 from components.lgbm_stacker import l2_features, stacker
 from components.lgbm_stacker.component import settings_from_json
@@ -23,7 +23,7 @@ from schemas.video_level import NUM_CLASSES
 def latest_merged(run_dir: str):
     with metadata.Metadata(metadata_config(run_dir)) as store:
         merged = max(store.store.get_artifacts_by_type("y8m_types.MergedPredictions"), key=lambda a: a.id)
-    return merged.uri, json.loads(merged.custom_properties["feature_names"].string_value)
+    return merged.uri, json.loads(merged.custom_properties[artifact_properties.FEATURE_NAMES].string_value)
 
 
 def stack_with(feature_set: str, tables: dict, merged_names: list[str], profile) -> dict:

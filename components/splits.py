@@ -19,7 +19,7 @@ Layout: a split is a folder `<uri>/Split-<name>/` of TFRecord files, gzipped
 (`*.tfrecord.gz`, `split_files_pattern`) but for FrameFeatures' splits, which are
 uncompressed (`*.tfrecord`, `frame_split_files_pattern`). Standard `Examples` keep their
 split names in their `split_names` property; the custom types (which may not declare
-properties under Kubeflow V2) keep them in the custom property below.
+properties under Kubeflow V2) keep them in the custom property of the same name.
 """
 import hashlib
 import json
@@ -30,6 +30,7 @@ import tensorflow as tf
 from tfx.types import artifact_utils, standard_artifacts
 
 from common.errors import UserError
+from components import artifact_properties
 from models import data
 from schemas import predictions
 
@@ -44,7 +45,6 @@ STUDENT_PREDICTION_SPLITS = (HOLDOUT, TEST)
 HOLDOUT_FOLD = -1
 TEST_FOLD = -2
 
-SPLIT_NAMES = "split_names"
 TFRECORD_SUFFIX = ".tfrecord.gz"
 FILE_FORMAT = "tfrecords_gzip"  # the `file_format` custom property of such Examples
 # Frame-feature splits are uncompressed: quantized frames hardly compress, and gzip would
@@ -133,13 +133,13 @@ def set_split_names(artifact, names: list[str]) -> None:
     if isinstance(artifact, standard_artifacts.Examples):
         artifact.split_names = artifact_utils.encode_split_names(list(names))
     else:
-        artifact.set_string_custom_property(SPLIT_NAMES, json.dumps(list(names)))
+        artifact.set_string_custom_property(artifact_properties.SPLIT_NAMES, json.dumps(list(names)))
 
 
 def split_names(artifact) -> list[str]:
     if isinstance(artifact, standard_artifacts.Examples):
         return artifact_utils.decode_split_names(artifact.split_names)
-    return json.loads(artifact.get_string_custom_property(SPLIT_NAMES) or "[]")
+    return json.loads(artifact.get_string_custom_property(artifact_properties.SPLIT_NAMES) or "[]")
 
 
 def labels_by_id(examples, names: list[str]) -> dict[str, np.ndarray]:

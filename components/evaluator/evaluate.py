@@ -4,7 +4,7 @@ import logging
 import numpy as np
 import tensorflow as tf
 
-from components import splits
+from components import artifact_properties, splits
 from models import metrics
 from schemas import predictions as rows
 from common.errors import InvalidInputError
@@ -54,7 +54,7 @@ def score_split(name: str, split: str, top: dict, labels: dict, num_classes: int
 def per_class_ap(artifact, holdout_labels: dict, num_classes: int) -> np.ndarray:
     """Each class's AP on the held-out split."""
     top = read_top_k(artifact, splits.HOLDOUT)
-    return metrics.per_class_ap(*aligned(artifact.get_string_custom_property("model_name"), splits.HOLDOUT,
+    return metrics.per_class_ap(*aligned(artifact_properties.model_name(artifact), splits.HOLDOUT,
                                          top, holdout_labels), num_classes)
 
 
@@ -66,7 +66,7 @@ def _padded(values: np.ndarray, fill) -> np.ndarray:
 def stage_metrics(name: str, kind: str, artifact, labels: dict[str, dict], num_classes: int) -> list[dict]:
     """Scores of every labelled split of the artifact; never out-of-fold for a model whose
     targets came from the stack (its teachers saw those folds)."""
-    leaky = artifact.has_custom_property("soft_label_weight")
+    leaky = artifact.has_custom_property(artifact_properties.SOFT_LABEL_WEIGHT)
     stages = []
     for split in splits.split_names(artifact):
         if split not in labels or (leaky and split == splits.OOF):

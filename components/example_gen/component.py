@@ -12,7 +12,7 @@ from tfx.dsl.component.experimental.annotations import BeamComponentParameter, O
 from tfx.dsl.component.experimental.decorators import component
 from tfx.types.standard_artifacts import Examples
 
-from components import splits
+from components import artifact_properties, splits
 from components.example_gen.video_records import ReadValidatedVideos, fail_on_duplicate_ids
 from common.input_files import expand_patterns
 from schemas.video_level import NUM_CLASSES
@@ -51,5 +51,5 @@ def VideoExampleGen(
              | "CountIds" >> beam.combiners.Count.PerElement()
              | "NoDuplicates" >> beam.Map(fail_on_duplicate_ids))
     splits.set_split_names(examples, list(files))
-    examples.set_string_custom_property("payload_format", "FORMAT_TF_EXAMPLE")
-    examples.set_string_custom_property("file_format", splits.FILE_FORMAT)
+    examples.set_string_custom_property(artifact_properties.PAYLOAD_FORMAT, "FORMAT_TF_EXAMPLE")
+    examples.set_string_custom_property(artifact_properties.FILE_FORMAT, splits.FILE_FORMAT)

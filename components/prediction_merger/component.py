@@ -13,7 +13,7 @@ from tfx.types.component_spec import ChannelParameter, ExecutionParameter
 from tfx.types.standard_artifacts import Examples
 
 import y8m_types
-from components import model_inputs, splits
+from components import artifact_properties, model_inputs, splits
 from components.prediction_merger.merge import MergePredictions
 from schemas import predictions as rows
 from common.errors import InvalidInputError, unwrapped_input_errors
@@ -32,8 +32,8 @@ def prediction_files(artifact, model_name: str) -> list[str]:
 
 def merge_all(split_examples, predictions: list, merged, num_folds: int, beam_pipeline) -> None:
     model_files = {}
-    for artifact in sorted(predictions, key=lambda a: a.get_string_custom_property("model_name")):
-        name = artifact.get_string_custom_property("model_name")
+    for artifact in sorted(predictions, key=artifact_properties.model_name):
+        name = artifact_properties.model_name(artifact)
         if name in model_files:
             raise InvalidInputError(f"two prediction artifacts are named '{name}'")
         model_files[name] = prediction_files(artifact, name)
@@ -52,8 +52,9 @@ def merge_all(split_examples, predictions: list, merged, num_folds: int, beam_pi
                  | f"Write{split}" >> beam.io.WriteToTFRecord(
                      splits.split_prefix(merged, split), file_name_suffix=splits.TFRECORD_SUFFIX))
     splits.set_split_names(merged, list(splits.PREDICTION_SPLITS))
-    merged.set_string_custom_property("model_names", json.dumps(list(model_files)))
-    merged.set_string_custom_property("feature_names", json.dumps(rows.l2_feature_names(list(model_files))))
+    merged.set_string_custom_property(artifact_properties.MODEL_NAMES, json.dumps(list(model_files)))
+    merged.set_string_custom_property(artifact_properties.FEATURE_NAMES,
+                                      json.dumps(rows.l2_feature_names(list(model_files))))
 
 
 class PredictionMergerSpec(types.ComponentSpec):
