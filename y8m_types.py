@@ -2,7 +2,7 @@
 
 Kubeflow V2 imports a custom type by its TYPE_NAME, so each TYPE_NAME is the class's
 import path in this top-level module, and no type declares PROPERTIES (metadata goes
-into custom properties; see `components/splits.py`).
+into custom properties, whose keys are in `components/artifact_properties.py`).
 """
 from tfx.types.artifact import Artifact
 

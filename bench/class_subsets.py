@@ -12,7 +12,7 @@ import types
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 
-from components.fold_splitter.folds import fold_split_name  # noqa: E402
+from components import splits  # noqa: E402
 from components.l1_trainer import trainer  # noqa: E402
 from models.model_config import L1ModelConfig  # noqa: E402
 from schemas.video_level import NUM_CLASSES  # noqa: E402
@@ -31,7 +31,7 @@ def main() -> None:
     if not split_dirs:
         raise SystemExit(f"no FoldSplitter output under {args.run_dir}")
     examples = types.SimpleNamespace(uri=split_dirs[-1])
-    fold_sets = [trainer.load_split(examples, fold_split_name(k)) for k in range(args.folds)]
+    fold_sets = [trainer.load_split(examples, name) for name in splits.fold_split_names(args.folds)]
     print(f"{sum(len(s.ids) for s in fold_sets)} videos; validation fold 0: {len(fold_sets[0].ids)}")
     print("top_classes  parameters  fold-0 GAP@20  seconds")
     for top in args.top:

@@ -34,7 +34,6 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from frame_models_ap import fold_split_examples  # noqa: E402
 
 from components import splits  # noqa: E402
-from components.fold_splitter import folds  # noqa: E402
 from components.frame_features import transforms  # noqa: E402
 from schemas import frame_level  # noqa: E402
 from schemas.video_level import AUDIO_SIZE, RGB_SIZE  # noqa: E402
@@ -84,7 +83,7 @@ def make_data(root: str, videos: int, max_frames: int):
 
 def beam_job(frame_files, split_examples, output: str, workers: int) -> float:
     """Seconds of one FrameFeatures job (read, parse, aggregate, route, write)."""
-    names = folds.split_names(NUM_FOLDS)
+    names = splits.pipeline_split_names(NUM_FOLDS)
     artifact = type("Artifact", (), {"uri": output})
     video_splits = {name: splits.split_files_pattern(split_examples, name) for name in names}
     prefixes = {name: splits.split_prefix(artifact, name) for name in names}
@@ -93,7 +92,7 @@ def beam_job(frame_files, split_examples, output: str, workers: int) -> float:
     with beam.Pipeline(argv=argv) as pipeline:
         records, _ = pipeline | transforms.AggregateFrames(
             frame_files, video_splits, CLASSES, frame_level.MAX_FRAMES, 0.0)
-        _ = records | transforms.WriteSplits(prefixes, transforms.SPLIT_SUFFIX)
+        _ = records | transforms.WriteSplits(prefixes, splits.FRAME_TFRECORD_SUFFIX)
     return time.perf_counter() - started
 
 

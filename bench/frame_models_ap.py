@@ -2,7 +2,7 @@
 
 Synthetic data with temporal-signature classes (`y8m generate --frames`: burst classes
 and order pairs, see y8m/synthetic.py) goes through the product's own code: the fold
-assignment of FoldSplitter (folds.fold_of), the FrameFeatures Beam job, and L1Trainer's
+assignment of FoldSplitter (splits.fold_of), the FrameFeatures Beam job, and L1Trainer's
 out-of-fold protocol for video-level and frame-level families. It prints, per model,
 the out-of-fold average precision of every temporal class and the mean AP of the other
 classes, scored against the clean (noise-free) labels, plus GAP@20 against the
@@ -26,8 +26,6 @@ import tensorflow as tf  # noqa: E402
 from sklearn.metrics import average_precision_score  # noqa: E402
 
 from components import splits  # noqa: E402
-from components.fold_splitter import folds  # noqa: E402
-from components.evaluator import evaluate  # noqa: E402
 from components.frame_features import transforms  # noqa: E402
 from components.l1_trainer import trainer  # noqa: E402
 from models.model_config import L1ModelConfig  # noqa: E402
@@ -62,9 +60,9 @@ def fold_split_examples(data_dir: str, root: str, num_folds: int, classes: int):
     by_split = {}
     for path in sorted(tf.io.gfile.glob(os.path.join(data_dir, "*.tfrecord"))):
         for record, serialized in video_level.read_validated(path, classes):
-            fold = (folds.TEST if os.path.basename(path).startswith("test")
-                    else folds.fold_of(record.video_id, num_folds, HOLDOUT_FRACTION))
-            by_split.setdefault(folds.split_of(fold), []).append(serialized)
+            fold = (splits.TEST_FOLD if os.path.basename(path).startswith("test")
+                    else splits.fold_of(record.video_id, num_folds, HOLDOUT_FRACTION))
+            by_split.setdefault(splits.split_of(fold), []).append(serialized)
     for split, records in by_split.items():
         splits.write_split_records(artifact, split, records)
     return artifact
@@ -72,19 +70,19 @@ def fold_split_examples(data_dir: str, root: str, num_folds: int, classes: int):
 
 def run_frame_features(data_dir: str, root: str, split_examples, num_folds: int, classes: int, max_frames: int):
     artifact = types.SimpleNamespace(uri=os.path.join(root, "frame_features"))
-    names = folds.split_names(num_folds)
+    names = splits.pipeline_split_names(num_folds)
     video_splits = {name: splits.split_files_pattern(split_examples, name) for name in names}
     prefixes = {name: splits.split_prefix(artifact, name) for name in names}
     frame_files = sorted(tf.io.gfile.glob(os.path.join(data_dir, synthetic.FRAMES_DIR, "*.tfrecord")))
     with beam.Pipeline(argv=beam_args("local")) as pipeline:
         records, _ = pipeline | transforms.AggregateFrames(frame_files, video_splits, classes, max_frames, 0.0)
-        _ = records | transforms.WriteSplits(prefixes, transforms.SPLIT_SUFFIX)
+        _ = records | transforms.WriteSplits(prefixes, splits.FRAME_TFRECORD_SUFFIX)
     return artifact
 
 
 def read_oof(predictions_artifact) -> dict:
     rows = {}
-    for path in tf.io.gfile.glob(splits.split_files_pattern(predictions_artifact, "oof")):
+    for path in tf.io.gfile.glob(splits.split_files_pattern(predictions_artifact, splits.OOF)):
         for _, serialized in video_level.read_records(path):
             row = prediction_rows.decode_prediction(serialized)
             rows[row.video_id] = row.scores
@@ -128,7 +126,7 @@ def main() -> None:
     frame_features = run_frame_features(data_dir, root, split_examples, args.folds, args.classes, args.max_frames)
     print(f"data and frame features: {time.time() - started:.0f} s; temporal classes {temporal}", flush=True)
     truth = clean_labels(data_dir)
-    recorded = evaluate.labels_by_id(split_examples, [folds.fold_split_name(k) for k in range(args.folds)])
+    recorded = splits.labels_by_id(split_examples, splits.fold_split_names(args.folds))
 
     results = {}
     for config in model_configs(args.max_frames):

@@ -12,7 +12,7 @@ import types
 
 from tfx.orchestration import metadata
 
-from components import splits
+from components import artifact_properties, splits
 from components.evaluator import evaluate
 from components.lgbm_stacker import l2_features, stacker
 from pipeline.local_runner import metadata_config
@@ -23,7 +23,7 @@ from schemas.video_level import NUM_CLASSES
 def latest_merged(run_dir: str):
     with metadata.Metadata(metadata_config(run_dir)) as store:
         merged = max(store.store.get_artifacts_by_type("y8m_types.MergedPredictions"), key=lambda a: a.id)
-    return merged.uri, json.loads(merged.custom_properties["feature_names"].string_value)
+    return merged.uri, json.loads(merged.custom_properties[artifact_properties.FEATURE_NAMES].string_value)
 
 
 def stack_with(feature_set: str, tables: dict, merged_names: list[str], profile) -> dict:
@@ -45,7 +45,7 @@ def main() -> None:
     uri, merged_names = latest_merged(args.run_dir)
     merged = types.SimpleNamespace(uri=uri)
     tables = {split: l2_features.load_candidates(splits.split_files_pattern(merged, split), len(merged_names))
-              for split in stacker.STACK_SPLITS}
+              for split in splits.PREDICTION_SPLITS}
     for feature_set in l2_features.FEATURE_SETS:
         gaps = stack_with(feature_set, tables, merged_names, profile)
         print(f"{feature_set:9s} ({len(l2_features.feature_names(feature_set, merged_names))} features): "

@@ -28,6 +28,7 @@ import tf_keras  # noqa: E402
 from tfx.types.standard_artifacts import Examples, Model  # noqa: E402
 
 import y8m_types  # noqa: E402
+from components import splits  # noqa: E402
 from components.distiller import distill  # noqa: E402
 from components.evaluator import evaluate  # noqa: E402
 from models import layers  # noqa: E402
@@ -86,6 +87,14 @@ def variants(quick: dict) -> dict[str, dict]:
     }
 
 
+def fold_count(artifact) -> int:
+    """The number of fold splits under an artifact's uri (read from disk: no metadata here)."""
+    count = 0
+    while os.path.isdir(splits.split_dir(artifact, splits.fold_split_name(count))):
+        count += 1
+    return count
+
+
 def latest_output(run_dir: str, component: str, output: str) -> str:
     """The newest execution's output directory of a component (LocalDagRunner layout)."""
     root = os.path.join(run_dir, "pipeline_root", component, output)
@@ -126,8 +135,8 @@ def run_variant(name: str, config: dict, inputs: dict, work_dir: str, with_test:
                                           weights_dtype="float16")
     result = {"name": name, "config": config, "parameters": int(student.count_params()),
               "train_seconds": round(train_seconds, 1), "precisions": exported["precisions"]}
-    for split in ("holdout", "test") if with_test else ("holdout",):
-        labels = evaluate.labels_by_id(examples, [split])
+    for split in splits.STUDENT_PREDICTION_SPLITS if with_test else (splits.HOLDOUT,):
+        labels = splits.labels_by_id(examples, [split])
         if any(len(video_labels) for video_labels in labels.values()):
             result[split] = evaluate.score_split(name, split, evaluate.read_top_k(predictions, split), labels,
                                                  num_classes)
@@ -140,17 +149,17 @@ def stack_holdout_gap(run_dir: str) -> float | None:
         return None
     with open(path) as source:
         stages = json.load(source)["stages"]
-    return next((s["gap"] for s in stages if s["kind"] == "stack" and s["split"] == "holdout"), None)
+    return next((s["gap"] for s in stages if s["kind"] == "stack" and s["split"] == splits.HOLDOUT), None)
 
 
 def report_line(result: dict) -> str:
     precisions = result["precisions"]
     line = (f"{result['name']:<20} params {result['parameters']:>11,} train {result['train_seconds']:6.0f}s | "
-            f"held-out GAP {result['holdout']['gap']:.4f} (float16 export) "
+            f"held-out GAP {result[splits.HOLDOUT]['gap']:.4f} (float16 export) "
             f"{precisions['float32']['holdout_gap']:.4f} (float32 export) | "
             f"MB {precisions['float16']['saved_model_bytes'] / 1e6:.1f} / {precisions['float32']['saved_model_bytes'] / 1e6:.1f}")
-    if "test" in result:
-        line += f" | test GAP {result['test']['gap']:.4f}"
+    if splits.TEST in result:
+        line += f" | test GAP {result[splits.TEST]['gap']:.4f}"
     return line
 
 
@@ -167,7 +176,7 @@ def main() -> None:
 
     soft_labels = artifact(y8m_types.SoftLabels, latest_output(args.run_dir, "SoftLabelIndexer", "soft_labels"))
     examples = artifact(Examples, latest_output(args.run_dir, "FoldSplitter", "split_examples"))
-    num_folds = sum(name.startswith("Split-fold") for name in os.listdir(soft_labels.uri))
+    num_folds = fold_count(soft_labels)
     inputs = {"soft_labels": soft_labels, "examples": examples, "num_folds": num_folds, "num_classes": args.classes}
     known = variants(json.loads(load_profile("quick").student.to_json()))
     chosen = args.variants.split(",")

@@ -1,18 +1,109 @@
-"""Split layout shared by every artifact of the pipeline: `<uri>/Split-<name>/part-*.gz`.
+"""The fold/split contract of the pipeline: which split a video is in, what the splits
+are called, and how an artifact lays them out.
 
-Standard `Examples` keep their split names in a property; the custom types (which may
-not declare properties under Kubeflow V2) keep them in the custom property below.
+Folds: the fold of a labelled video is a pure function of its id (`fold_of`), so every
+stage (L1 models, stacker, soft labels, frame-level data) uses the same assignment and
+out-of-fold predictions of different models are comparable. About `holdout_fraction` of
+the labelled videos form the held-out split, which nothing trains on: the student, whose
+targets come from teachers trained on every fold, is judged there.
+
+Split names: VideoExampleGen writes `labelled` and `test`. FoldSplitter and FrameFeatures
+write every split of the pipeline (`pipeline_split_names`): the fold splits `fold_0` …
+`fold_{K-1}` (`fold_split_names`), `holdout` and `test`; SoftLabelIndexer writes the fold
+splits only. A model's predictions, and the merged candidate rows, are in
+`PREDICTION_SPLITS`: `oof` (every fold video, scored by the model that did not train on
+its fold), `holdout` and `test`; the student's in `STUDENT_PREDICTION_SPLITS` (it has no
+honest out-of-fold scores).
+
+Layout: a split is a folder `<uri>/Split-<name>/` of TFRecord files, gzipped
+(`*.tfrecord.gz`, `split_files_pattern`) but for FrameFeatures' splits, which are
+uncompressed (`*.tfrecord`, `frame_split_files_pattern`). Standard `Examples` keep their
+split names in their `split_names` property; the custom types (which may not declare
+properties under Kubeflow V2) keep them in the custom property of the same name.
 """
+import hashlib
 import json
 import os
 
+import numpy as np
 import tensorflow as tf
 from tfx.types import artifact_utils, standard_artifacts
 
+from common.errors import UserError
+from components import artifact_properties
+from models import data
 from schemas import predictions
 
-SPLIT_NAMES = "split_names"
+LABELLED = "labelled"  # VideoExampleGen's: the train and validate files pooled
+TEST = "test"
+HOLDOUT = "holdout"
+OOF = "oof"
+PREDICTION_SPLITS = (OOF, HOLDOUT, TEST)
+STUDENT_PREDICTION_SPLITS = (HOLDOUT, TEST)
+
+# The fold numbers of the splits that are no fold (`fold_of`, `split_of`).
+HOLDOUT_FOLD = -1
+TEST_FOLD = -2
+
 TFRECORD_SUFFIX = ".tfrecord.gz"
+FILE_FORMAT = "tfrecords_gzip"  # the `file_format` custom property of such Examples
+# Frame-feature splits are uncompressed: quantized frames hardly compress, and gzip would
+# cost several times the parse, dequantize and aggregate work of a record.
+FRAME_TFRECORD_SUFFIX = ".tfrecord"
+FRAME_FILE_FORMAT = "tfrecords"
+
+
+def _unit_hash(video_id: str, seed: int) -> float:
+    digest = hashlib.sha256(f"{seed}:{video_id}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2.0**64
+
+
+def fold_of(video_id: str, num_folds: int, holdout_fraction: float, seed: int = 0) -> int:
+    """The fold 0..num_folds-1 of a labelled video, or HOLDOUT_FOLD."""
+    position = _unit_hash(video_id, seed)
+    if position < holdout_fraction:
+        return HOLDOUT_FOLD
+    fold = int((position - holdout_fraction) / (1.0 - holdout_fraction) * num_folds)
+    return min(fold, num_folds - 1)
+
+
+def validate_folds(num_folds: int, holdout_fraction: float) -> None:
+    if num_folds < 2:
+        raise UserError(f"folds must be at least 2, got {num_folds}")
+    if not 0.0 < holdout_fraction < 0.5:
+        raise UserError(f"holdout_fraction must lie in (0, 0.5), got {holdout_fraction}")
+
+
+def fold_split_name(fold: int) -> str:
+    return f"fold_{fold}"
+
+
+def fold_split_names(num_folds: int) -> list[str]:
+    return [fold_split_name(fold) for fold in range(num_folds)]
+
+
+def pipeline_folds(num_folds: int) -> list[int]:
+    """Every fold number of the pipeline: the folds, HOLDOUT_FOLD and TEST_FOLD."""
+    return [*range(num_folds), HOLDOUT_FOLD, TEST_FOLD]
+
+
+def split_of(fold: int) -> str:
+    """The split name of a fold number (HOLDOUT_FOLD and TEST_FOLD included)."""
+    if fold == HOLDOUT_FOLD:
+        return HOLDOUT
+    if fold == TEST_FOLD:
+        return TEST
+    return fold_split_name(fold)
+
+
+def pipeline_split_names(num_folds: int) -> list[str]:
+    """Every split of the pipeline, in the order of `pipeline_folds`."""
+    return [split_of(fold) for fold in pipeline_folds(num_folds)]
+
+
+def prediction_split_of(fold: int) -> str:
+    """The prediction split of a video of that fold: `oof` for every fold video."""
+    return OOF if fold >= 0 else split_of(fold)
 
 
 def split_dir(artifact, split: str) -> str:
@@ -21,6 +112,16 @@ def split_dir(artifact, split: str) -> str:
 
 def split_files_pattern(artifact, split: str) -> str:
     return os.path.join(split_dir(artifact, split), "*" + TFRECORD_SUFFIX)
+
+
+def frame_split_files_pattern(artifact, split: str) -> str:
+    """The files of one split of FrameFeatures' output."""
+    return os.path.join(split_dir(artifact, split), "*" + FRAME_TFRECORD_SUFFIX)
+
+
+def fold_files_patterns(artifact, num_folds: int) -> list[str]:
+    """The files of every fold split (for the student: its training videos)."""
+    return [split_files_pattern(artifact, name) for name in fold_split_names(num_folds)]
 
 
 def split_prefix(artifact, split: str) -> str:
@@ -32,13 +133,19 @@ def set_split_names(artifact, names: list[str]) -> None:
     if isinstance(artifact, standard_artifacts.Examples):
         artifact.split_names = artifact_utils.encode_split_names(list(names))
     else:
-        artifact.set_string_custom_property(SPLIT_NAMES, json.dumps(list(names)))
+        artifact.set_string_custom_property(artifact_properties.SPLIT_NAMES, json.dumps(list(names)))
 
 
 def split_names(artifact) -> list[str]:
     if isinstance(artifact, standard_artifacts.Examples):
         return artifact_utils.decode_split_names(artifact.split_names)
-    return json.loads(artifact.get_string_custom_property(SPLIT_NAMES) or "[]")
+    return json.loads(artifact.get_string_custom_property(artifact_properties.SPLIT_NAMES) or "[]")
+
+
+def labels_by_id(examples, names: list[str]) -> dict[str, np.ndarray]:
+    """Video id → hard label ids, over the splits `names` of a video-level artifact."""
+    videos = data.load_videos([split_files_pattern(examples, name) for name in names])
+    return dict(zip(videos.ids, videos.labels))
 
 
 def write_split_records(artifact, split: str, records) -> None:

@@ -1,6 +1,7 @@
 """The entrypoint wrapper's URI mapping: object-store URIs to the launcher's local copies and back."""
 import json
 
+from components import artifact_properties
 from pipeline import kubeflow_entrypoint
 
 
@@ -32,9 +33,10 @@ def test_executor_output_gets_the_original_uris_back(tmp_path):
     local = invocation["outputs"]["artifacts"]["merged"]["artifacts"][0]["uri"]
     output_file = invocation["outputs"]["outputFile"]
     with open(output_file, "w") as out:
-        json.dump({"artifacts": {"merged": {"artifacts": [{"uri": local, "metadata": {"model_names": "[]"}}]}}},
-                  out)
+        json.dump({"artifacts": {"merged": {"artifacts": [
+            {"uri": local, "metadata": {artifact_properties.MODEL_NAMES: "[]"}}]}}}, out)
     kubeflow_entrypoint.restore_uris(output_file, originals)
     with open(output_file) as source:
         artifact = json.load(source)["artifacts"]["merged"]["artifacts"][0]
-    assert artifact == {"uri": "s3://bucket/run/PredictionMerger/merged", "metadata": {"model_names": "[]"}}
+    assert artifact == {"uri": "s3://bucket/run/PredictionMerger/merged",
+                        "metadata": {artifact_properties.MODEL_NAMES: "[]"}}

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from tfx.orchestration import metadata
 from tfx.orchestration.local.local_dag_runner import LocalDagRunner
 
+from components import artifact_properties, splits
 from components.evaluator import evaluate
 from components.evaluator.component import METRICS_FILE
 from components.evaluator.report import REPORT_FILE
@@ -62,8 +63,8 @@ def run_local(labelled_patterns: list[str], test_patterns: list[str], output_dir
 def _latest(store, type_name: str, kind: str | None = None):
     artifacts = store.get_artifacts_by_type(type_name)
     if kind is not None:
-        artifacts = [a for a in artifacts if a.custom_properties.get("kind") and
-                     a.custom_properties["kind"].string_value == kind]
+        artifacts = [a for a in artifacts if a.custom_properties.get(artifact_properties.KIND) and
+                     a.custom_properties[artifact_properties.KIND].string_value == kind]
     if not artifacts:
         raise RuntimeError(f"the run produced no {type_name} {kind or ''} artifact")
     return max(artifacts, key=lambda a: a.id)
@@ -81,8 +82,8 @@ def publish_outputs(output_dir: str, seconds: float) -> RunOutputs:
         metrics_path=os.path.join(output_dir, "metrics.json"),
         submission_path=os.path.join(output_dir, "submission.csv"),
         stack_submission_path=os.path.join(output_dir, "submission_stack.csv"),
-        pushed_model_dir=(pushed.custom_properties["pushed_destination"].string_value
-                          if "pushed_destination" in pushed.custom_properties else None),
+        pushed_model_dir=(pushed.custom_properties[artifact_properties.PUSHED_DESTINATION].string_value
+                          if artifact_properties.PUSHED_DESTINATION in pushed.custom_properties else None),
         seconds=seconds)
     shutil.copyfile(os.path.join(metrics_uri, METRICS_FILE), outputs.metrics_path)
     shutil.copyfile(os.path.join(metrics_uri, REPORT_FILE), os.path.join(output_dir, REPORT_FILE))
@@ -97,6 +98,6 @@ def publish_outputs(output_dir: str, seconds: float) -> RunOutputs:
 
 
 def write_test_submission(predictions_uri: str, path: str) -> None:
-    top = evaluate.read_top_k(types.SimpleNamespace(uri=predictions_uri), "test")
+    top = evaluate.read_top_k(types.SimpleNamespace(uri=predictions_uri), splits.TEST)
     video_ids = list(top)
     write_submission(path, video_ids, [top[v][0] for v in video_ids], [top[v][1] for v in video_ids])

@@ -11,7 +11,7 @@ import yaml
 
 from common.config_fields import check_mapping, require, scalar_fields
 from common.errors import UserError
-from components.fold_splitter import folds as fold_assignment
+from components import splits
 from components.lgbm_stacker.settings import StackerSettings
 from models.model_config import L1ModelConfig, StudentConfig
 from pipeline.kubeflow_settings import KubeflowSettings
@@ -85,7 +85,7 @@ def parse_profile(raw, name: str, where: str) -> Profile:
     require(scalars.get("max_model_bytes", 1) >= 1, where, "max_model_bytes must be positive")
     require(scalars.get("min_gap_ratio", 0.9) > 0, f"{where}: blessing", "min_gap_ratio must be positive")
     try:
-        fold_assignment.validate(scalars.get("folds", 5), scalars.get("holdout_fraction", 0.1))
+        splits.validate_folds(scalars.get("folds", 5), scalars.get("holdout_fraction", 0.1))
     except UserError as error:
         raise UserError(f"{where}: {error}") from None
     return Profile(

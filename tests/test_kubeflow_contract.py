@@ -7,6 +7,7 @@ import os
 import pytest
 import yaml
 
+from components import artifact_properties, splits
 from kfp_launcher import Launcher, load_package, task_order
 from pipeline.kubeflow_runner import compile_pipeline
 from pipeline.profile import parse_profile
@@ -61,10 +62,11 @@ def test_outputs_are_published_under_object_store_uris(launched):
 
 def test_metadata_flows_between_tasks(launched):
     launcher, _, _ = launched
-    split_names = json.loads(launcher.outputs["FoldSplitter"]["split_examples"]["metadata"]["split_names"])
-    assert {"fold_0", "fold_1", "fold_2", "holdout", "test"} <= set(split_names)
+    split_examples = launcher.outputs["FoldSplitter"]["split_examples"]["metadata"]
+    # tiny_profile.yaml has 3 folds.
+    assert set(splits.pipeline_split_names(3)) <= set(json.loads(split_examples[artifact_properties.SPLIT_NAMES]))
     predictions = launcher.outputs["L1Trainer-mlp"]["predictions"]["metadata"]
-    assert predictions["model_name"] == "mlp" and predictions["kind"] == "l1"
+    assert predictions[artifact_properties.MODEL_NAME] == "mlp" and predictions[artifact_properties.KIND] == "l1"
 
 
 def test_evaluator_scores_every_stage_and_pusher_pushes(launched):

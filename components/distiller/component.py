@@ -17,7 +17,7 @@ from tfx.dsl.component.experimental.decorators import component
 from tfx.types.standard_artifacts import Examples, Model
 
 import y8m_types
-from components import splits
+from components import artifact_properties, splits
 from components.distiller import distill
 from models import layers
 from models.model_config import StudentConfig
@@ -58,15 +58,15 @@ def Distiller(
     if exported["saved_model_bytes"] > max_model_bytes:
         raise UserError(f"the student's SavedModel ({config.weights_dtype} weights) is "
                         f"{exported['saved_model_bytes']:,} bytes, over the budget of {max_model_bytes:,} bytes")
-    splits.set_split_names(predictions, ["holdout", "test"])
-    predictions.set_string_custom_property("model_name", "student")
-    predictions.set_string_custom_property("kind", "student")
-    model.set_int_custom_property("saved_model_bytes", exported["saved_model_bytes"])
-    model.set_int_custom_property("parameters", int(student.count_params()))
-    model.set_string_custom_property("weights_dtype", config.weights_dtype)
-    model.set_int_custom_property("standardize", int(config.standardize))
+    splits.set_split_names(predictions, list(splits.STUDENT_PREDICTION_SPLITS))
+    predictions.set_string_custom_property(artifact_properties.MODEL_NAME, "student")
+    predictions.set_string_custom_property(artifact_properties.KIND, "student")
+    model.set_int_custom_property(artifact_properties.SAVED_MODEL_BYTES, exported["saved_model_bytes"])
+    model.set_int_custom_property(artifact_properties.PARAMETERS, int(student.count_params()))
+    model.set_string_custom_property(artifact_properties.WEIGHTS_DTYPE, config.weights_dtype)
+    model.set_int_custom_property(artifact_properties.STANDARDIZE, int(config.standardize))
     # Size and held-out GAP per weights dtype: the exported one, and float32 beside float16.
-    model.set_string_custom_property("precisions", json.dumps(exported["precisions"]))
-    model.set_int_custom_property("members", len(networks))
-    model.set_string_custom_property("training_summary", json.dumps(
+    model.set_string_custom_property(artifact_properties.PRECISIONS, json.dumps(exported["precisions"]))
+    model.set_int_custom_property(artifact_properties.MEMBERS, len(networks))
+    model.set_string_custom_property(artifact_properties.TRAINING_SUMMARY, json.dumps(
         [{key: value for key, value in summary.items() if key != "history"} for summary in summaries]))

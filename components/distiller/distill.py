@@ -21,8 +21,6 @@ import tensorflow as tf
 import tf_keras
 
 from components import splits
-from components.evaluator import evaluate
-from components.fold_splitter.folds import fold_split_name
 from common.errors import UserError
 from models import data, metrics, preprocessing, registry, serving, training
 from models.model_config import StudentConfig
@@ -36,15 +34,10 @@ GAP_TOP_K = 20
 BYTES_PER_WEIGHT = {"float32": 4, "float16": 2}
 
 
-def training_patterns(soft_labels, num_folds: int) -> list[str]:
-    """The student's training videos: every fold of the soft-label artifact."""
-    return [splits.split_files_pattern(soft_labels, fold_split_name(k)) for k in range(num_folds)]
-
-
 def analyze_training_features(pipeline, soft_labels, num_folds: int, transform_dir: str,
                               standardize: bool, temp_dir: str) -> None:
     """Adds the full-pass feature analysis over the student's training videos to `pipeline`."""
-    preprocessing.analyze(pipeline, training_patterns(soft_labels, num_folds), transform_dir,
+    preprocessing.analyze(pipeline, splits.fold_files_patterns(soft_labels, num_folds), transform_dir,
                           standardize, temp_dir)
 
 
@@ -70,7 +63,7 @@ def train_networks(networks: list, soft_labels, config: StudentConfig, num_folds
                    transform_dir: str, log_dir: str) -> list[dict]:
     """Trains each of the student's networks (`build_networks`) with its own recipe and
     seed on the transformed features of the training videos; returns their summaries."""
-    videos = data.load_videos(training_patterns(soft_labels, num_folds), with_soft_labels=True)
+    videos = data.load_videos(splits.fold_files_patterns(soft_labels, num_folds), with_soft_labels=True)
     class_ids, weights = data.mixed_targets(videos, config.soft_label_weight)
     target_ids, target_weights = data.padded(class_ids, weights)
     transform = preprocessing.transform_layer(preprocessing.load(transform_dir))
@@ -117,7 +110,7 @@ def holdout_gap(ids: list[str], scores: np.ndarray, labels_by_id: dict) -> float
 
 def score_export(export_dir: str, examples, labels_by_id: dict) -> dict:
     """Size and held-out GAP of one exported SavedModel (predicted from serialized Examples)."""
-    ids, scores = predict_split(serving.load(export_dir), examples, "holdout")
+    ids, scores = predict_split(serving.load(export_dir), examples, splits.HOLDOUT)
     return {"saved_model_bytes": serving.saved_model_bytes(export_dir),
             "holdout_gap": holdout_gap(ids, scores, labels_by_id)}
 
@@ -130,13 +123,13 @@ def export_and_predict(model, model_artifact, examples, predictions_artifact, tr
     export_dir = os.path.join(model_artifact.uri, SERVING_DIR)
     serving.export(model, export_dir, transform_dir, weights_dtype)
     serving_fn = serving.load(export_dir)
-    labels_by_id = evaluate.labels_by_id(examples, ["holdout"])
+    labels_by_id = splits.labels_by_id(examples, [splits.HOLDOUT])
     counts, holdout = {}, None
-    for split in ("holdout", "test"):
+    for split in splits.STUDENT_PREDICTION_SPLITS:
         ids, scores = predict_split(serving_fn, examples, split)
         splits.write_dense_predictions(predictions_artifact, split, ids, scores)
         counts[split] = len(ids)
-        if split == "holdout":
+        if split == splits.HOLDOUT:
             holdout = holdout_gap(ids, scores, labels_by_id)
     size = serving.saved_model_bytes(export_dir)
     precisions = {weights_dtype: {"saved_model_bytes": size, "holdout_gap": holdout}}

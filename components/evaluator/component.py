@@ -18,7 +18,7 @@ from tfx.types.component_spec import ChannelParameter, ExecutionParameter
 from tfx.types.standard_artifacts import Examples, Model, ModelBlessing
 
 import y8m_types
-from components import model_inputs
+from components import artifact_properties, model_inputs, splits
 from components.evaluator import evaluate, report
 from schemas.video_level import NUM_CLASSES
 
@@ -30,11 +30,11 @@ def evaluate_run(split_examples, l1_predictions: list, stack_predictions, studen
                  settings: dict) -> None:
     labels = evaluate.evaluation_labels(split_examples, num_folds)
     stages = []
-    for artifact in sorted(l1_predictions, key=lambda a: a.get_string_custom_property("model_name")):
-        stages += evaluate.stage_metrics(artifact.get_string_custom_property("model_name"), "l1",
+    for artifact in sorted(l1_predictions, key=artifact_properties.model_name):
+        stages += evaluate.stage_metrics(artifact_properties.model_name(artifact), "l1",
                                          artifact, labels, num_classes)
     stages += evaluate.stage_metrics("stack", "stack", stack_predictions, labels, num_classes)
-    student_labels = {split: value for split, value in labels.items() if split != "oof"}
+    student_labels = {split: value for split, value in labels.items() if split != splits.OOF}
     stages += evaluate.stage_metrics("student", "student", student_predictions, student_labels, num_classes)
     blessed, reason = evaluate.blessing_decision(stages, min_gap_ratio)
     metrics_report = {"stages": stages, "blessing": {"blessed": blessed, "reason": reason,
@@ -45,19 +45,19 @@ def evaluate_run(split_examples, l1_predictions: list, stack_predictions, studen
                  num_classes, settings)
     with open(os.path.join(blessing.uri, "BLESSED" if blessed else "NOT_BLESSED"), "w") as out:
         out.write(reason + "\n")
-    blessing.set_int_custom_property("blessed", int(blessed))
-    blessing.set_string_custom_property("reason", reason)
+    blessing.set_int_custom_property(artifact_properties.BLESSED, int(blessed))
+    blessing.set_string_custom_property(artifact_properties.REASON, reason)
 
 
 def write_report(directory: str, metrics_report: dict, labels: dict, stack_predictions, student_predictions,
                  student_model, num_classes: int, settings: dict) -> None:
-    frequency = np.bincount(np.concatenate([np.zeros(0, np.int64), *labels["oof"].values()]).astype(np.int64),
-                            minlength=num_classes)
-    ap_by_stage = {name: evaluate.per_class_ap(artifact, labels["holdout"], num_classes)
+    fold_labels = np.concatenate([np.zeros(0, np.int64), *labels[splits.OOF].values()])
+    frequency = np.bincount(fold_labels.astype(np.int64), minlength=num_classes)
+    ap_by_stage = {name: evaluate.per_class_ap(artifact, labels[splits.HOLDOUT], num_classes)
                    for name, artifact in (("stack", stack_predictions), ("student", student_predictions))}
-    model_bytes = (student_model.get_int_custom_property("saved_model_bytes")
-                   if student_model.has_custom_property("saved_model_bytes") else None)
-    precisions = json.loads(student_model.get_string_custom_property("precisions") or "{}")
+    model_bytes = (student_model.get_int_custom_property(artifact_properties.SAVED_MODEL_BYTES)
+                   if student_model.has_custom_property(artifact_properties.SAVED_MODEL_BYTES) else None)
+    precisions = json.loads(student_model.get_string_custom_property(artifact_properties.PRECISIONS) or "{}")
     with open(os.path.join(directory, report.REPORT_FILE), "w") as out:
         out.write(report.render_report(metrics_report, frequency, ap_by_stage, model_bytes, settings, precisions))
 

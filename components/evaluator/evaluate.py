@@ -4,9 +4,8 @@ import logging
 import numpy as np
 import tensorflow as tf
 
-from components import splits
-from components.fold_splitter.folds import fold_split_name
-from models import data, metrics
+from components import artifact_properties, splits
+from models import metrics
 from schemas import predictions as rows
 from common.errors import InvalidInputError
 
@@ -15,18 +14,13 @@ log = logging.getLogger("y8m.evaluator")
 TOP_K = 20
 
 
-def labels_by_id(examples, split_names: list[str]) -> dict[str, np.ndarray]:
-    videos = data.load_videos([splits.split_files_pattern(examples, name) for name in split_names])
-    return dict(zip(videos.ids, videos.labels))
-
-
 def evaluation_labels(examples, num_folds: int) -> dict[str, dict]:
     """Hard labels per evaluation split; `test` only when the test files carry labels."""
-    labels = {"oof": labels_by_id(examples, [fold_split_name(k) for k in range(num_folds)]),
-              "holdout": labels_by_id(examples, ["holdout"])}
-    test = labels_by_id(examples, ["test"])
+    labels = {splits.OOF: splits.labels_by_id(examples, splits.fold_split_names(num_folds)),
+              splits.HOLDOUT: splits.labels_by_id(examples, [splits.HOLDOUT])}
+    test = splits.labels_by_id(examples, [splits.TEST])
     if any(len(video_labels) for video_labels in test.values()):
-        labels["test"] = test
+        labels[splits.TEST] = test
     return labels
 
 
@@ -59,8 +53,8 @@ def score_split(name: str, split: str, top: dict, labels: dict, num_classes: int
 
 def per_class_ap(artifact, holdout_labels: dict, num_classes: int) -> np.ndarray:
     """Each class's AP on the held-out split."""
-    top = read_top_k(artifact, "holdout")
-    return metrics.per_class_ap(*aligned(artifact.get_string_custom_property("model_name"), "holdout",
+    top = read_top_k(artifact, splits.HOLDOUT)
+    return metrics.per_class_ap(*aligned(artifact_properties.model_name(artifact), splits.HOLDOUT,
                                          top, holdout_labels), num_classes)
 
 
@@ -72,10 +66,10 @@ def _padded(values: np.ndarray, fill) -> np.ndarray:
 def stage_metrics(name: str, kind: str, artifact, labels: dict[str, dict], num_classes: int) -> list[dict]:
     """Scores of every labelled split of the artifact; never out-of-fold for a model whose
     targets came from the stack (its teachers saw those folds)."""
-    leaky = artifact.has_custom_property("soft_label_weight")
+    leaky = artifact.has_custom_property(artifact_properties.SOFT_LABEL_WEIGHT)
     stages = []
     for split in splits.split_names(artifact):
-        if split not in labels or (leaky and split == "oof"):
+        if split not in labels or (leaky and split == splits.OOF):
             continue
         result = score_split(name, split, read_top_k(artifact, split), labels[split], num_classes)
         stages.append({"name": name, "kind": kind, "split": split, **result})
@@ -85,7 +79,7 @@ def stage_metrics(name: str, kind: str, artifact, labels: dict[str, dict], num_c
 
 def blessing_decision(stages: list[dict], min_gap_ratio: float) -> tuple[bool, str]:
     """The student is blessed when its held-out GAP reaches min_gap_ratio × the best L1's."""
-    holdout = [s for s in stages if s["split"] == "holdout"]
+    holdout = [s for s in stages if s["split"] == splits.HOLDOUT]
     student = next(s["gap"] for s in holdout if s["kind"] == "student")
     best_l1 = max(s["gap"] for s in holdout if s["kind"] == "l1")
     blessed = student >= min_gap_ratio * best_l1

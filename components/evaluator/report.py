@@ -10,8 +10,10 @@ import math
 
 import numpy as np
 
+from components import splits
+
 REPORT_FILE = "report.html"
-SPLIT_COLOURS = {"oof": "#4c78a8", "holdout": "#f58518", "test": "#54a24b"}
+SPLIT_COLOURS = {splits.OOF: "#4c78a8", splits.HOLDOUT: "#f58518", splits.TEST: "#54a24b"}
 STAGE_COLOURS = {"stack": "#4c78a8", "student": "#e45756"}
 BAR_HEIGHT, LABEL_WIDTH, CHART_WIDTH = 14, 220, 420
 PLOT_WIDTH, PLOT_HEIGHT, MARGIN = 560, 300, 40

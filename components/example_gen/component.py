@@ -12,14 +12,11 @@ from tfx.dsl.component.experimental.annotations import BeamComponentParameter, O
 from tfx.dsl.component.experimental.decorators import component
 from tfx.types.standard_artifacts import Examples
 
-from components import splits
+from components import artifact_properties, splits
 from components.example_gen.video_records import ReadValidatedVideos, fail_on_duplicate_ids
 from common.input_files import expand_patterns
 from schemas.video_level import NUM_CLASSES
 from common.errors import InvalidInputError, unwrapped_input_errors
-
-LABELLED = "labelled"
-TEST = "test"
 
 
 @component(use_beam=True)
@@ -34,10 +31,10 @@ def VideoExampleGen(
     """`*_patterns` are JSON lists of globs; `input_fingerprint` makes caching see changed files."""
     del input_fingerprint  # only part of the cache key
     files = {
-        LABELLED: expand_patterns(json.loads(labelled_patterns), "labelled"),
-        TEST: expand_patterns(json.loads(test_patterns), "test"),
+        splits.LABELLED: expand_patterns(json.loads(labelled_patterns), "labelled"),
+        splits.TEST: expand_patterns(json.loads(test_patterns), "test"),
     }
-    overlap = set(files[LABELLED]) & set(files[TEST])
+    overlap = set(files[splits.LABELLED]) & set(files[splits.TEST])
     if overlap:
         raise InvalidInputError(f"{sorted(overlap)[0]} is given both as labelled and as test data")
     with unwrapped_input_errors(), beam_pipeline as pipeline:
@@ -54,5 +51,5 @@ def VideoExampleGen(
              | "CountIds" >> beam.combiners.Count.PerElement()
              | "NoDuplicates" >> beam.Map(fail_on_duplicate_ids))
     splits.set_split_names(examples, list(files))
-    examples.set_string_custom_property("payload_format", "FORMAT_TF_EXAMPLE")
-    examples.set_string_custom_property("file_format", "tfrecords_gzip")
+    examples.set_string_custom_property(artifact_properties.PAYLOAD_FORMAT, "FORMAT_TF_EXAMPLE")
+    examples.set_string_custom_property(artifact_properties.FILE_FORMAT, splits.FILE_FORMAT)

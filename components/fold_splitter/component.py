@@ -11,14 +11,12 @@ from tfx.dsl.component.experimental.decorators import component
 from tfx.types.standard_artifacts import Examples
 
 import y8m_types
-from components import splits
-from components.example_gen.component import LABELLED, TEST
-from components.fold_splitter import folds
+from components import artifact_properties, splits
 
 
 def _keyed_by_fold(serialized: bytes, num_folds: int, holdout_fraction: float, seed: int):
     video_id = tf.train.Example.FromString(serialized).features.feature["id"].bytes_list.value[0].decode()
-    return folds.fold_of(video_id, num_folds, holdout_fraction, seed), video_id, serialized
+    return splits.fold_of(video_id, num_folds, holdout_fraction, seed), video_id, serialized
 
 
 @component(use_beam=True)
@@ -31,13 +29,14 @@ def FoldSplitter(
     seed: Parameter[int] = 0,
     beam_pipeline: BeamComponentParameter[beam.Pipeline] = None,
 ):
-    folds.validate(num_folds, holdout_fraction)
-    names = folds.split_names(num_folds)
+    splits.validate_folds(num_folds, holdout_fraction)
+    names = splits.pipeline_split_names(num_folds)
     with beam_pipeline as pipeline:
         labelled = (pipeline
-                    | "ReadLabelled" >> beam.io.ReadFromTFRecord(splits.split_files_pattern(examples, LABELLED))
+                    | "ReadLabelled" >> beam.io.ReadFromTFRecord(
+                        splits.split_files_pattern(examples, splits.LABELLED))
                     | "Assign" >> beam.Map(_keyed_by_fold, num_folds, holdout_fraction, seed))
-        # Holdout is -1: partition index K holds it.
+        # HOLDOUT_FOLD goes to partition K: names[K] is the held-out split.
         parts = labelled | "Partition" >> beam.Partition(
             lambda row, _: row[0] if row[0] >= 0 else num_folds, num_folds + 1)
         for index, part in enumerate(parts):
@@ -47,13 +46,13 @@ def FoldSplitter(
                  | f"Write{name}" >> beam.io.WriteToTFRecord(
                      splits.split_prefix(split_examples, name), file_name_suffix=splits.TFRECORD_SUFFIX))
         _ = (pipeline
-             | "ReadTest" >> beam.io.ReadFromTFRecord(splits.split_files_pattern(examples, TEST))
+             | "ReadTest" >> beam.io.ReadFromTFRecord(splits.split_files_pattern(examples, splits.TEST))
              | "WriteTest" >> beam.io.WriteToTFRecord(
-                 splits.split_prefix(split_examples, "test"), file_name_suffix=splits.TFRECORD_SUFFIX))
+                 splits.split_prefix(split_examples, splits.TEST), file_name_suffix=splits.TFRECORD_SUFFIX))
         _ = (labelled
-             | "TableRows" >> beam.Map(lambda row: f"{row[1]},{folds.split_of(row[0])}")
+             | "TableRows" >> beam.Map(lambda row: f"{row[1]},{splits.split_of(row[0])}")
              | "WriteTable" >> beam.io.WriteToText(f"{fold_table.uri}/folds", file_name_suffix=".csv",
                                                    header="video_id,split"))
     splits.set_split_names(split_examples, names)
-    fold_table.set_int_custom_property("num_folds", num_folds)
-    fold_table.set_float_custom_property("holdout_fraction", holdout_fraction)
+    fold_table.set_int_custom_property(artifact_properties.NUM_FOLDS, num_folds)
+    fold_table.set_float_custom_property(artifact_properties.HOLDOUT_FRACTION, holdout_fraction)

@@ -21,8 +21,7 @@ from tfx.dsl.component.experimental.decorators import component
 from tfx.dsl.components.common.importer import Importer
 from tfx.types.standard_artifacts import Examples
 
-from components import splits
-from components.fold_splitter import folds
+from components import artifact_properties, splits
 from components.frame_features import transforms
 from schemas.frame_level import MAX_FRAMES
 from schemas.video_level import NUM_CLASSES
@@ -30,7 +29,6 @@ from common.errors import UserError, unwrapped_input_errors
 from common.input_files import expand_patterns
 
 PAYLOAD_FORMAT = "FORMAT_TF_SEQUENCE_EXAMPLE"
-FILE_PATTERNS = "file_patterns"
 REPORT_FILE = "report.json"
 
 
@@ -43,15 +41,17 @@ def frame_input(patterns: list[str], input_fingerprint: str) -> Importer:
         source_uri=os.path.commonpath([os.path.dirname(pattern) for pattern in absolute]),
         artifact_type=Examples,
         reimport=False,
-        custom_properties={FILE_PATTERNS: json.dumps(absolute), "payload_format": PAYLOAD_FORMAT,
-                           "file_format": transforms.FILE_FORMAT, "input_fingerprint": input_fingerprint},
+        custom_properties={artifact_properties.FILE_PATTERNS: json.dumps(absolute),
+                           artifact_properties.PAYLOAD_FORMAT: PAYLOAD_FORMAT,
+                           artifact_properties.FILE_FORMAT: splits.FRAME_FILE_FORMAT,
+                           artifact_properties.INPUT_FINGERPRINT: input_fingerprint},
     ).with_id("FrameInput")
 
 
 def frame_files(frames) -> list[str]:
-    patterns = frames.get_string_custom_property(FILE_PATTERNS)
+    patterns = frames.get_string_custom_property(artifact_properties.FILE_PATTERNS)
     if not patterns:
-        raise UserError(f"the frame-level artifact at {frames.uri} has no '{FILE_PATTERNS}' "
+        raise UserError(f"the frame-level artifact at {frames.uri} has no '{artifact_properties.FILE_PATTERNS}' "
                         "(register it with components.frame_features.component.frame_input)")
     return expand_patterns(json.loads(patterns), "frame-level")
 
@@ -73,7 +73,7 @@ def FrameFeatures(
         raise UserError(f"max_frames must be at least 1, got {max_frames}")
     if not 0.0 <= max_bad_fraction < 1.0:
         raise UserError(f"max_bad_fraction must lie in [0, 1), got {max_bad_fraction}")
-    names = folds.split_names(num_folds)
+    names = splits.pipeline_split_names(num_folds)
     files = frame_files(frames)
     video_splits = {name: splits.split_files_pattern(split_examples, name) for name in names}
     prefixes = {name: splits.split_prefix(frame_features, name) for name in names}
@@ -81,12 +81,12 @@ def FrameFeatures(
     with unwrapped_input_errors(), beam_pipeline as pipeline:
         records, _ = pipeline | "AggregateFrames" >> transforms.AggregateFrames(
             files, video_splits, num_classes, max_frames, max_bad_fraction, report_path)
-        _ = records | "WriteSplits" >> transforms.WriteSplits(prefixes, transforms.SPLIT_SUFFIX)
+        _ = records | "WriteSplits" >> transforms.WriteSplits(prefixes, splits.FRAME_TFRECORD_SUFFIX)
     with tf.io.gfile.GFile(report_path) as source:
         summary = json.load(source)
     splits.set_split_names(frame_features, names)
-    frame_features.set_string_custom_property("payload_format", PAYLOAD_FORMAT)
-    frame_features.set_string_custom_property("file_format", transforms.FILE_FORMAT)
-    frame_features.set_int_custom_property("max_frames", max_frames)
-    for key in ("frame_records", "bad_records", "videos", "videos_without_frames"):
+    frame_features.set_string_custom_property(artifact_properties.PAYLOAD_FORMAT, PAYLOAD_FORMAT)
+    frame_features.set_string_custom_property(artifact_properties.FILE_FORMAT, splits.FRAME_FILE_FORMAT)
+    frame_features.set_int_custom_property(artifact_properties.MAX_FRAMES, max_frames)
+    for key in artifact_properties.FRAME_REPORT_COUNTS:
         frame_features.set_int_custom_property(key, summary[key])

@@ -13,7 +13,6 @@ from tfx.orchestration.local.local_dag_runner import LocalDagRunner
 from components import splits
 from components.example_gen.component import VideoExampleGen
 from components.fold_splitter.component import FoldSplitter
-from components.frame_features import transforms
 from components.frame_features.component import FrameFeatures, frame_input
 from components.l1_trainer.component import L1Trainer
 from pipeline.beam_options import beam_args
@@ -53,11 +52,11 @@ def test_frame_features_feed_a_frame_level_trainer(tmp_path):
     with open(os.path.join(output, "report.json")) as source:
         report = json.load(source)
     assert report["videos"] == report["good_records"] == 80 and report["bad_records"] == 0
-    counts = {split: sum(1 for path in tf.io.gfile.glob(transforms.split_files_pattern(
+    counts = {split: sum(1 for path in tf.io.gfile.glob(splits.frame_split_files_pattern(
         type("A", (), {"uri": output}), split)) for _ in tf.data.TFRecordDataset(path))
-        for split in ("fold_0", "fold_1", "holdout", "test")}
-    assert sum(counts.values()) == 80 and counts["test"] == 16
+        for split in splits.pipeline_split_names(FOLDS)}
+    assert sum(counts.values()) == 80 and counts[splits.TEST] == 16
     (predictions,) = tf.io.gfile.glob(str(tmp_path / "root" / "L1Trainer" / "predictions" / "*"))
-    oof = [r for path in tf.io.gfile.glob(splits.split_files_pattern(type("A", (), {"uri": predictions}), "oof"))
+    oof = [r for path in tf.io.gfile.glob(splits.split_files_pattern(type("A", (), {"uri": predictions}), splits.OOF))
            for r in tf.data.TFRecordDataset(path, compression_type="GZIP")]
-    assert len(oof) == counts["fold_0"] + counts["fold_1"]
+    assert len(oof) == sum(counts[name] for name in splits.fold_split_names(FOLDS))

@@ -30,23 +30,13 @@ import apache_beam as beam
 import numpy as np
 import tensorflow as tf
 
-from components import splits
 from schemas import frame_level, video_level
 from common.errors import InvalidInputError
 
 BAD = "bad"
-# Frame-feature splits are uncompressed: quantized frames hardly compress, and gzip would
-# cost several times the parse, dequantize and aggregate work of a record.
-SPLIT_SUFFIX = ".tfrecord"
-FILE_FORMAT = "tfrecords"
 TEMPORARY_PREFIX = ".writing-"
 # Reasons kept in the report, per job: enough to see what is wrong without a huge file.
 REPORTED_REASONS = 20
-
-
-def split_files_pattern(artifact, split: str) -> str:
-    """The files of one split of a frame-feature artifact."""
-    return os.path.join(splits.split_dir(artifact, split), "*" + SPLIT_SUFFIX)
 
 
 class BadRecord(NamedTuple):

@@ -1,5 +1,7 @@
 """FrameFeatures' Beam transforms on tiny synthetic data: routing by id, aggregates,
 truncation, stand-ins, bad-record counting and the threshold."""
+import os
+import pathlib
 import types
 
 import apache_beam as beam
@@ -10,7 +12,6 @@ from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that
 
 from components import splits
-from components.fold_splitter import folds
 from components.frame_features import transforms
 from schemas import frame_level, video_level
 from y8m import synthetic
@@ -41,8 +42,8 @@ def case(tmp_path_factory):
     for partition in synthetic.PARTITIONS:
         for _, serialized in video_level.read_records(str(root / "data" / f"{partition}0000.tfrecord")):
             record = video_level.parse_video_record(serialized, CLASSES)
-            fold = folds.TEST if partition == "test" else folds.fold_of(record.video_id, NUM_FOLDS, 0.2)
-            split_of[record.video_id] = folds.split_of(fold)
+            fold = splits.TEST_FOLD if partition == "test" else splits.fold_of(record.video_id, NUM_FOLDS, 0.2)
+            split_of[record.video_id] = splits.split_of(fold)
             videos.setdefault(split_of[record.video_id], []).append(serialized)
     for split, records in videos.items():
         splits.write_split_records(split_examples, split, records)
@@ -58,7 +59,7 @@ def case(tmp_path_factory):
     return types.SimpleNamespace(
         frame_files=[str(root / "good.tfrecord"), str(root / "bad.tfrecord")],
         video_splits={name: splits.split_files_pattern(split_examples, name)
-                      for name in folds.split_names(NUM_FOLDS) if name in videos},
+                      for name in splits.pipeline_split_names(NUM_FOLDS) if name in videos},
         split_of=split_of, parsed={record.video_id: record for record in parsed},
         missing_id=parsed[MISSING].video_id)
 
@@ -144,15 +145,16 @@ def at_least_one_file_per_split(counts):
 
 
 def test_write_splits_puts_each_record_in_its_split(tmp_path):
+    artifact = types.SimpleNamespace(uri=str(tmp_path))
     rows = [("fold_0", b"a"), ("test", b"b"), ("fold_0", b"c")]
-    prefixes = {name: str(tmp_path / f"Split-{name}" / "part") for name in ("fold_0", "holdout", "test")}
+    prefixes = {name: splits.split_prefix(artifact, name) for name in ("fold_0", "holdout", "test")}
     with TestPipeline() as pipeline:
         parts = (pipeline | "Some" >> beam.Create(rows[:2]), pipeline | "Others" >> beam.Create(rows[2:]))
-        committed = parts | transforms.WriteSplits(prefixes, transforms.SPLIT_SUFFIX)
+        committed = parts | transforms.WriteSplits(prefixes, splits.FRAME_TFRECORD_SUFFIX)
         assert_that(committed, at_least_one_file_per_split)
     for split, expected in (("fold_0", [b"a", b"c"]), ("test", [b"b"])):
-        paths = sorted((tmp_path / f"Split-{split}").iterdir())
+        paths = sorted(pathlib.Path(splits.split_dir(artifact, split)).iterdir())
         assert all(path.name.startswith("part-") and path.suffix == ".tfrecord" for path in paths)
         records = [r for path in paths for r in tf.data.TFRecordDataset(str(path)).as_numpy_iterator()]
         assert sorted(records) == expected
-    assert not (tmp_path / "Split-holdout").exists()
+    assert not os.path.exists(splits.split_dir(artifact, "holdout"))

@@ -19,7 +19,7 @@ from tfx.dsl.component.experimental.decorators import component
 from tfx.types.standard_artifacts import Examples
 
 import y8m_types
-from components import splits
+from components import artifact_properties, splits
 from components.l1_trainer import trainer
 from schemas.video_level import NUM_CLASSES
 from models.model_config import L1ModelConfig
@@ -42,10 +42,10 @@ def L1Trainer(
     summary = trainer.train_out_of_fold(
         examples, predictions, config, num_folds=num_folds, num_classes=num_classes, soft_labels=soft_labels,
         frame_features=frame_features)
-    splits.set_split_names(predictions, list(trainer.PREDICTION_SPLITS))
-    predictions.set_string_custom_property("model_name", config.name)
-    predictions.set_string_custom_property("kind", "l1")
+    splits.set_split_names(predictions, list(splits.PREDICTION_SPLITS))
+    predictions.set_string_custom_property(artifact_properties.MODEL_NAME, config.name)
+    predictions.set_string_custom_property(artifact_properties.KIND, "l1")
     if soft_labels is not None:
         # Its out-of-fold targets came from teachers trained on those folds: judged on held-out only.
-        predictions.set_float_custom_property("soft_label_weight", config.soft_label_weight)
-    predictions.set_string_custom_property("training_summary", json.dumps(summary))
+        predictions.set_float_custom_property(artifact_properties.SOFT_LABEL_WEIGHT, config.soft_label_weight)
+    predictions.set_string_custom_property(artifact_properties.TRAINING_SUMMARY, json.dumps(summary))

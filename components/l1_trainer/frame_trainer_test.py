@@ -16,7 +16,8 @@ from common.errors import UserError
 from models.model_config import L1ModelConfig
 
 CLASSES = 6
-SPLITS = ("fold_0", "fold_1", "holdout", "test")
+FOLDS = 2
+FIRST_FOLD, SECOND_FOLD = splits.fold_split_names(FOLDS)
 MAX_FRAMES = 4
 CONFIG = {"name": "attention", "family": "attention_pooling",
           "kwargs": {"max_frames": MAX_FRAMES, "hidden_size": 8, "heads": 2},
@@ -36,11 +37,11 @@ def frame_features(tmp_path_factory):
     rng = np.random.default_rng(0)
     artifact = types.SimpleNamespace(uri=str(tmp_path_factory.mktemp("frame_features")))
     ids = {}
-    for index, split in enumerate(SPLITS):
+    for index, split in enumerate(splits.pipeline_split_names(FOLDS)):
         ids[split] = [f"{split[0]}{index}{i:02d}" for i in range(8)]
-        directory = splits.split_dir(artifact, split)
-        tf.io.gfile.makedirs(directory)
-        with tf.io.TFRecordWriter(f"{directory}/part-00000-of-00001{transforms.SPLIT_SUFFIX}") as writer:
+        tf.io.gfile.makedirs(splits.split_dir(artifact, split))
+        path = f"{splits.split_prefix(artifact, split)}-00000-of-00001{splits.FRAME_TFRECORD_SUFFIX}"
+        with tf.io.TFRecordWriter(path) as writer:
             for i, video_id in enumerate(ids[split]):
                 writer.write(frame_feature_record(video_id, [i % CLASSES], 1 + i % 6, rng))
     return artifact, ids
@@ -48,8 +49,8 @@ def frame_features(tmp_path_factory):
 
 def test_frames_load_truncated_and_padded(frame_features):
     artifact, ids = frame_features
-    videos = data.load_frame_videos([transforms.split_files_pattern(artifact, "fold_0")], MAX_FRAMES)
-    assert videos.ids == ids["fold_0"]
+    videos = data.load_frame_videos([splits.frame_split_files_pattern(artifact, FIRST_FOLD)], MAX_FRAMES)
+    assert videos.ids == ids[FIRST_FOLD]
     assert videos.features["frames"].shape == (8, MAX_FRAMES, RGB_SIZE + AUDIO_SIZE)
     # 1 + i % 6 source frames, of which at most 5 were kept by FrameFeatures, 4 by the model.
     assert videos.features["num_frames"].tolist() == [min(1 + i % 6, 5, MAX_FRAMES) for i in range(8)]
@@ -60,10 +61,11 @@ def test_frames_load_truncated_and_padded(frame_features):
 def test_frame_model_predicts_every_video_of_every_split(frame_features, tmp_path):
     artifact, ids = frame_features
     output = types.SimpleNamespace(uri=str(tmp_path / "predictions"))
-    summary = trainer.train_out_of_fold(None, output, MODEL, num_folds=2, num_classes=CLASSES,
+    summary = trainer.train_out_of_fold(None, output, MODEL, num_folds=FOLDS, num_classes=CLASSES,
                                         frame_features=artifact)
-    assert len(summary["folds"]) == 2
-    expected = {"oof": ids["fold_0"] + ids["fold_1"], "holdout": ids["holdout"], "test": ids["test"]}
+    assert len(summary["folds"]) == FOLDS
+    expected = {splits.OOF: ids[FIRST_FOLD] + ids[SECOND_FOLD], splits.HOLDOUT: ids[splits.HOLDOUT],
+                splits.TEST: ids[splits.TEST]}
     for split, split_ids in expected.items():
         rows = [predictions.decode_prediction(record)
                 for path in tf.io.gfile.glob(splits.split_files_pattern(output, split))

@@ -12,13 +12,10 @@ import numpy as np
 import tf_keras
 
 from components import splits
-from components.fold_splitter.folds import fold_split_name
-from components.frame_features.transforms import split_files_pattern as frame_files_pattern
 from models import data, registry, training
 from models.model_config import L1ModelConfig
 from common.errors import UserError
 
-PREDICTION_SPLITS = ("oof", "holdout", "test")
 PREDICT_BATCH = 1024
 # A frame-level batch holds ~100 times the values of a video-level one.
 FRAME_PREDICT_BATCH = 64
@@ -79,13 +76,14 @@ def load_splits(examples, config: L1ModelConfig, num_folds: int, soft_labels=Non
     """(fold sets, holdout, test) of the model's input: frames for frame-level families;
     with `soft_labels` (SoftLabelIndexer's output) its fold splits replace the examples'."""
     check_inputs(config, soft_labels, frame_features)
+    fold_names = splits.fold_split_names(num_folds)
     if frame_features is not None:
         def load(split):
-            return data.load_frame_videos([frame_files_pattern(frame_features, split)], config.frame_length)
-        return [load(fold_split_name(k)) for k in range(num_folds)], load("holdout"), load("test")
+            return data.load_frame_videos([splits.frame_split_files_pattern(frame_features, split)], config.frame_length)
+        return [load(name) for name in fold_names], load(splits.HOLDOUT), load(splits.TEST)
     fold_source = soft_labels if soft_labels is not None else examples
-    fold_sets = [load_split(fold_source, fold_split_name(k), soft_labels is not None) for k in range(num_folds)]
-    return fold_sets, load_split(examples, "holdout"), load_split(examples, "test")
+    fold_sets = [load_split(fold_source, name, soft_labels is not None) for name in fold_names]
+    return fold_sets, load_split(examples, splits.HOLDOUT), load_split(examples, splits.TEST)
 
 
 def train_out_of_fold(examples, predictions_artifact, config: L1ModelConfig, num_folds: int, num_classes: int,
@@ -100,7 +98,7 @@ def train_out_of_fold(examples, predictions_artifact, config: L1ModelConfig, num
     fold_summaries = []
     for fold in range(num_folds):
         started = time.time()
-        log_dir = os.path.join(predictions_artifact.uri, "logs", fold_split_name(fold))
+        log_dir = os.path.join(predictions_artifact.uri, "logs", splits.fold_split_name(fold))
         model, summary = train_one_fold(config, fold_sets, fold, num_classes, log_dir)
         oof_ids.extend(fold_sets[fold].ids)
         oof_scores.append(training.predict_probabilities(model, fold_sets[fold].features, batch))
@@ -111,7 +109,7 @@ def train_out_of_fold(examples, predictions_artifact, config: L1ModelConfig, num
         log.info("%s fold %d (of %d): validation GAP %.4f (%.0f s)", config.name, fold, num_folds,
                  summary["best_val_gap"], time.time() - started)
         tf_keras.backend.clear_session()
-    splits.write_dense_predictions(predictions_artifact, "oof", oof_ids, np.concatenate(oof_scores))
-    splits.write_dense_predictions(predictions_artifact, "holdout", holdout.ids, holdout_sum / num_folds)
-    splits.write_dense_predictions(predictions_artifact, "test", test.ids, test_sum / num_folds)
+    splits.write_dense_predictions(predictions_artifact, splits.OOF, oof_ids, np.concatenate(oof_scores))
+    splits.write_dense_predictions(predictions_artifact, splits.HOLDOUT, holdout.ids, holdout_sum / num_folds)
+    splits.write_dense_predictions(predictions_artifact, splits.TEST, test.ids, test_sum / num_folds)
     return {"folds": fold_summaries}

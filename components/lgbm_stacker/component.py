@@ -11,7 +11,7 @@ from tfx.dsl.component.experimental.decorators import component
 from tfx.types.standard_artifacts import Model
 
 import y8m_types
-from components import splits
+from components import artifact_properties, splits
 from components.lgbm_stacker import l2_features, stacker
 from components.lgbm_stacker.settings import StackerSettings
 from schemas.video_level import NUM_CLASSES
@@ -26,12 +26,12 @@ def LGBMStacker(
     num_classes: Parameter[int] = NUM_CLASSES,
 ):
     settings = StackerSettings.from_json(stacker_settings)
-    merged_names = json.loads(merged.get_string_custom_property("feature_names"))
+    merged_names = json.loads(merged.get_string_custom_property(artifact_properties.FEATURE_NAMES))
     tables = {split: l2_features.load_candidates(splits.split_files_pattern(merged, split), len(merged_names))
-              for split in stacker.STACK_SPLITS}
+              for split in splits.PREDICTION_SPLITS}
     summary = stacker.stack(tables, merged_names, settings, num_folds, num_classes, predictions, model.uri)
-    splits.set_split_names(predictions, list(stacker.STACK_SPLITS))
-    predictions.set_string_custom_property("model_name", "stack")
-    predictions.set_string_custom_property("kind", "stack")
-    predictions.set_string_custom_property("training_summary", json.dumps(summary))
-    model.set_string_custom_property("feature_names", json.dumps(summary["feature_names"]))
+    splits.set_split_names(predictions, list(splits.PREDICTION_SPLITS))
+    predictions.set_string_custom_property(artifact_properties.MODEL_NAME, "stack")
+    predictions.set_string_custom_property(artifact_properties.KIND, "stack")
+    predictions.set_string_custom_property(artifact_properties.TRAINING_SUMMARY, json.dumps(summary))
+    model.set_string_custom_property(artifact_properties.FEATURE_NAMES, json.dumps(summary["feature_names"]))

@@ -13,8 +13,6 @@ from schemas import predictions as rows
 
 log = logging.getLogger("y8m.lgbm_stacker")
 
-STACK_SPLITS = ("oof", "holdout", "test")
-
 
 def per_video(table: l2_features.CandidateTable, probabilities: np.ndarray):
     """Yields (video id, candidate class ids, probabilities) for every video of the table."""
@@ -59,7 +57,7 @@ def write_sparse(artifact, split: str, table, probabilities) -> None:
 def stack(tables: dict, merged_names: list[str], settings: StackerSettings, num_folds: int, num_classes: int,
           predictions_artifact, model_dir: str):
     """Fits one LightGBM per fold; writes OOF and fold-averaged holdout/test probabilities."""
-    oof, holdout, test = tables["oof"], tables["holdout"], tables["test"]
+    oof, holdout, test = tables[splits.OOF], tables[splits.HOLDOUT], tables[splits.TEST]
     row_fold = oof.folds[oof.row_video]
     oof_probabilities = np.zeros(len(oof.candidates), np.float64)
     holdout_sum = np.zeros(len(holdout.candidates), np.float64)
@@ -80,7 +78,7 @@ def stack(tables: dict, merged_names: list[str], settings: StackerSettings, num_
         gap = fold_gap(oof, oof_probabilities, oof.folds == fold)
         fold_summaries.append({"fold": fold, "gap": gap, "trees": int(model.best_iteration_ or settings.n_estimators)})
         log.info("stack fold %d (of %d): GAP %.4f with %d trees", fold, num_folds, gap, fold_summaries[-1]["trees"])
-    write_sparse(predictions_artifact, "oof", oof, oof_probabilities)
-    write_sparse(predictions_artifact, "holdout", holdout, holdout_sum / num_folds)
-    write_sparse(predictions_artifact, "test", test, test_sum / num_folds)
+    write_sparse(predictions_artifact, splits.OOF, oof, oof_probabilities)
+    write_sparse(predictions_artifact, splits.HOLDOUT, holdout, holdout_sum / num_folds)
+    write_sparse(predictions_artifact, splits.TEST, test, test_sum / num_folds)
     return {"folds": fold_summaries, "feature_names": l2_features.feature_names(feature_set, merged_names)}

@@ -4,6 +4,7 @@ import types
 import numpy as np
 import pytest
 
+from components import splits
 from components.lgbm_stacker import l2_features, stacker
 from components.lgbm_stacker.settings import StackerSettings
 from components.prediction_merger.merge import candidates_of
@@ -52,12 +53,12 @@ def test_feature_sets():
 def test_stack_beats_a_single_score_and_writes_probabilities(tmp_path, monkeypatch):
     written = {}
     monkeypatch.setattr(stacker, "write_sparse", lambda artifact, split, table, p: written.setdefault(split, p))
-    tables = {"oof": random_table(300, 1), "holdout": random_table(40, 2), "test": random_table(40, 3)}
+    tables = {splits.OOF: random_table(300, 1), splits.HOLDOUT: random_table(40, 2), splits.TEST: random_table(40, 3)}
     settings = StackerSettings.from_dict({"n_estimators": 100, "learning_rate": 0.1})
     summary = stacker.stack(tables, MERGED_NAMES, settings, FOLDS, CLASSES,
                             types.SimpleNamespace(uri=str(tmp_path)), str(tmp_path))
-    oof = tables["oof"]
-    probabilities = written["oof"]
+    oof = tables[splits.OOF]
+    probabilities = written[splits.OOF]
     assert ((probabilities >= 0) & (probabilities <= 1)).all() and len(np.unique(probabilities)) > 10
     everyone = np.ones(len(oof.video_ids), bool)
     single_model_gap = stacker.fold_gap(oof, oof.features[:, 1].astype(np.float64), everyone)

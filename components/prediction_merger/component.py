@@ -13,19 +13,16 @@ from tfx.types.component_spec import ChannelParameter, ExecutionParameter
 from tfx.types.standard_artifacts import Examples
 
 import y8m_types
-from components import model_inputs, splits
-from components.fold_splitter import folds
-from components.prediction_merger.merge import MergePredictions, split_of_row
+from components import artifact_properties, model_inputs, splits
+from components.prediction_merger.merge import MergePredictions
 from schemas import predictions as rows
 from common.errors import InvalidInputError, unwrapped_input_errors
-
-MERGED_SPLITS = ("oof", "holdout", "test")
 
 
 def prediction_files(artifact, model_name: str) -> list[str]:
     """The file pattern of each prediction split; a split without files is an error."""
     patterns = []
-    for split in MERGED_SPLITS:
+    for split in splits.PREDICTION_SPLITS:
         pattern = splits.split_files_pattern(artifact, split)
         if not tf.io.gfile.glob(pattern):
             raise InvalidInputError(f"model '{model_name}': no '{split}' prediction files at {pattern}")
@@ -35,27 +32,29 @@ def prediction_files(artifact, model_name: str) -> list[str]:
 
 def merge_all(split_examples, predictions: list, merged, num_folds: int, beam_pipeline) -> None:
     model_files = {}
-    for artifact in sorted(predictions, key=lambda a: a.get_string_custom_property("model_name")):
-        name = artifact.get_string_custom_property("model_name")
+    for artifact in sorted(predictions, key=artifact_properties.model_name):
+        name = artifact_properties.model_name(artifact)
         if name in model_files:
             raise InvalidInputError(f"two prediction artifacts are named '{name}'")
         model_files[name] = prediction_files(artifact, name)
     if not model_files:
         raise InvalidInputError("no model predictions to merge")
-    video_splits = {fold: splits.split_files_pattern(split_examples, folds.split_of(fold))
-                    for fold in [*range(num_folds), folds.HOLDOUT, folds.TEST]}
+    video_splits = {fold: splits.split_files_pattern(split_examples, splits.split_of(fold))
+                    for fold in splits.pipeline_folds(num_folds)}
     with unwrapped_input_errors(), beam_pipeline as pipeline:
         candidate_rows = pipeline | "Merge" >> MergePredictions(video_splits, model_files)
         parts = candidate_rows | "BySplit" >> beam.Partition(
-            lambda row, _: MERGED_SPLITS.index(split_of_row(row)), len(MERGED_SPLITS))
-        for split, part in zip(MERGED_SPLITS, parts):
+            lambda row, _: splits.PREDICTION_SPLITS.index(splits.prediction_split_of(row.fold)),
+            len(splits.PREDICTION_SPLITS))
+        for split, part in zip(splits.PREDICTION_SPLITS, parts):
             _ = (part
                  | f"Encode{split}" >> beam.Map(rows.encode_candidates)
                  | f"Write{split}" >> beam.io.WriteToTFRecord(
                      splits.split_prefix(merged, split), file_name_suffix=splits.TFRECORD_SUFFIX))
-    splits.set_split_names(merged, list(MERGED_SPLITS))
-    merged.set_string_custom_property("model_names", json.dumps(list(model_files)))
-    merged.set_string_custom_property("feature_names", json.dumps(rows.l2_feature_names(list(model_files))))
+    splits.set_split_names(merged, list(splits.PREDICTION_SPLITS))
+    merged.set_string_custom_property(artifact_properties.MODEL_NAMES, json.dumps(list(model_files)))
+    merged.set_string_custom_property(artifact_properties.FEATURE_NAMES,
+                                      json.dumps(rows.l2_feature_names(list(model_files))))
 
 
 class PredictionMergerSpec(types.ComponentSpec):

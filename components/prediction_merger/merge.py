@@ -15,7 +15,6 @@ import apache_beam as beam
 import numpy as np
 import tensorflow as tf
 
-from components.fold_splitter import folds
 from schemas import predictions as rows
 from schemas import video_level
 from common.errors import InvalidInputError
@@ -133,7 +132,3 @@ def MergePredictions(pipeline, video_splits: dict, prediction_files: dict):  # p
     return ({VIDEO: candidate_sets, **columns}
             | "JoinColumns" >> beam.CoGroupByKey()
             | "Rows" >> beam.Map(lambda joined: assemble(*joined, names)))
-
-
-def split_of_row(row: rows.CandidateRow) -> str:
-    return "oof" if row.fold >= 0 else folds.split_of(row.fold)

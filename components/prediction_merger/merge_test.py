@@ -100,10 +100,10 @@ def test_nan_score_is_an_error():
 def test_missing_prediction_split_is_named(tmp_path):
     import types
 
+    from components import splits
     from components.prediction_merger.component import prediction_files
     artifact = types.SimpleNamespace(uri=str(tmp_path))
-    (tmp_path / "Split-oof").mkdir()
-    (tmp_path / "Split-oof" / "part-00000-of-00001.tfrecord.gz").write_bytes(b"")
+    splits.write_split_records(artifact, splits.OOF, [])
     with pytest.raises(InvalidInputError, match="model 'mlp': no 'holdout' prediction files"):
         prediction_files(artifact, "mlp")
 

@@ -12,7 +12,6 @@ from tfx.types.standard_artifacts import Examples
 
 import y8m_types
 from components import splits
-from components.fold_splitter.folds import fold_split_name
 from components.soft_label_indexer.index import JoinSoftLabels
 from common.errors import unwrapped_input_errors
 
@@ -25,8 +24,8 @@ def SoftLabelIndexer(
     num_folds: Parameter[int] = 5,
     beam_pipeline: BeamComponentParameter[beam.Pipeline] = None,
 ):
-    names = [fold_split_name(k) for k in range(num_folds)]
-    oof_pattern = splits.split_files_pattern(stack_predictions, "oof")
+    names = splits.fold_split_names(num_folds)
+    oof_pattern = splits.split_files_pattern(stack_predictions, splits.OOF)
     fold_patterns = [splits.split_files_pattern(split_examples, name) for name in names]
     with unwrapped_input_errors(), beam_pipeline as pipeline:
         joined = pipeline | "Join" >> JoinSoftLabels(fold_patterns, oof_pattern)

@@ -1,0 +1,60 @@
+"""The custom-property keys of the pipeline's artifacts, set and read by these names only.
+
+The custom types (y8m_types.py) declare no PROPERTIES (Kubeflow V2 would not import
+them), so what a component records about an artifact is a custom property; under
+Kubeflow V2 these are the artifact's `metadata`. JSON values are strings.
+"""
+
+# Any artifact with splits that is not a standard `Examples` (components/splits.py):
+# its split names, a JSON list.
+SPLIT_NAMES = "split_names"
+
+# Predictions: the model's name (an L1 config's, `stack` or `student`) and its kind
+# (`l1`, `stack`, `student`).
+MODEL_NAME = "model_name"
+KIND = "kind"
+
+# Only on a second-round L1 model's predictions: their out-of-fold scores are leaky.
+SOFT_LABEL_WEIGHT = "soft_label_weight"
+# JSON: the fit of every fold (L1 models, the stack) or of every student network.
+TRAINING_SUMMARY = "training_summary"
+
+# MergedPredictions: the models in column order, and the L2 feature names (JSON lists);
+# the stack's Model: the feature names its boosters were fitted on.
+MODEL_NAMES = "model_names"
+FEATURE_NAMES = "feature_names"
+
+# The student's Model.
+SAVED_MODEL_BYTES = "saved_model_bytes"
+PARAMETERS = "parameters"
+WEIGHTS_DTYPE = "weights_dtype"
+STANDARDIZE = "standardize"
+PRECISIONS = "precisions"  # JSON: size and held-out GAP per weights dtype
+MEMBERS = "members"
+
+# Examples, as TFX's readers of Examples know them.
+PAYLOAD_FORMAT = "payload_format"
+FILE_FORMAT = "file_format"
+
+# The frame-level files registered in place (a JSON list of glob patterns, and a
+# fingerprint of the files), and FrameFeatures' output: its frames per video and the
+# counts of its report.json.
+FILE_PATTERNS = "file_patterns"
+INPUT_FINGERPRINT = "input_fingerprint"
+MAX_FRAMES = "max_frames"
+FRAME_REPORT_COUNTS = ("frame_records", "bad_records", "videos", "videos_without_frames")
+
+# FoldTable.
+NUM_FOLDS = "num_folds"
+HOLDOUT_FRACTION = "holdout_fraction"
+
+# ModelBlessing: TFX's Pusher pushes when BLESSED is 1.
+BLESSED = "blessed"
+REASON = "reason"
+
+# PushedModel, written by TFX's Pusher.
+PUSHED_DESTINATION = "pushed_destination"
+
+
+def model_name(artifact) -> str:
+    return artifact.get_string_custom_property(MODEL_NAME)
