@@ -91,7 +91,7 @@ def fit(model: keras.Model, train_dataset: tf.data.Dataset,
     multi-hot or soft). Without validation data (None, e.g. a student whose every fold
     is leaky) it trains `max_epochs` epochs, keeps the last weights and reports
     best_val_gap None. Returns best_val_gap, best_epoch (1-based), epochs_run and the
-    per-epoch history (loss, and with validation val_gap and lr).
+    per-epoch history (loss, seconds, and with validation val_gap and lr).
     """
     keras.utils.set_random_seed(recipe.seed)
     if recipe.mixup_alpha > 0:
@@ -179,7 +179,7 @@ class _EpochProgress(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         learning_rate = float(keras.backend.get_value(self.model.optimizer.learning_rate))
+        logs["seconds"] = time.monotonic() - self._started  # into the history, too
         val_gap = f" val_gap {logs['val_gap']:.5f}" if "val_gap" in logs else ""
         logger.info("%sepoch %d/%d loss %.5f%s lr %.3g %.1fs", self._prefix, epoch + 1,
-                    self._max_epochs, logs["loss"], val_gap, learning_rate,
-                    time.monotonic() - self._started)
+                    self._max_epochs, logs["loss"], val_gap, learning_rate, logs["seconds"])

@@ -1,0 +1,151 @@
+"""Roofline of a training step: examples/s through the real training path against the
+machine's dense-matmul limit at the same shapes and thread count, measured in one run.
+
+For each model, the training examples/s of `models.data.target_dataset` + `models.training.fit`
+(the L1Trainer's path; validation left out, the step is what is measured), the FLOPs of
+one step's matrix products from the layer shapes (forward, and backward: the weight
+gradient and, but for the first layer, the input gradient), and the time the same
+products take alone (`tf.matmul` at those shapes, in a loop). achieved/peak is the
+step's matmul FLOP/s over the matmul-only FLOP/s: 1.0 would mean the step costs nothing
+but its matrix products. Each thread count runs in a fresh process (TensorFlow fixes its
+thread pools at start-up).
+
+    uv run --frozen python bench/train_step.py [--threads 1 2] [--models resnet_like mlp attention_pooling]
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+# name → (family, kwargs, batch size, learning rate): resnet_like at the size of the
+# PyTorch comparison (inner 1024, one identity block per branch, 15.6M parameters).
+MODELS = {
+    "resnet_like": ("resnet_like", {"inner_size": 1024, "av_id_block_num": 1, "concat_id_block_num": 1}, 256, 1e-3),
+    "mlp": ("mlp", {"hidden_size": 2048}, 256, 1e-3),
+    "attention_pooling": ("attention_pooling", {"max_frames": 60, "hidden_size": 512, "heads": 4}, 64, 1e-3),
+}
+CLASSES = 3862
+
+
+def synthetic_inputs(family: str, kwargs: dict, videos: int, rng):
+    import numpy as np
+
+    from models import registry
+    labels = [rng.choice(CLASSES, 3, replace=False) for _ in range(videos)]
+    if registry.reads(family) == "frames":
+        frames = kwargs["max_frames"]
+        features = {"frames": rng.integers(0, 256, (videos, frames, 1152), dtype=np.uint8),
+                    "num_frames": np.full(videos, frames, np.int32)}
+    else:
+        features = rng.normal(size=(videos, 1152)).astype(np.float32)
+    return features, labels
+
+
+def matmul_shapes(model, batch: int) -> list[tuple[int, int, int]]:
+    """(rows, inner, columns) of every matrix product of one training step of `model`."""
+    import numpy as np
+    import tf_keras as keras
+    shapes = []
+    dense = [layer for layer in _all_layers(model) if isinstance(layer, keras.layers.Dense)]
+    for index, layer in enumerate(dense):
+        in_shape = layer.input_shape
+        rows = batch * int(np.prod([d for d in in_shape[1:-1]] or [1]))
+        inner, columns = int(in_shape[-1]), int(layer.units)
+        shapes.append((rows, inner, columns))  # forward
+        shapes.append((inner, rows, columns))  # weight gradient: xᵀ · dy
+        if index:  # the first layer's input needs no gradient
+            shapes.append((rows, columns, inner))  # input gradient: dy · Wᵀ
+    return shapes
+
+
+def _all_layers(model):
+    for layer in model.layers:
+        if hasattr(layer, "layers"):
+            yield from _all_layers(layer)
+        else:
+            yield layer
+
+
+def matmul_seconds(shapes, repeats: int = 20) -> float:
+    """Seconds for one pass over `shapes` as plain float32 matmuls (median of `repeats`)."""
+    import numpy as np
+    import tensorflow as tf
+    operands = [(tf.random.normal([m, k]), tf.random.normal([k, n])) for m, k, n in shapes]
+
+    @tf.function
+    def products():
+        return [tf.reduce_sum(tf.matmul(a, b)[:1, :1]) for a, b in operands]
+
+    products()
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        products()
+        times.append(time.perf_counter() - started)
+    return float(np.median(times))
+
+
+def measure(name: str, threads: int, videos: int, epochs: int) -> dict:
+    import numpy as np
+    import tensorflow as tf
+    tf.config.threading.set_intra_op_parallelism_threads(threads)
+    tf.config.threading.set_inter_op_parallelism_threads(threads)
+    import tf_keras as keras
+
+    from models import data, registry, training
+    family, kwargs, batch, learning_rate = MODELS[name]
+    rng = np.random.default_rng(0)
+    features, labels = synthetic_inputs(family, kwargs, videos, rng)
+    target_ids, target_weights = data.padded(labels)
+    keras.utils.set_random_seed(0)
+    dataset = data.target_dataset(features, target_ids, target_weights, CLASSES, batch, seed=0)
+    model = registry.build_model(family, CLASSES, **kwargs)
+    recipe = training.TrainingRecipe(batch_size=batch, max_epochs=epochs, learning_rate=learning_rate)
+    epoch_seconds = training.fit(model, dataset, None, None, recipe)["history"]["seconds"]
+    steady = min(epoch_seconds[1:])  # the first epoch traces the step function
+    examples_per_second = videos / steady
+    shapes = matmul_shapes(model, batch)
+    step_flops = sum(2.0 * m * k * n for m, k, n in shapes)
+    steps = int(np.ceil(videos / batch))
+    step_seconds = steady / steps
+    peak_seconds = matmul_seconds(shapes)
+    return {"model": name, "threads": threads, "parameters": int(model.count_params()), "batch": batch,
+            "examples_per_s": round(examples_per_second, 1),
+            "step_gflop": round(step_flops / 1e9, 2),
+            "achieved_gflops": round(step_flops / step_seconds / 1e9, 1),
+            "matmul_peak_gflops": round(step_flops / peak_seconds / 1e9, 1),
+            "achieved_over_peak": round(peak_seconds / step_seconds, 3)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--threads", type=int, nargs="+", default=[1, os.cpu_count()])
+    parser.add_argument("--models", nargs="+", default=list(MODELS), choices=list(MODELS))
+    parser.add_argument("--videos", type=int, default=4096)
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--one", nargs=2, metavar=("MODEL", "THREADS"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.one:
+        print(json.dumps(measure(args.one[0], int(args.one[1]), args.videos, args.epochs)))
+        return
+    print(f"{'model':18s} {'threads':>7s} {'params':>11s} {'ex/s':>8s} {'GFLOP/step':>10s} "
+          f"{'GFLOP/s':>8s} {'matmul peak':>11s} {'achieved/peak':>13s}")
+    for name in args.models:
+        for threads in args.threads:
+            videos = args.videos if MODELS[name][0] != "attention_pooling" else args.videos // 4
+            result = subprocess.run(
+                [sys.executable, __file__, "--one", name, str(threads), "--videos", str(videos),
+                 "--epochs", str(args.epochs)], capture_output=True, text=True, check=True)
+            row = json.loads(result.stdout.strip().splitlines()[-1])
+            print(f"{row['model']:18s} {row['threads']:>7d} {row['parameters']:>11,} {row['examples_per_s']:>8.1f} "
+                  f"{row['step_gflop']:>10.2f} {row['achieved_gflops']:>8.1f} {row['matmul_peak_gflops']:>11.1f} "
+                  f"{row['achieved_over_peak']:>13.3f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
