@@ -139,7 +139,10 @@ def padded(class_ids: Sequence[np.ndarray], weights: Sequence[np.ndarray] | None
 def target_dataset(features: np.ndarray, target_ids: np.ndarray, target_weights: np.ndarray,
                    num_classes: int, batch_size: int, seed: int, shuffle: bool = True) -> tf.data.Dataset:
     """Batches of (features, dense targets), densified by a scatter of the valid pairs
-    (a one-hot of the padded [batch, width] ids would build a [batch, width, classes] tensor)."""
+    (a one-hot of the padded [batch, width] ids would build a [batch, width, classes] tensor).
+
+    The shuffle order follows `seed` and the global seed at the time of the call: set the
+    latter first (tf_keras.utils.set_random_seed) so that nothing run earlier changes it."""
     dataset = tf.data.Dataset.from_tensor_slices((features, target_ids, target_weights))
     if shuffle:  # len(target_ids): `features` may be a dict of arrays (frame-level models)
         dataset = dataset.shuffle(len(target_ids), seed=seed, reshuffle_each_iteration=True)

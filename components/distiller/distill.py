@@ -70,6 +70,7 @@ def train_networks(networks: list, soft_labels, config: StudentConfig, num_folds
     summaries = []
     for index, (network, member) in enumerate(zip(networks, config.networks())):
         recipe = member.recipe
+        tf_keras.utils.set_random_seed(recipe.seed)  # its shuffling depends on its own seed only
         dataset = data.target_dataset(videos.features, target_ids, target_weights, num_classes,
                                       recipe.batch_size, seed=recipe.seed)
         name = f"student member {index + 1}/{len(networks)} ({member.family})" if len(networks) > 1 else "student"

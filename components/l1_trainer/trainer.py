@@ -55,9 +55,11 @@ def train_one_fold(config: L1ModelConfig, fold_sets: list[data.VideoSet], fold: 
         # over every class, with the classes outside the subset never ranked.
         class_subset = data.most_frequent_classes(train_set.labels, config.top_classes)
         target_ids = data.restricted_to(target_ids, class_subset)
+    # Shuffling and initial weights depend on (seed, fold) only, not on what ran before
+    # in this process: a fold trained alone (a resumed run, one task on Kubeflow) learns the same.
+    tf_keras.utils.set_random_seed(recipe.seed + fold)
     train_dataset = data.target_dataset(train_set.features, target_ids, target_weights,
                                         num_classes, recipe.batch_size, seed=recipe.seed + fold)
-    tf_keras.utils.set_random_seed(recipe.seed + fold)  # the same initial weights on every run
     if class_subset is None:
         model = registry.build_model(config.family, num_classes, **config.kwargs)
     else:
