@@ -2,6 +2,7 @@
 and publishes the run's deliverables into the output directory."""
 import importlib.metadata
 import json
+import logging
 import os
 import shutil
 import time
@@ -15,7 +16,7 @@ from components import artifact_properties, splits
 from components.evaluator import evaluate
 from components.evaluator.component import METRICS_FILE
 from components.evaluator.report import REPORT_FILE
-from pipeline import beam_options
+from pipeline import beam_options, progress, run_state
 from pipeline.pipeline import create_pipeline
 from pipeline.profile import Profile
 from schemas.submission import write_submission
@@ -24,6 +25,8 @@ from common.input_files import expand_patterns, fingerprint
 # TFX's cache keys hold component inputs and parameters, not code: naming the pipeline
 # after the package version keeps a new version from reusing an older one's results.
 PIPELINE_NAME = f"y8m-{importlib.metadata.version('y8m-pipeline')}"
+
+log = logging.getLogger("y8m.run")
 
 
 @dataclass
@@ -44,20 +47,29 @@ def run_local(labelled_patterns: list[str], test_patterns: list[str], output_dir
               frame_patterns: list[str] | None = None) -> RunOutputs:
     started = time.time()
     output_dir = os.path.abspath(output_dir)
+    pipeline_root = os.path.join(output_dir, "pipeline_root")
     files = expand_patterns(labelled_patterns, "labelled") + expand_patterns(test_patterns, "test")
     kwargs = {} if num_classes is None else {"num_classes": num_classes}
     if frame_patterns:
         kwargs.update(frame_patterns=[os.path.abspath(p) for p in frame_patterns],
                       frame_fingerprint=fingerprint(expand_patterns(frame_patterns, "frame-level")))
     tfx_pipeline = create_pipeline(
-        pipeline_name=PIPELINE_NAME, pipeline_root=os.path.join(output_dir, "pipeline_root"), profile=profile,
+        pipeline_name=PIPELINE_NAME, pipeline_root=pipeline_root, profile=profile,
         labelled_patterns=[os.path.abspath(p) for p in labelled_patterns],
         test_patterns=[os.path.abspath(p) for p in test_patterns],
         input_fingerprint=fingerprint(files), serving_model_dir=os.path.join(output_dir, "serving_model"),
         beam_pipeline_args=beam_options.beam_args(beam_runner), metadata_connection_config=metadata_config(output_dir),
         **kwargs)
-    LocalDagRunner().run(tfx_pipeline)
-    return publish_outputs(output_dir, time.time() - started)
+    with run_state.exclusive_run(output_dir):
+        with metadata.Metadata(metadata_config(output_dir)) as handle:
+            run_state.cancel_interrupted_executions(handle.store, pipeline_root)
+        with progress.component_progress(len(tfx_pipeline.components)):
+            LocalDagRunner().run(tfx_pipeline)
+        with metadata.Metadata(metadata_config(output_dir)) as handle:
+            summary = run_state.latest_run_summary(handle.store)
+        if summary["reused"]:
+            log.info("reused from earlier runs (same inputs and settings): %s", ", ".join(summary["reused"]))
+        return publish_outputs(output_dir, time.time() - started)
 
 
 def _latest(store, type_name: str, kind: str | None = None):

@@ -25,14 +25,14 @@ FRAMES = 8
 pytestmark = pytest.mark.e2e
 
 
-def tiny_profile_with_frame_model():
+def tiny_profile_raw_with_frame_model() -> dict:
     """The tiny profile plus one frame-level model, fed by the frame-level files."""
     with open(TINY_PROFILE) as source:
         raw = yaml.safe_load(source)
     raw["l1_models"].append({"name": "temporal", "family": "temporal_combinations",
                              "kwargs": {"max_frames": FRAMES, "hidden_size": 32},
                              "training": {"batch_size": 32, "max_epochs": 4, "learning_rate": 0.003}})
-    return parse_profile(raw, "tiny_frames", TINY_PROFILE)
+    return raw
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +42,8 @@ def tiny_run(tmp_path_factory):
     synthetic.generate(data_dir, videos=1000, classes=CLASSES, seed=1, frames=True, max_frames=FRAMES)
     args = dict(labelled_patterns=[f"{data_dir}/train*.tfrecord", f"{data_dir}/validate*.tfrecord"],
                 test_patterns=[f"{data_dir}/test*.tfrecord"], output_dir=str(root / "out"),
-                profile=tiny_profile_with_frame_model(), num_classes=CLASSES,
+                profile=parse_profile(tiny_profile_raw_with_frame_model(), "tiny_frames", TINY_PROFILE),
+                num_classes=CLASSES,
                 frame_patterns=[f"{data_dir}/frames/*.tfrecord"])
     outputs = run_local(**args)
     return args, outputs, data_dir
@@ -144,3 +145,64 @@ def test_report_is_published_beside_the_metrics(tiny_run):
     with open(os.path.join(os.path.dirname(outputs.metrics_path), "report.html")) as source:
         page = source.read()
     assert "student · holdout" in page and "bytes of a 1,000,000,000-byte budget" in page
+
+
+def run_until(command: list[str], marker: str, timeout: float = 600) -> str:
+    """Starts `command`, kills it with SIGKILL once a line of its stderr contains `marker`;
+    returns the line. Fails if the command ends first."""
+    import signal
+    import time
+    process = subprocess.Popen(command, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
+                               env={**os.environ, "TF_USE_LEGACY_KERAS": "1", "CUDA_VISIBLE_DEVICES": "-1"})
+    deadline = time.monotonic() + timeout
+    try:
+        for line in process.stderr:
+            if marker in line:
+                process.send_signal(signal.SIGKILL)
+                return line
+            assert time.monotonic() < deadline, f"no '{marker}' within {timeout} s"
+        raise AssertionError(f"the run ended (code {process.wait()}) before '{marker}'")
+    finally:
+        process.kill()
+        process.wait()
+
+
+def test_a_killed_run_resumes_to_the_same_submission(tiny_run, tmp_path, caplog):
+    """SIGKILL in the middle of an L1Trainer, then the same run again: the completed
+    components are reused, the stopped one is cancelled and runs afresh, and the
+    submission equals the uninterrupted run's byte for byte."""
+    import logging
+
+    from ml_metadata.proto import metadata_store_pb2
+    from tfx.orchestration import metadata
+
+    from pipeline.local_runner import metadata_config
+    from pipeline.profile import load_profile
+    args, outputs, data_dir = tiny_run
+    profile_path = tmp_path / "tiny_frames.yaml"  # the file's name is the profile's name
+    profile_path.write_text(yaml.safe_dump(tiny_profile_raw_with_frame_model()))
+    resumed = dict(args, output_dir=str(tmp_path / "out"), profile=load_profile(str(profile_path)))
+    assert resumed["profile"] == args["profile"]
+    command = [sys.executable, "-m", "y8m.cli", "run", "--output", resumed["output_dir"],
+               "--profile", str(profile_path), "--classes", str(CLASSES),
+               "--frame-train", f"{data_dir}/frames/*.tfrecord"]
+    for pattern in args["labelled_patterns"]:
+        command += ["--train", pattern]
+    for pattern in args["test_patterns"]:
+        command += ["--test", pattern]
+    run_until(command, "resnet_like fold 1: epoch")
+
+    with caplog.at_level(logging.INFO, logger="y8m.run"):
+        again = run_local(**resumed)
+    with open(again.submission_path, "rb") as resumed_file, open(outputs.submission_path, "rb") as first:
+        assert resumed_file.read() == first.read()
+    messages = "\n".join(record.getMessage() for record in caplog.records)
+    assert "L1Trainer-resnet-like: the execution a stopped run left behind" in messages
+    reused = next(line for line in messages.splitlines() if line.startswith("reused from earlier runs"))
+    assert all(node in reused for node in ("VideoExampleGen", "FoldSplitter", "L1Trainer-mlp"))
+    assert "L1Trainer-resnet-like" not in reused
+    assert "L1Trainer-mlp: reused from cache" in messages and "L1Trainer-resnet-like: done in" in messages
+    with metadata.Metadata(metadata_config(resumed["output_dir"])) as handle:
+        states = [execution.last_known_state for execution in handle.store.get_executions()]
+    assert metadata_store_pb2.Execution.RUNNING not in states
+    assert states.count(metadata_store_pb2.Execution.CANCELED) == 1

@@ -78,6 +78,9 @@ def train_networks(networks: list, soft_labels, config: StudentConfig, num_folds
         summaries.append({"family": member.family, **training.fit(
             network, transformed(dataset, transform), None, None, recipe,
             log_dir=log_dir and os.path.join(log_dir, f"member-{index}"), progress_prefix=f"{name}: ")})
+        spent = sum(sum(summary["history"]["seconds"]) for summary in summaries)
+        log.info("%s trained; about %.0f s left for the student", name,
+                 spent / (index + 1) * (len(networks) - index - 1))
     return summaries
 
 

@@ -108,8 +108,10 @@ def train_out_of_fold(examples, predictions_artifact, config: L1ModelConfig, num
         test_sum += training.predict_probabilities(model, test.features, batch)
         fold_summaries.append({"fold": fold, "best_val_gap": summary["best_val_gap"],
                                "best_epoch": summary["best_epoch"], "seconds": round(time.time() - started, 1)})
-        log.info("%s fold %d (of %d): validation GAP %.4f (%.0f s)", config.name, fold, num_folds,
-                 summary["best_val_gap"], time.time() - started)
+        spent = sum(fold_summary["seconds"] for fold_summary in fold_summaries)
+        log.info("%s fold %d (of %d): validation GAP %.4f (%.0f s); about %.0f s left for this model",
+                 config.name, fold, num_folds, summary["best_val_gap"], time.time() - started,
+                 spent / (fold + 1) * (num_folds - fold - 1))
         tf_keras.backend.clear_session()
     splits.write_dense_predictions(predictions_artifact, splits.OOF, oof_ids, np.concatenate(oof_scores))
     splits.write_dense_predictions(predictions_artifact, splits.HOLDOUT, holdout.ids, holdout_sum / num_folds)

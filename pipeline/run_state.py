@@ -1,0 +1,81 @@
+"""The state a local run keeps in its output directory, read from ML Metadata: one run at
+a time per directory, what a stopped run left behind, and what a run reused from cache.
+
+A run killed (SIGKILL, a lost machine) or interrupted (Ctrl-C) inside a component leaves
+that component's execution RUNNING in ML Metadata and its output folders half-written;
+its completed components are cached. The next run in the same directory marks such
+executions CANCELED and removes their folders, then LocalDagRunner reuses every completed
+component (same inputs, same parameters) and runs the rest.
+"""
+import contextlib
+import fcntl
+import glob
+import logging
+import os
+import shutil
+
+from ml_metadata.proto import metadata_store_pb2
+
+from common.errors import UserError
+
+log = logging.getLogger("y8m.run")
+
+LOCK_FILE = ".y8m-run.lock"
+NODE_CONTEXT = "node"
+RUN_CONTEXT = "pipeline_run"
+Execution = metadata_store_pb2.Execution
+
+
+@contextlib.contextmanager
+def exclusive_run(output_dir: str):
+    """Holds the output directory for one run; a second run into it fails at once."""
+    os.makedirs(output_dir, exist_ok=True)
+    with open(os.path.join(output_dir, LOCK_FILE), "w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise UserError(f"another y8m run is writing to {output_dir}; wait for it, or give another "
+                            "--output") from None
+        yield
+
+
+def node_of(store, execution) -> str:
+    """The pipeline node (component id) an execution belongs to."""
+    types = {context_type.id: context_type.name for context_type in store.get_context_types()}
+    for context in store.get_contexts_by_execution(execution.id):
+        if types[context.type_id] == NODE_CONTEXT:
+            return context.name.rsplit(".", 1)[-1]
+    return ""
+
+
+def cancel_interrupted_executions(store, pipeline_root: str) -> list[str]:
+    """Marks the executions a stopped run left RUNNING as CANCELED and removes their output
+    and scratch folders (`<root>/<node>/<output>/<id>`, `<root>/<node>/.system/*/<id>`);
+    returns the nodes they belonged to. Only safe while no run is active (`exclusive_run`)."""
+    stopped = [execution for execution in store.get_executions() if execution.last_known_state == Execution.RUNNING]
+    nodes = []
+    for execution in stopped:
+        node = node_of(store, execution)
+        execution.last_known_state = Execution.CANCELED
+        store.put_executions([execution])
+        for folder in (glob.glob(os.path.join(pipeline_root, node, "*", str(execution.id)))
+                       + glob.glob(os.path.join(pipeline_root, node, ".system", "*", str(execution.id)))):
+            shutil.rmtree(folder, ignore_errors=True)
+        nodes.append(node)
+        log.info("%s: the execution a stopped run left behind (%d) is cancelled; it runs again", node, execution.id)
+    return nodes
+
+
+def latest_run_summary(store) -> dict[str, list[str]]:
+    """The nodes the latest run reused from cache and those it ran, in execution order."""
+    types = {context_type.id: context_type.name for context_type in store.get_context_types()}
+    runs = [context for context in store.get_contexts() if types[context.type_id] == RUN_CONTEXT]
+    if not runs:
+        return {"reused": [], "ran": []}
+    latest = max(runs, key=lambda context: context.id)
+    executions = sorted(store.get_executions_by_context(latest.id), key=lambda execution: execution.id)
+    summary = {"reused": [], "ran": []}
+    for execution in executions:
+        key = "reused" if execution.last_known_state == Execution.CACHED else "ran"
+        summary[key].append(node_of(store, execution))
+    return summary
