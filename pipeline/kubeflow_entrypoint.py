@@ -7,6 +7,10 @@ executor input that open-source KFP's launcher writes, made into one TFX can run
   on which TFX fails to pick the artifact's class (tensorflow/tfx#7768). Each such input
   gets the type that the compiled package declares for it, in the
   `--json_serialized_inputs_spec_args` that TFX's compiler gives every executor.
+- Launcher outputs. With PUBLISH_LOGS (on by default from KFP 2.5) the launcher adds an
+  `executor-logs` output of KFP's own type `system.Artifact` and creates its file before
+  the command starts. TFX has no class for KFP's `system.` types, and the launcher
+  uploads that output from its own copy of the executor input, so TFX never sees it.
 - Artifact URIs. A stock Kubeflow install keeps artifacts under `minio://` (or `s3://`)
   URIs, which TensorFlow's file system does not implement. The launcher downloads every
   input artifact to a local path before the command runs and uploads every output
@@ -33,6 +37,8 @@ os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 LOCAL_PREFIX_BY_SCHEME = {"minio://": "minio", "s3://": "s3"}
 # Where the launcher's local copies live; "/" in a pod, a temporary folder in tests.
 LOCAL_ROOT_ENV = "Y8M_ARTIFACT_LOCAL_ROOT"
+# The namespace of KFP's own artifact types (`system.Artifact`, `system.Model`, ...).
+KFP_TYPE_NAMESPACE = "system."
 
 
 def local_path_for_uri(uri: str, local_root: str) -> str | None:
@@ -48,7 +54,7 @@ def _artifacts(section: dict):
 
 
 def type_title(artifact_type: dict) -> str:
-    """An artifact type's title (`tfx.Examples`, `y8m_types.Predictions`);
+    """An artifact type's title (`tfx.Examples`, `y8m_types.Predictions`, `system.Artifact`);
     "" for the empty type the launcher gives upstream artifacts."""
     if artifact_type.get("schemaTitle"):
         return artifact_type["schemaTitle"]
@@ -67,6 +73,16 @@ def restore_input_types(executor_input: dict, inputs_spec: dict | None) -> None:
                 raise UserError(f"input artifact '{name}' came without a type and the task's inputs spec "
                                 "declares none: recompile the package with `y8m compile`")
             artifact["type"] = dict(declared[name]["artifactType"])
+
+
+def drop_launcher_outputs(executor_input: dict) -> None:
+    """Removes the outputs of KFP's own types (`executor-logs`): the launcher fills and
+    uploads them, and TFX has no class for them."""
+    outputs = (executor_input.get("outputs") or {}).get("artifacts") or {}
+    for name, artifact_list in list(outputs.items()):
+        if any(type_title(artifact.get("type") or {}).startswith(KFP_TYPE_NAMESPACE)
+               for artifact in artifact_list.get("artifacts") or []):
+            del outputs[name]
 
 
 def localize(executor_input: dict, local_root: str) -> dict[str, str]:
@@ -100,6 +116,7 @@ def restore_uris(output_file: str, originals: dict[str, str]) -> None:
 def tfx_executor_input(executor_input: dict, inputs_spec: dict | None, local_root: str) -> dict[str, str]:
     """The launcher's executor input made into TFX's, in place; returns local path → URI."""
     restore_input_types(executor_input, inputs_spec)
+    drop_launcher_outputs(executor_input)
     return localize(executor_input, local_root)
 
 

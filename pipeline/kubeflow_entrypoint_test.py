@@ -1,9 +1,10 @@
 """The entrypoint wrapper: the executor input of open-source KFP's launcher made into one
-TFX runs (input types, object-store URIs to local copies and back)."""
+TFX runs (input types, launcher outputs, object-store URIs to local copies and back)."""
 import json
 
 import pytest
 import yaml
+from tfx.orchestration.kubeflow.v2 import compiler_utils
 from tfx.types import standard_artifacts
 
 import y8m_types
@@ -114,3 +115,28 @@ def test_an_untyped_input_the_package_does_not_declare_is_named(compiled_args, t
                   "outputs": {"artifacts": {}, "outputFile": str(tmp_path / "output_metadata.json")}}
     with pytest.raises(UserError, match="input artifact 'soft_labels' came without a type"):
         kubeflow_entrypoint.tfx_executor_input(invocation, inputs_spec(compiled_args["FoldSplitter"]), str(tmp_path))
+
+
+def test_the_launchers_executor_logs_output_is_left_to_it(compiled_args, tmp_path):
+    """Blocker: with PUBLISH_LOGS (KFP ≥ 2.5) every task failed on the `executor-logs`
+    output, a file the launcher creates before the command runs, of KFP's type `system.Artifact`."""
+    task_root = "minio://mlpipeline/run/FoldSplitter/c3"
+    split_examples = {"name": "split_examples", "uri": f"{task_root}/split_examples",
+                      "type": {"instanceSchema": compiler_utils.get_artifact_schema(standard_artifacts.Examples).decode()}}
+    executor_logs = {"name": "executor-logs", "uri": f"{task_root}/executor-logs",
+                     "type": {"schemaTitle": "system.Artifact"}}
+    log_file = tmp_path / "minio/mlpipeline/run/FoldSplitter/c3/executor-logs"
+    log_file.parent.mkdir(parents=True)
+    log_file.write_text("")
+    invocation = {"inputs": {"artifacts": {"examples": {"artifacts": [upstream_artifact(1, "minio://b/examples")]}}},
+                  "outputs": {"artifacts": {"split_examples": {"artifacts": [split_examples]},
+                                            "executor-logs": {"artifacts": [executor_logs]}},
+                              "outputFile": str(tmp_path / "minio/mlpipeline/run/FoldSplitter/c3/output_metadata.json")}}
+    with pytest.raises(ImportError, match="system.Artifact"):
+        parsed(invocation["outputs"])  # TFX has no class for KFP's own types
+
+    originals = kubeflow_entrypoint.tfx_executor_input(invocation, inputs_spec(compiled_args["FoldSplitter"]),
+                                                       str(tmp_path))
+    assert set(invocation["outputs"]["artifacts"]) == {"split_examples"}
+    assert isinstance(parsed(invocation["outputs"])["split_examples"][0], standard_artifacts.Examples)
+    assert log_file.is_file() and str(log_file) not in originals  # the launcher writes and uploads it
