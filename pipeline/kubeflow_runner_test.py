@@ -104,7 +104,8 @@ FIRST_BACKEND_PARSING = {
                               for name in ("key", "operator", "value", "effect", "tolerationSeconds")},
 }
 OLDEST_SUPPORTED_BACKEND = (2, 0)  # Kubeflow 1.8
-# KFP 2.0 knows no tolerations: a profile that sets them needs KFP ≥ 2.1 (kubernetes/README.md).
+# KFP 2.0 knows no tolerations: a profile that sets them needs KFP ≥ 2.1
+# (kubernetes/README.md "Open-source KFP runtime gaps").
 OLDEST_BACKEND_WITH_TOLERATIONS = (2, 1)
 
 
