@@ -52,9 +52,10 @@ def executor_platform_config(settings: KubeflowSettings, component_id: str) -> d
     config = {}
     volume = settings.data_volume
     if volume:
-        # `constant` is what older KFP backends read; newer ones read pvcNameParameter.
-        config["pvcMount"] = [{"mountPath": volume.mount_path, "constant": volume.claim,
-                               "pvcNameParameter": {"runtimeValue": {"constant": volume.claim}}}]
+        # `constant` only: KFP 2.0–2.4 parse the platform spec strictly and know no
+        # `pvcNameParameter` (every task would fail); 2.5 on read `constant` when
+        # `pvcNameParameter` is absent (kubeflow/pipelines `backend/src/v2/driver/k8s.go`).
+        config["pvcMount"] = [{"mountPath": volume.mount_path, "constant": volume.claim}]
     uses_gpu = bool(settings.resources_of(component_id).gpu)
     node_selector = {**settings.node_selector, **(settings.gpu_node_selector if uses_gpu else {})}
     if node_selector:

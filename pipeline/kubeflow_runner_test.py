@@ -85,10 +85,51 @@ def test_platform_spec_mounts_the_data_and_places_gpu_tasks(tmp_path):
     executors = platform["platforms"]["kubernetes"]["deploymentSpec"]["executors"]
     assert set(executors) == {f"{task}_executor" for task in read_package(path)["root"]["dag"]["tasks"]}
     for label, config in executors.items():
-        assert config["pvcMount"][0]["mountPath"] == "/data"
-        assert config["pvcMount"][0]["pvcNameParameter"]["runtimeValue"]["constant"] == "y8m-data"
+        assert config["pvcMount"] == [{"mountPath": "/data", "constant": "y8m-data"}]
         gpu = label.startswith(("L1Trainer", "Distiller"))
         assert ("nodeSelector" in config) == gpu and ("tolerations" in config) == gpu, label
+
+
+# Each field the compiler may write into a task's kfp-kubernetes executor config (JSON
+# names) → the first KFP backend whose driver parses it (kubeflow/pipelines
+# `kubernetes_platform/proto/kubernetes_executor_config.proto` at the commit each
+# backend's go.mod pins: 2.0.x bd9f74e, 2.1 19a24e3, 2.2 8b2a099, 2.3–2.4 d911c8b; in the
+# tree from 2.5). Up to 2.4 the driver parses the config strictly (`jsonpb`): one field it
+# does not know fails every task. From 2.5 it reads `constant` when `pvcNameParameter` is
+# absent.
+FIRST_BACKEND_PARSING = {
+    "pvcMount": (2, 0), "pvcMount.mountPath": (2, 0), "pvcMount.constant": (2, 0), "pvcMount.pvcNameParameter": (2, 5),
+    "nodeSelector": (2, 0), "nodeSelector.labels": (2, 0),
+    "tolerations": (2, 1), **{f"tolerations.{name}": (2, 1)
+                              for name in ("key", "operator", "value", "effect", "tolerationSeconds")},
+}
+OLDEST_SUPPORTED_BACKEND = (2, 0)  # Kubeflow 1.8
+# KFP 2.0 knows no tolerations: a profile that sets them needs KFP ≥ 2.1
+# (kubernetes/README.md "Open-source KFP runtime gaps").
+OLDEST_BACKEND_WITH_TOLERATIONS = (2, 1)
+
+
+def platform_field_paths(config: dict) -> set[str]:
+    """`pvcMount`, `pvcMount.constant`, ...: the fields of one executor config, two levels deep."""
+    paths = set()
+    for field, value in config.items():
+        paths.add(field)
+        for entry in value if isinstance(value, list) else [value]:
+            paths |= {f"{field}.{name}" for name in entry}
+    return paths
+
+
+@pytest.mark.parametrize("profile_name", ["quick", "full"])
+def test_the_platform_spec_carries_only_fields_every_supported_backend_parses(tmp_path, profile_name):
+    """Blocker: with `pvcNameParameter`, every task failed on KFP 2.0–2.4 (Kubeflow 1.8, 1.9)."""
+    path = str(tmp_path / "pipeline.yaml")
+    kubeflow_runner.compile_pipeline(path, profile=load_profile(profile_name), image="y8m:1", **PATTERNS)
+    platform = json_format.MessageToDict(kfp_client._extract_pipeline_yaml(path).platform_spec)
+    for label, config in platform["platforms"]["kubernetes"]["deploymentSpec"]["executors"].items():
+        for field in platform_field_paths(config):
+            assert field in FIRST_BACKEND_PARSING, f"{label}: which KFP backends parse `{field}`?"
+            oldest = OLDEST_BACKEND_WITH_TOLERATIONS if field.startswith("tolerations") else OLDEST_SUPPORTED_BACKEND
+            assert FIRST_BACKEND_PARSING[field] <= oldest, (label, field)
 
 
 @pytest.mark.parametrize("kubeflow, message", [

@@ -1,15 +1,31 @@
-"""What Kubeflow Pipelines' v2 launcher does for each task of a compiled package, minus
-the cluster: build the ExecutorInput from the task spec and the upstream tasks' outputs,
-run the task's exact container command with it, read the executor output back.
+"""What open-source Kubeflow Pipelines' v2 driver and launcher do for each task of a
+compiled package, minus the cluster, as far as the task's container can tell
+(kubeflow/pipelines `backend/src/v2/driver/`, `backend/src/v2/component/launcher_v2.go`,
+`backend/src/v2/metadata/`, `backend/src/v2/objectstore/object_store.go`):
 
-Artifacts live under `minio://` URIs, as on a stock Kubeflow install; the launcher's
-local copies (`/minio/<bucket>/...` in a pod) live under `local_root`, which the
-entrypoint wrapper is pointed at through its environment variable.
+- Each task runs in a file system of its own: a fresh folder stands for the pod's `/`
+  (the entrypoint wrapper is pointed at it through its environment variable) and holds
+  only what the launcher downloaded into it, under `/minio/<bucket>/<key>`.
+- The object store holds files only. The launcher uploads the files under an output's
+  local path (empty folders are lost) and downloads the files under an input's key; an
+  output without files reaches the next task as no path at all.
+- Upstream artifacts reach a task as the driver reads them back from ML Metadata: with an
+  empty type (`instanceSchema: ""`), the MLMD id as name, and as metadata what the
+  launcher recorded as custom properties (numbers as doubles, booleans as 0/1, lists and
+  structs wrapped in `{"list": ...}`/`{"struct": ...}`, `display_name` and
+  `store_session_info` added).
+- What differs between released backends is a `Backend` option: the `executor-logs`
+  output of PUBLISH_LOGS (KFP ≥ 2.5) and where the executor output file is written
+  (KFP ≥ 2.15).
 """
+import dataclasses
+import itertools
 import json
 import os
+import shutil
 import subprocess
 import sys
+import uuid
 from graphlib import TopologicalSorter
 
 import yaml
@@ -17,6 +33,27 @@ import yaml
 from pipeline.kubeflow_entrypoint import LOCAL_ROOT_ENV
 
 EXECUTOR_INPUT_PLACEHOLDER = "{{$}}"
+SCHEME = "minio://"
+LOCAL_PREFIX = "minio"  # launcher `LocalPathForURI`: minio://<bucket>/<key> → /minio/<bucket>/<key>
+EXECUTOR_LOGS = "executor-logs"
+# Before KFP 2.15 (launcher `OutputMetadataFilepath`), relative to the pod's `/`.
+LEGACY_OUTPUT_FILE = "tmp/kfp_outputs/output_metadata.json"
+
+
+@dataclasses.dataclass(frozen=True)
+class Backend:
+    # KFP ≥ 2.5 with PUBLISH_LOGS ("true" unless the API server's environment says
+    # otherwise): the driver adds an output `executor-logs` of type `system.Artifact`, and
+    # the launcher creates its file before the command starts and copies the command's
+    # output into it (driver `provisionOutputs`, launcher `getLogWriter`).
+    publish_logs: bool
+    # KFP ≥ 2.15: the executor output file is `output_metadata.json` in the local copy of
+    # the task root, beside the outputs' folders; before, /tmp/kfp_outputs/output_metadata.json.
+    output_file_in_task_root: bool
+
+
+KFP_2_0_TO_2_4 = Backend(publish_logs=False, output_file_in_task_root=False)  # Kubeflow 1.8, 1.9
+KFP_2_15_ON = Backend(publish_logs=True, output_file_in_task_root=True)
 
 
 def load_package(path: str) -> tuple[dict, dict]:
@@ -32,12 +69,48 @@ def task_order(pipeline_spec: dict) -> list[str]:
                 .static_order())
 
 
+def mlmd_value(value, key: str):
+    """A metadata value as the launcher records it in ML Metadata and the driver reads it
+    back (metadata `StructValueToMLMDValue`, then `toRuntimeArtifact`)."""
+    if isinstance(value, (bool, int, float)):  # booleans are recorded as 0/1, numbers as doubles
+        return float(value)
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list):
+        return {"list": value}
+    if isinstance(value, dict):
+        return {"struct": value}
+    raise ValueError(f"unable to produce MLMD artifact: unknown/unsupported value type of {key!r}: {value!r}")
+
+
+def copy_files(source: str, destination: str) -> None:
+    """Copies the files under `source` (a file or a folder) to `destination`, creating
+    only the folders that hold a file, as an object store transfer does."""
+    if os.path.isfile(source):
+        os.makedirs(os.path.dirname(destination), exist_ok=True)
+        shutil.copyfile(source, destination)
+        return
+    for folder, _, files in os.walk(source):
+        for name in files:
+            target = os.path.join(destination, os.path.relpath(os.path.join(folder, name), source))
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            shutil.copyfile(os.path.join(folder, name), target)
+
+
 class Launcher:
-    def __init__(self, pipeline_spec: dict, pipeline_root: str, local_root: str):
+    def __init__(self, pipeline_spec: dict, pipeline_root: str, work_dir: str, backend: Backend = KFP_2_15_ON):
+        if not pipeline_root.startswith(SCHEME):
+            raise ValueError(f"the stand-in object store serves {SCHEME} pipeline roots, not {pipeline_root}")
         self.spec = pipeline_spec
         self.pipeline_root = pipeline_root.rstrip("/")
-        self.local_root = local_root
-        self.outputs: dict[str, dict] = {}  # task → output key → runtime artifact
+        self.backend = backend
+        self.object_store = os.path.join(work_dir, "object_store")
+        self.pods = os.path.join(work_dir, "pods")
+        self.artifact_ids = itertools.count(1)
+        # task → output key → the artifact as recorded in ML Metadata: id, uri and custom
+        # properties (as the driver reads them back)
+        self.outputs: dict[str, dict[str, dict]] = {}
+        self.executor_inputs: dict[str, dict] = {}  # task → the executor input it was given
 
     def component(self, task_name: str) -> dict:
         task = self.spec["root"]["dag"]["tasks"][task_name]
@@ -47,7 +120,23 @@ class Launcher:
         label = self.component(task_name)["executorLabel"]
         return self.spec["deploymentSpec"]["executors"][label]["container"]
 
-    def executor_input(self, task_name: str) -> dict:
+    def object_path(self, uri: str) -> str:
+        """Where the object store keeps the files under `uri`."""
+        return os.path.join(self.object_store, uri[len(SCHEME):])
+
+    @staticmethod
+    def pod_path(pod_root: str, uri: str) -> str:
+        """The launcher's local copy of `uri` in a pod whose `/` is `pod_root`."""
+        return os.path.join(pod_root, LOCAL_PREFIX, uri[len(SCHEME):])
+
+    def input_artifact(self, producer_task: str, key: str) -> dict:
+        """An upstream output as the driver resolves it from ML Metadata: its schema is
+        not read back (metadata `GetOutputArtifactsByExecutionId`: `Schema: ""`)."""
+        recorded = self.outputs[producer_task][key]
+        return {"name": str(recorded["id"]), "uri": recorded["uri"], "type": {"instanceSchema": ""},
+                "metadata": dict(recorded["custom_properties"])}
+
+    def executor_input(self, task_name: str, pod_root: str) -> dict:
         task = self.spec["root"]["dag"]["tasks"][task_name]
         component = self.component(task_name)
         parameters = {name: value["runtimeValue"]["constant"]
@@ -55,42 +144,76 @@ class Launcher:
         artifacts = {}
         for name, value in task.get("inputs", {}).get("artifacts", {}).items():
             producer = value["taskOutputArtifact"]
-            artifacts[name] = {"artifacts": [self.outputs[producer["producerTask"]][producer["outputArtifactKey"]]]}
-        outputs = {}
-        for key, definition in component.get("outputDefinitions", {}).get("artifacts", {}).items():
-            outputs[key] = {"artifacts": [{
-                "name": f"{task_name}-{key}", "type": definition["artifactType"], "metadata": {},
-                "uri": f"{self.pipeline_root}/{task_name}/{key}"}]}
-        output_file = os.path.join(self.local_root, "launcher", task_name, "executor_output.json")
+            artifacts[name] = {"artifacts": [self.input_artifact(producer["producerTask"],
+                                                                 producer["outputArtifactKey"])]}
+        definitions = dict(component.get("outputDefinitions", {}).get("artifacts", {}))
+        if self.backend.publish_logs:
+            definitions[EXECUTOR_LOGS] = {"artifactType": {"schemaTitle": "system.Artifact"}}
+        task_root = f"{self.pipeline_root}/{task_name}/{uuid.uuid4()}"
+        outputs = {key: {"artifacts": [{"name": key, "uri": f"{task_root}/{key}", "type": definition["artifactType"]}]}
+                   for key, definition in definitions.items()}
+        output_file = (os.path.join(self.pod_path(pod_root, task_root), "output_metadata.json")
+                       if self.backend.output_file_in_task_root else os.path.join(pod_root, LEGACY_OUTPUT_FILE))
         return {"inputs": {"parameterValues": parameters, "artifacts": artifacts},
                 "outputs": {"artifacts": outputs, "outputFile": output_file}}
 
     def run_task(self, task_name: str, timeout: float = 600) -> subprocess.CompletedProcess:
-        executor_input = self.executor_input(task_name)
+        pod_root = os.path.join(self.pods, task_name)
+        shutil.rmtree(pod_root, ignore_errors=True)
+        home = os.path.join(pod_root, "home")  # the image's working directory
+        os.makedirs(home)
+        executor_input = self.executor_input(task_name, pod_root)
+        self.executor_inputs[task_name] = executor_input
+        for artifact_list in executor_input["inputs"]["artifacts"].values():
+            for artifact in artifact_list["artifacts"]:
+                if os.path.exists(self.object_path(artifact["uri"])):
+                    copy_files(self.object_path(artifact["uri"]), self.pod_path(pod_root, artifact["uri"]))
+        for artifact_list in executor_input["outputs"]["artifacts"].values():
+            os.makedirs(os.path.dirname(self.pod_path(pod_root, artifact_list["artifacts"][0]["uri"])), exist_ok=True)
+        log_file = None
+        if self.backend.publish_logs:
+            log_file = self.pod_path(pod_root, executor_input["outputs"]["artifacts"][EXECUTOR_LOGS]["artifacts"][0]["uri"])
+            open(log_file, "w").close()
+
         container = self.container(task_name)
         serialized = json.dumps(executor_input)
         args = [serialized if arg == EXECUTOR_INPUT_PLACEHOLDER else arg for arg in container["args"]]
         command = [sys.executable if part == "python" else part for part in container["command"]]
-        os.makedirs(os.path.dirname(executor_input["outputs"]["outputFile"]), exist_ok=True)
-        env = {**os.environ, LOCAL_ROOT_ENV: self.local_root}
-        result = subprocess.run(command + args, env=env, capture_output=True, text=True, timeout=timeout)
+        env = {**os.environ, LOCAL_ROOT_ENV: pod_root}
+        result = subprocess.run(command + args, env=env, cwd=home, capture_output=True, text=True, timeout=timeout)
+        if log_file:
+            with open(log_file, "w") as out:
+                out.write(result.stdout + result.stderr)
+        recorded = self.upload_outputs(executor_input, pod_root, succeeded=result.returncode == 0)
         if result.returncode == 0:
-            self.outputs[task_name] = self.read_outputs(executor_input)
+            self.outputs[task_name] = recorded
         return result
 
-    def read_outputs(self, executor_input: dict) -> dict:
-        """Each output's runtime artifact as downstream tasks receive it: the launcher's URI
-        and type, with the metadata the executor reported."""
-        with open(executor_input["outputs"]["outputFile"]) as source:
-            reported = json.load(source).get("artifacts", {})
-        outputs = {}
+    def upload_outputs(self, executor_input: dict, pod_root: str, succeeded: bool) -> dict:
+        """Uploads each output's files and records it (launcher `uploadOutputArtifacts`):
+        the executor output's URI and metadata merged in; after a failure, only the logs."""
+        output_file = executor_input["outputs"]["outputFile"]
+        reported = {}
+        if succeeded and os.path.exists(output_file):
+            with open(output_file) as source:
+                reported = json.load(source).get("artifacts", {})
+        recorded = {}
         for key, artifact_list in executor_input["outputs"]["artifacts"].items():
+            if not succeeded and key != EXECUTOR_LOGS:
+                continue
             artifact = dict(artifact_list["artifacts"][0])
-            if key in reported:
-                artifact["metadata"] = reported[key]["artifacts"][0].get("metadata", {})
-                assert reported[key]["artifacts"][0]["uri"] == artifact["uri"], "the output URI must not change"
-            outputs[key] = artifact
-        return outputs
-
-    def local_path(self, uri: str) -> str:
-        return os.path.join(self.local_root, "minio", uri[len("minio://"):])
+            metadata = {}
+            if key in reported and key != EXECUTOR_LOGS:
+                merged = reported[key]["artifacts"][0]
+                artifact["uri"] = merged.get("uri") or artifact["uri"]
+                metadata = merged.get("metadata") or {}
+            if artifact["uri"].startswith(SCHEME):
+                local = self.pod_path(pod_root, artifact["uri"])
+                if os.path.exists(local):
+                    copy_files(local, self.object_path(artifact["uri"]))
+            custom_properties = {name: mlmd_value(value, name) for name, value in metadata.items()}
+            custom_properties.setdefault("display_name", key)
+            custom_properties.setdefault("store_session_info", json.dumps({"Provider": "minio", "Params": {}}))
+            recorded[key] = {"id": next(self.artifact_ids), "uri": artifact["uri"],
+                             "custom_properties": custom_properties}
+        return recorded

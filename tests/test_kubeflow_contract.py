@@ -1,6 +1,9 @@
 """Container contract: every task of the compiled Kubeflow package, run with exactly its
-compiled command and an ExecutorInput written as KFP's launcher writes it, on tiny data,
-with `minio://` artifact URIs as on a stock Kubeflow install."""
+compiled command and an ExecutorInput written as open-source KFP's driver and launcher
+write it (tests/kfp_launcher.py: a file system per task, files-only transfer through the
+object store, untyped upstream artifacts), on tiny data, with `minio://` artifact URIs as
+on a stock Kubeflow install. The whole pipeline runs as on KFP ≥ 2.15 with PUBLISH_LOGS;
+its first tasks also as on KFP 2.0–2.4."""
 import json
 import os
 
@@ -8,7 +11,7 @@ import pytest
 import yaml
 
 from components import artifact_properties, splits
-from kfp_launcher import Launcher, load_package, task_order
+from kfp_launcher import EXECUTOR_LOGS, KFP_2_0_TO_2_4, KFP_2_15_ON, Launcher, load_package, task_order
 from pipeline.kubeflow_runner import compile_pipeline
 from pipeline.profile import parse_profile
 from y8m import synthetic
@@ -17,39 +20,62 @@ pytestmark = pytest.mark.e2e
 
 CLASSES = 12  # fewer than 20: every stage must cope with a small vocabulary
 PIPELINE_ROOT = "minio://mlpipeline/v2/artifacts/y8m-pipeline/run-1"
+# The first task with an upstream artifact, and the one before it.
+FIRST_TASKS = ["VideoExampleGen", "FoldSplitter"]
 
 
 @pytest.fixture(scope="module")
-def launched(tmp_path_factory):
+def package(tmp_path_factory):
     root = tmp_path_factory.mktemp("kfp")
     data_dir = str(root / "data")
     synthetic.generate(data_dir, videos=300, classes=CLASSES, seed=3, shards=1)
     with open(os.path.join(os.path.dirname(__file__), "tiny_profile.yaml")) as source:
         raw = yaml.safe_load(source)
     raw["l1_models"] = raw["l1_models"][:1]  # one model keeps nine pods' worth of imports short
-    package = str(root / "pipeline.yaml")
-    compile_pipeline(package, profile=parse_profile(raw, "contract", "contract profile"), image="y8m:test",
+    path = str(root / "pipeline.yaml")
+    compile_pipeline(path, profile=parse_profile(raw, "contract", "contract profile"), image="y8m:test",
                      labelled_patterns=[f"{data_dir}/train*.tfrecord", f"{data_dir}/validate*.tfrecord"],
                      test_patterns=[f"{data_dir}/test*.tfrecord"],
                      serving_model_dir=str(root / "serving_model"), num_classes=CLASSES)
-    pipeline_spec, _ = load_package(package)
-    launcher = Launcher(pipeline_spec, PIPELINE_ROOT, str(root / "object_store"))
+    pipeline_spec, _ = load_package(path)
+    return pipeline_spec, root
+
+
+def launch(pipeline_spec: dict, work_dir: str, backend, tasks: list[str]):
+    launcher = Launcher(pipeline_spec, PIPELINE_ROOT, work_dir, backend)
     results = {}
-    for task in task_order(pipeline_spec):
+    for task in tasks:
         results[task] = launcher.run_task(task)
         if results[task].returncode != 0:
             break
+    return launcher, results
+
+
+@pytest.fixture(scope="module")
+def launched(package):
+    pipeline_spec, root = package
+    launcher, results = launch(pipeline_spec, str(root / "kfp-2.15"), KFP_2_15_ON, task_order(pipeline_spec))
     return launcher, results, root
+
+
+def assert_ran(results: dict, tasks: list[str]) -> None:
+    for task in tasks:
+        assert task in results, f"{task} never ran: an upstream task failed"
+        assert results[task].returncode == 0, f"{task} failed:\n{results[task].stderr[-3000:]}"
 
 
 def test_every_task_runs_its_compiled_command(launched):
     launcher, results, _ = launched
     order = task_order(launcher.spec)
-    for task in order:
-        assert task in results, f"{task} never ran: an upstream task failed"
-        result = results[task]
-        assert result.returncode == 0, f"{task} failed:\n{result.stderr[-3000:]}"
+    assert_ran(results, order)
     assert len(order) == 9
+
+
+def test_tasks_run_on_the_untyped_artifacts_of_upstream_tasks(launched):
+    launcher, results, _ = launched
+    assert_ran(results, FIRST_TASKS)
+    examples = launcher.executor_inputs["FoldSplitter"]["inputs"]["artifacts"]["examples"]["artifacts"][0]
+    assert examples["type"] == {"instanceSchema": ""}
 
 
 def test_outputs_are_published_under_object_store_uris(launched):
@@ -57,21 +83,25 @@ def test_outputs_are_published_under_object_store_uris(launched):
     for task, outputs in launcher.outputs.items():
         for key, artifact in outputs.items():
             assert artifact["uri"].startswith(PIPELINE_ROOT), (task, key)
-            assert os.path.isdir(launcher.local_path(artifact["uri"])), (task, key)
+            if key == EXECUTOR_LOGS:  # written by the launcher, beside the task's own outputs
+                with open(launcher.object_path(artifact["uri"])) as logs:
+                    assert "Starting executor" in logs.read(), task
+            else:
+                assert os.path.isdir(launcher.object_path(artifact["uri"])), (task, key)
 
 
 def test_metadata_flows_between_tasks(launched):
     launcher, _, _ = launched
-    split_examples = launcher.outputs["FoldSplitter"]["split_examples"]["metadata"]
+    split_examples = launcher.outputs["FoldSplitter"]["split_examples"]["custom_properties"]
     # tiny_profile.yaml has 3 folds.
     assert set(splits.pipeline_split_names(3)) <= set(json.loads(split_examples[artifact_properties.SPLIT_NAMES]))
-    predictions = launcher.outputs["L1Trainer-mlp"]["predictions"]["metadata"]
+    predictions = launcher.outputs["L1Trainer-mlp"]["predictions"]["custom_properties"]
     assert predictions[artifact_properties.MODEL_NAME] == "mlp" and predictions[artifact_properties.KIND] == "l1"
 
 
 def test_evaluator_scores_every_stage_and_pusher_pushes(launched):
     launcher, _, root = launched
-    metrics_dir = launcher.local_path(launcher.outputs["GapEvaluator"]["metrics"]["uri"])
+    metrics_dir = launcher.object_path(launcher.outputs["GapEvaluator"]["metrics"]["uri"])
     with open(os.path.join(metrics_dir, "metrics.json")) as source:
         report = json.load(source)
     assert {(s["name"], s["split"]) for s in report["stages"]} >= {
@@ -79,3 +109,12 @@ def test_evaluator_scores_every_stage_and_pusher_pushes(launched):
     assert os.path.getsize(os.path.join(metrics_dir, "report.html")) > 1000
     if report["blessing"]["blessed"]:
         assert os.listdir(root / "serving_model"), "a blessed student must be pushed"
+
+
+def test_the_first_tasks_run_as_on_kfp_2_0_to_2_4(package):
+    """No executor-logs output, the executor output file in /tmp/kfp_outputs."""
+    pipeline_spec, root = package
+    launcher, results = launch(pipeline_spec, str(root / "kfp-2.0"), KFP_2_0_TO_2_4, FIRST_TASKS)
+    assert_ran(results, FIRST_TASKS)
+    assert set(launcher.outputs["FoldSplitter"]) == {"split_examples", "fold_table"}
+    assert launcher.executor_inputs["FoldSplitter"]["outputs"]["outputFile"].endswith("/tmp/kfp_outputs/output_metadata.json")
