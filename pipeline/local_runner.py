@@ -8,6 +8,7 @@ import time
 import types
 from dataclasses import dataclass
 
+from ml_metadata.proto import metadata_store_pb2
 from tfx.orchestration import metadata
 from tfx.orchestration.local.local_dag_runner import LocalDagRunner
 
@@ -19,11 +20,13 @@ from pipeline import beam_options
 from pipeline.pipeline import create_pipeline
 from pipeline.profile import Profile
 from schemas.submission import write_submission
+from common.errors import ComponentFailedError, find_user_error
 from common.input_files import expand_patterns, fingerprint
 
 # TFX's cache keys hold component inputs and parameters, not code: naming the pipeline
 # after the package version keeps a new version from reusing an older one's results.
 PIPELINE_NAME = f"y8m-{importlib.metadata.version('y8m-pipeline')}"
+NODE_CONTEXT_TYPE = "node"  # TFX's context of every execution of one pipeline node
 
 
 @dataclass
@@ -56,8 +59,31 @@ def run_local(labelled_patterns: list[str], test_patterns: list[str], output_dir
         input_fingerprint=fingerprint(files), serving_model_dir=os.path.join(output_dir, "serving_model"),
         beam_pipeline_args=beam_options.beam_args(beam_runner), metadata_connection_config=metadata_config(output_dir),
         **kwargs)
-    LocalDagRunner().run(tfx_pipeline)
+    try:
+        LocalDagRunner().run(tfx_pipeline)
+    except Exception as error:
+        component = failed_component(output_dir, since=started)
+        if component is None or find_user_error(error) is not None:
+            raise
+        raise ComponentFailedError(component, error) from error
     return publish_outputs(output_dir, time.time() - started)
+
+
+def failed_component(output_dir: str, since: float) -> str | None:
+    """The id of the node whose execution, started after `since` (seconds since the epoch),
+    failed last in this output directory's metadata."""
+    with metadata.Metadata(metadata_config(output_dir)) as store_handle:
+        store = store_handle.store
+        failed = [execution for execution in store.get_executions()
+                  if execution.last_known_state == metadata_store_pb2.Execution.FAILED
+                  and execution.create_time_since_epoch >= since * 1000]
+        if not failed:
+            return None
+        node_type = store.get_context_type(NODE_CONTEXT_TYPE)
+        contexts = store.get_contexts_by_execution(max(execution.id for execution in failed))
+        names = [context.name for context in contexts if context.type_id == node_type.id]
+    # A node context is named `<pipeline name>.<node id>`.
+    return names[0].removeprefix(PIPELINE_NAME + ".") if names else None
 
 
 def _latest(store, type_name: str, kind: str | None = None):

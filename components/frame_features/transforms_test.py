@@ -114,7 +114,7 @@ def test_each_video_goes_to_its_split_with_its_aggregates(case):
         reasons = " | ".join(report["bad_record_reasons"])
         assert "bad.tfrecord: record 0: frame 0 of 'audio'" in reasons
         assert "record 1: video zzzz has no video-level record" in reasons
-        assert "record 2: not a valid TFRecord" in reasons
+        assert "record 2: corrupted record at byte" in reasons
 
     run(case, 0.5, check, check_report)
 
