@@ -322,9 +322,9 @@ def finished_run(tmp_path_factory, data):
     output = root / "out"
     err, out = io.StringIO(), io.StringIO()
     with contextlib.redirect_stderr(err), contextlib.redirect_stdout(out):
-        code = cli.main(["run", "--train", str(data.train), "--train", str(data.validate), "--train", str(unlabelled),
-                         "--test", str(data.test), "--output", str(output), "--profile", str(data.root / "minimal.yaml"),
-                         "--classes", str(CLASSES)])
+        code = cli.main([str(argument) for argument in (
+            "run", "--train", data.train, "--train", data.validate, "--train", unlabelled, "--test", data.test,
+            "--output", output, "--profile", data.root / "minimal.yaml", "--classes", CLASSES)])
     return types.SimpleNamespace(code=code, err=err.getvalue().splitlines(), out=out.getvalue(), output=output)
 
 
@@ -391,7 +391,7 @@ def test_predict_names_a_duplicate_video(tmp_path, finished_run, data, capfd):
     twice = write_records(tmp_path / "twice.tfrecord", [example("aaaa"), example("bbbb"), example("aaaa")])
     line = error_line(predict(capfd, tmp_path, json.loads(finished_run.out)["pushed_model"], twice), "predict")
     assert f"video id 'aaaa' occurs twice in the data files ({twice}: record 0 and {twice}: record 2)" in line
-    assert not (tmp_path / "predicted.csv").exists()
+    assert os.listdir(tmp_path) == ["twice.tfrecord"]  # no submission, and no temporary files of the job
 
 
 def with_row(rows, index, row):

@@ -3,6 +3,8 @@
 Streams: each worker loads the model once, scores batches of serialized Examples with
 the serving signature, and the formatted submission lines are written as they come.
 """
+import os
+
 import apache_beam as beam
 import tensorflow as tf
 
@@ -37,15 +39,22 @@ def predict(model_dir: str, patterns: list[str], output_csv: str, beam_args: lis
     serving.check_servable(model_dir)
     files = expand_patterns(patterns, "data")
     prefix = output_csv + ".part"
-    with unwrapped_input_errors(), beam.Pipeline(argv=beam_args) as pipeline:
-        videos = pipeline | "Read" >> ReadValidatedVideos(files, NUM_CLASSES)
-        _ = {"data": videos} | "UniqueIds" >> CheckUniqueIds()
-        lines = (videos
-                 | "Serialized" >> beam.Map(lambda video: video.serialized)
-                 | "Batch" >> beam.BatchElements(min_batch_size=BATCH_SIZE, max_batch_size=BATCH_SIZE)
-                 | "Score" >> beam.ParDo(ScoreBatches(model_dir))
-                 | "Format" >> beam.MapTuple(format_line))
-        _ = lines | "Write" >> beam.io.WriteToText(prefix, header=HEADER, shard_name_template="")
+    try:
+        with unwrapped_input_errors(), beam.Pipeline(argv=beam_args) as pipeline:
+            videos = pipeline | "Read" >> ReadValidatedVideos(files, NUM_CLASSES)
+            _ = {"data": videos} | "UniqueIds" >> CheckUniqueIds()
+            lines = (videos
+                     | "Serialized" >> beam.Map(lambda video: video.serialized)
+                     | "Batch" >> beam.BatchElements(min_batch_size=BATCH_SIZE, max_batch_size=BATCH_SIZE)
+                     | "Score" >> beam.ParDo(ScoreBatches(model_dir))
+                     | "Format" >> beam.MapTuple(format_line))
+            _ = lines | "Write" >> beam.io.WriteToText(prefix, header=HEADER, shard_name_template="")
+    except BaseException:
+        # A failed job leaves the text sink's temporary directory beside the output.
+        for temporary in tf.io.gfile.glob(os.path.join(os.path.dirname(os.path.abspath(prefix)),
+                                                       f"beam-temp-{os.path.basename(prefix)}-*")):
+            tf.io.gfile.rmtree(temporary)
+        raise
     tf.io.gfile.rename(prefix, output_csv, overwrite=True)  # complete files only
     with tf.io.gfile.GFile(output_csv) as written:
         return sum(1 for _ in written) - 1
