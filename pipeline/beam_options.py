@@ -24,7 +24,7 @@ REQUIRED_ARGS = {"portable": ["--job_endpoint"], "dataflow": ["--project", "--re
 # code comes from. FnApiRunner's workers are this process or its subprocesses, which import
 # the same installation, and it reads no container image: naming one spares the build.
 FN_API_RUNNERS = ("local", "local-multiprocess")
-WORKERS_HAVE_THE_CODE = "--sdk_container_image=none-fn-api-runner-workers-import-this-installation"
+WORKERS_HAVE_THE_CODE = "--sdk_container_image=unused-by-fn-api-runner"
 
 
 def beam_args(runner: str, extra: list[str] | None = None) -> list[str]:

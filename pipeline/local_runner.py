@@ -57,7 +57,8 @@ def run_local(labelled_patterns: list[str], test_patterns: list[str], output_dir
         labelled_patterns=[os.path.abspath(p) for p in labelled_patterns],
         test_patterns=[os.path.abspath(p) for p in test_patterns],
         input_fingerprint=fingerprint(files), serving_model_dir=os.path.join(output_dir, "serving_model"),
-        beam_pipeline_args=beam_options.local_dag_beam_args(beam_runner), metadata_connection_config=metadata_config(output_dir),
+        beam_pipeline_args=beam_options.local_dag_beam_args(beam_runner),
+        metadata_connection_config=metadata_config(output_dir),
         **kwargs)
     try:
         LocalDagRunner().run(tfx_pipeline)

@@ -194,10 +194,11 @@ def check_report(summary: dict, max_bad_fraction: float, report_path: str | None
             f"record (more than max_bad_fraction {max_bad_fraction})")
     if summary["bad_records"] or summary["videos_without_frames"]:
         first = f"; first: {summary['bad_record_reasons'][0]}" if summary["bad_record_reasons"] else ""
+        where = f" (all counts in {report_path})" if report_path else ""
         log.warning("%d of %d frame-level records are unusable and %d of %d videos have no usable frame-level "
                     "record (within max_bad_fraction %s; such a video gets a stand-in from its video-level "
                     "means)%s%s", summary["bad_records"], summary["frame_records"], summary["videos_without_frames"],
-                    summary["videos"], max_bad_fraction, first, f" (all counts in {report_path})" if report_path else "")
+                    summary["videos"], max_bad_fraction, first, where)
     return summary
 
 
