@@ -8,7 +8,8 @@ from common.errors import InvalidInputError
 
 
 def expand_patterns(patterns: list[str], role: str) -> list[str]:
-    """Every file matched by the glob patterns, sorted; a pattern matching nothing is an error."""
+    """Every file matched by the glob patterns, sorted; a pattern matching nothing, or
+    matching a directory, is an error."""
     if not patterns:
         raise InvalidInputError(f"no {role} files given")
     files = []
@@ -16,6 +17,11 @@ def expand_patterns(patterns: list[str], role: str) -> list[str]:
         matched = sorted(tf.io.gfile.glob(pattern))
         if not matched:
             raise InvalidInputError(f"{role} pattern '{pattern}' matches no file")
+        directories = [path for path in matched if tf.io.gfile.isdir(path)]
+        if directories:
+            example = directories[0].rstrip("/")
+            raise InvalidInputError(f"{role} pattern '{pattern}' matches the directory {example}; "
+                                    f"give its files, e.g. '{example}/*.tfrecord'")
         files.extend(matched)
     return sorted(set(files))
 

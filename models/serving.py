@@ -13,8 +13,12 @@ the size budget; they are read back as float32, so compute stays float32 (CPUs h
 fast float16 matrix product). The cast on each call costs 8–14% of throughput at batch
 256 (bench/serving_bench.py).
 """
+import os
+
 import tensorflow as tf
 import tf_keras as keras
+from google.protobuf.message import DecodeError
+from tensorflow.core.protobuf import saved_model_pb2
 
 from models import preprocessing
 from schemas import video_level
@@ -22,6 +26,7 @@ from common.errors import UserError
 
 TOP_K = 20
 SIGNATURE = "serving_default"
+SAVED_MODEL_FILE = "saved_model.pb"
 WEIGHTS_DTYPES = ("float32", "float16")
 
 
@@ -96,6 +101,26 @@ def predict_serialized(serving_fn, serialized: list[bytes]) -> dict:
 
 def load(export_dir: str):
     return tf.saved_model.load(export_dir).signatures[SIGNATURE]
+
+
+def check_servable(export_dir: str) -> None:
+    """Raises UserError unless `export_dir` holds a SavedModel with the serving signature:
+    a look at its graph file, so that a wrong directory or a damaged file is named before
+    any worker loads the model."""
+    graph_path = os.path.join(export_dir, SAVED_MODEL_FILE)
+    if not tf.io.gfile.exists(graph_path):
+        versions = sorted(tf.io.gfile.glob(os.path.join(export_dir, "*", SAVED_MODEL_FILE)))
+        hint = (f"did you mean {os.path.dirname(versions[-1])}?" if versions else
+                "give a directory the Pusher wrote, e.g. OUTPUT/serving_model/<version>")
+        raise UserError(f"{export_dir} holds no SavedModel ({SAVED_MODEL_FILE}); {hint}")
+    with tf.io.gfile.GFile(graph_path, "rb") as source:
+        try:
+            saved_model = saved_model_pb2.SavedModel.FromString(source.read())
+        except DecodeError:
+            saved_model = saved_model_pb2.SavedModel()
+    if not any(SIGNATURE in graph.signature_def for graph in saved_model.meta_graphs):
+        raise UserError(f"{graph_path} is not a SavedModel with a '{SIGNATURE}' signature (a damaged file, or "
+                        "not a model `y8m run` pushed): copy or push the model again")
 
 
 def saved_model_bytes(export_dir: str) -> int:

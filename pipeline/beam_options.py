@@ -19,6 +19,12 @@ BEAM_ARGS_BY_RUNNER = {
 }
 # What a distributed runner cannot do without: the user's cluster or project.
 REQUIRED_ARGS = {"portable": ["--job_endpoint"], "dataflow": ["--project", "--region", "--temp_location"]}
+# TFX packages its own installation as an sdist for the workers of every Beam component (a
+# `setup.py sdist` subprocess, about 3 s each) unless the arguments say where the workers'
+# code comes from. FnApiRunner's workers are this process or its subprocesses, which import
+# the same installation, and it reads no container image: naming one spares the build.
+FN_API_RUNNERS = ("local", "local-multiprocess")
+WORKERS_HAVE_THE_CODE = "--sdk_container_image=unused-by-fn-api-runner"
 
 
 def beam_args(runner: str, extra: list[str] | None = None) -> list[str]:
@@ -40,3 +46,9 @@ def kubeflow_beam_args(runner: str, image: str, extra: list[str] | None = None) 
     if runner == "dataflow" and not any(arg.startswith("--sdk_container_image=") for arg in args):
         args.append(f"--sdk_container_image={image}")
     return args
+
+
+def local_dag_beam_args(runner: str) -> list[str]:
+    """Beam arguments of the Beam components of a LocalDagRunner run."""
+    args = beam_args(runner)
+    return args + [WORKERS_HAVE_THE_CODE] if runner in FN_API_RUNNERS else args

@@ -114,9 +114,12 @@ def compile_pipeline(output_path: str, *, profile: Profile, image: str, labelled
     documents = [pipeline_spec]
     if platform:
         documents.append({"platforms": {"kubernetes": {"deploymentSpec": {"executors": platform}}}})
-    with open(output_path, "w") as out:
-        out.write(f"# {PIPELINE_NAME}: compiled by `y8m compile` (profile '{profile.name}')\n")
-        yaml.safe_dump_all(documents, out, sort_keys=True)
+    try:
+        with open(output_path, "w") as out:
+            out.write(f"# {PIPELINE_NAME}: compiled by `y8m compile` (profile '{profile.name}')\n")
+            yaml.safe_dump_all(documents, out, sort_keys=True)
+    except OSError as error:
+        raise UserError(f"cannot write the package {output_path}: {error.strerror}") from None
     return {"package": output_path, "tasks": sorted(pipeline_spec["root"]["dag"]["tasks"]),
             "image": image, "beam_runner": beam_runner, "platform_executors": sorted(platform)}
 
@@ -125,11 +128,19 @@ def submit(host: str, package: str, pipeline_root: str, experiment: str | None =
            run_name: str | None = None, namespace: str | None = None, enable_caching: bool = True,
            service_account: str | None = None, client=None) -> dict:
     """Creates a run of a compiled package on a Kubeflow Pipelines endpoint."""
-    if client is None:
-        import kfp
-        client = kfp.Client(host=host, namespace=namespace)
-    run = client.create_run_from_pipeline_package(
-        pipeline_file=package, arguments={}, run_name=run_name, experiment_name=experiment,
-        namespace=namespace, pipeline_root=pipeline_root, enable_caching=enable_caching,
-        service_account=service_account)
+    from kfp_server_api.exceptions import ApiException
+    from urllib3.exceptions import HTTPError
+    try:
+        if client is None:
+            import kfp
+            client = kfp.Client(host=host, namespace=namespace)
+        run = client.create_run_from_pipeline_package(
+            pipeline_file=package, arguments={}, run_name=run_name, experiment_name=experiment,
+            namespace=namespace, pipeline_root=pipeline_root, enable_caching=enable_caching,
+            service_account=service_account)
+    except HTTPError as error:
+        raise UserError(f"cannot reach Kubeflow Pipelines at {host} ({getattr(error, 'reason', error)}): "
+                        "check --host") from None
+    except ApiException as error:
+        raise UserError(f"Kubeflow Pipelines at {host} refused the run: {error.status} {error.reason}") from None
     return {"run_id": run.run_id, "host": host, "pipeline_root": pipeline_root}

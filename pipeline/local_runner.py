@@ -20,6 +20,7 @@ from pipeline import beam_options, progress, run_state
 from pipeline.pipeline import create_pipeline
 from pipeline.profile import Profile
 from schemas.submission import write_submission
+from common.errors import ComponentFailedError, find_user_error
 from common.input_files import expand_patterns, fingerprint
 
 # TFX's cache keys hold component inputs and parameters, not code: naming the pipeline
@@ -58,13 +59,21 @@ def run_local(labelled_patterns: list[str], test_patterns: list[str], output_dir
         labelled_patterns=[os.path.abspath(p) for p in labelled_patterns],
         test_patterns=[os.path.abspath(p) for p in test_patterns],
         input_fingerprint=fingerprint(files), serving_model_dir=os.path.join(output_dir, "serving_model"),
-        beam_pipeline_args=beam_options.beam_args(beam_runner), metadata_connection_config=metadata_config(output_dir),
+        beam_pipeline_args=beam_options.local_dag_beam_args(beam_runner),
+        metadata_connection_config=metadata_config(output_dir),
         **kwargs)
     with run_state.exclusive_run(output_dir):
         with metadata.Metadata(metadata_config(output_dir)) as handle:
             run_state.cancel_interrupted_executions(handle.store, pipeline_root)
-        with progress.component_progress(len(tfx_pipeline.components)):
-            LocalDagRunner().run(tfx_pipeline)
+        try:
+            with progress.component_progress(len(tfx_pipeline.components)):
+                LocalDagRunner().run(tfx_pipeline)
+        except Exception as error:
+            with metadata.Metadata(metadata_config(output_dir)) as handle:
+                component = run_state.failed_node(handle.store, since=started)
+            if component is None or find_user_error(error) is not None:
+                raise
+            raise ComponentFailedError(component, error) from error
         with metadata.Metadata(metadata_config(output_dir)) as handle:
             summary = run_state.latest_run_summary(handle.store)
         if summary["reused"]:

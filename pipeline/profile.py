@@ -70,8 +70,18 @@ def load_profile(name_or_path: str) -> Profile:
     except OSError as error:
         raise UserError(f"cannot read profile {path}: {error.strerror}") from None
     except yaml.YAMLError as error:
-        raise UserError(f"profile {path} is not valid YAML: {error}") from None
+        raise UserError(f"{path}: not valid YAML: {_yaml_problem(error)}") from None
     return parse_profile(raw, os.path.splitext(os.path.basename(path))[0], path)
+
+
+def _yaml_problem(error: yaml.YAMLError) -> str:
+    """The parser's complaint and where, on one line (its own message spans several)."""
+    problem = getattr(error, "problem", None) or str(error)
+    mark = getattr(error, "problem_mark", None)
+    where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+    if isinstance(error, yaml.constructor.ConstructorError):
+        problem += " (a profile holds plain values; tags that build Python objects are refused)"
+    return where + problem
 
 
 def parse_profile(raw, name: str, where: str) -> Profile:

@@ -44,6 +44,7 @@ def node_of(store, execution) -> str:
     types = {context_type.id: context_type.name for context_type in store.get_context_types()}
     for context in store.get_contexts_by_execution(execution.id):
         if types[context.type_id] == NODE_CONTEXT:
+            # A node context is named `<pipeline name>.<node id>`; node ids hold no dot.
             return context.name.rsplit(".", 1)[-1]
     return ""
 
@@ -64,6 +65,14 @@ def cancel_interrupted_executions(store, pipeline_root: str) -> list[str]:
         nodes.append(node)
         log.info("%s: the execution a stopped run left behind (%d) is cancelled; it runs again", node, execution.id)
     return nodes
+
+
+def failed_node(store, since: float) -> str | None:
+    """The node whose execution, started after `since` (seconds since the epoch), failed
+    last; None if none did."""
+    failed = [execution for execution in store.get_executions()
+              if execution.last_known_state == Execution.FAILED and execution.create_time_since_epoch >= since * 1000]
+    return node_of(store, max(failed, key=lambda execution: execution.id)) if failed else None
 
 
 def latest_run_summary(store) -> dict[str, list[str]]:

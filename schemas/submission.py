@@ -11,23 +11,26 @@ from common.errors import InvalidInputError
 HEADER = "VideoId,LabelConfidencePairs"
 
 
-def read_submission(path: str) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+def read_submission(path: str, max_pairs: int | None = None,
+                    num_classes: int | None = None) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """video_id -> (class_ids int64, scores float64), pairs in file order.
 
     Raises InvalidInputError naming the file and line for a missing file, wrong
-    header, odd token count, non-numeric or non-finite token, negative class id,
-    a class repeated within a line, or a repeated VideoId.
+    header, odd token count, non-numeric or non-finite token, negative class id or
+    one of `num_classes` or more, a class repeated within a line, more than
+    `max_pairs` pairs, or a repeated VideoId.
     """
     try:
         with open(path, encoding="utf-8-sig") as lines:  # -sig: tolerate a byte-order mark
-            return _parse_submission(path, lines)
+            return _parse_submission(path, lines, max_pairs, num_classes)
     except OSError as error:
         raise InvalidInputError(f"{path}: cannot read the submission ({error.strerror})") from None
     except UnicodeDecodeError as error:
         raise InvalidInputError(f"{path}: not UTF-8 text ({error.reason})") from None
 
 
-def _parse_submission(path: str, lines) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+def _parse_submission(path: str, lines, max_pairs: int | None,
+                      num_classes: int | None) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     header = next(lines, "").strip()
     if header != HEADER:
         raise InvalidInputError(f"{path}: line 1: header is '{header[:80]}', expected '{HEADER}'")
@@ -40,6 +43,12 @@ def _parse_submission(path: str, lines) -> dict[str, tuple[np.ndarray, np.ndarra
             video_id, class_ids, scores = _parse_line(line)
         except ValueError as error:
             raise InvalidInputError(f"{path}: line {line_number}: {error}") from None
+        if num_classes is not None and class_ids.size and class_ids.max() >= num_classes:
+            raise InvalidInputError(f"{path}: line {line_number}: class id {class_ids.max()} of '{video_id}' "
+                                    f"is outside the vocabulary 0..{num_classes - 1}")
+        if max_pairs is not None and class_ids.size > max_pairs:
+            raise InvalidInputError(f"{path}: line {line_number}: {class_ids.size} label/score pairs for "
+                                    f"'{video_id}', at most {max_pairs} are scored: keep each video's best {max_pairs}")
         if video_id in submission:
             raise InvalidInputError(f"{path}: line {line_number}: VideoId '{video_id}' "
                                     f"already given on line {line_of_video[video_id]}")

@@ -3,12 +3,13 @@
 Keys: `id` (bytes, anonymised 4-char id), `labels` (int64 list, 0..3861; empty for
 test), `mean_rgb` (1024 floats), `mean_audio` (128 floats), both dequantized means.
 """
+import re
 from typing import Iterator, NamedTuple
 
 import numpy as np
 import tensorflow as tf
 
-from common.errors import InvalidInputError
+from common.errors import InvalidInputError, one_line
 
 NUM_CLASSES = 3862
 RGB_SIZE = 1024
@@ -81,17 +82,68 @@ def compression_of(path: str) -> str:
     return "GZIP" if path.endswith(".gz") else ""
 
 
-def read_records(path: str) -> Iterator[tuple[int, bytes]]:
-    """Yields (record index, serialized record) of one TFRecord file (gzip by extension)."""
-    dataset = tf.data.TFRecordDataset(path, compression_type=compression_of(path))
-    index = 0
+GZIP_MAGIC = b"\x1f\x8b"
+
+
+def unreadable_reason(path: str, error: tf.errors.OpError) -> str:
+    """What is wrong with a file TensorFlow could not read as TFRecords, and what to do,
+    in the user's words (TensorFlow's message names its own ops and functions)."""
+    detail = one_line(error.message)
+    cut = re.search(r"truncated record at (\d+)", detail)
+    if cut:
+        return f"the file is cut short (a record at byte {cut.group(1)} is incomplete): copy it again"
+    if "Is this even a TFRecord file" in detail:
+        with tf.io.gfile.GFile(path, "rb") as source:
+            if source.read(len(GZIP_MAGIC)) == GZIP_MAGIC and not compression_of(path):
+                return "not a valid TFRecord file: it is gzip-compressed; gunzip it, or rename it to end in .gz"
+        return "not a valid TFRecord file (it does not start with a TFRecord header)"
+    corrupt = re.search(r"corrupted record at (\d+)", detail)
+    if corrupt:
+        return (f"corrupted record at byte {corrupt.group(1)} (its checksum does not match): "
+                "the file is damaged; copy it again")
+    if isinstance(error, (tf.errors.DataLossError, tf.errors.InvalidArgumentError)):
+        return f"not a valid TFRecord file ({detail})"
+    return f"cannot be read ({detail})"
+
+
+class Damage(NamedTuple):
+    """Where a TFRecord file stops being readable: the index of the first lost record, and why."""
+    index: int
+    reason: str
+
+
+# A record is framed by its 8-byte length, a 4-byte checksum of it, and a 4-byte checksum of the data.
+RECORD_FRAMING_BYTES = 16
+
+
+def scan_records(path: str) -> Iterator[tuple[int, bytes] | Damage]:
+    """Yields (record index, serialized record) of one TFRecord file (gzip by extension),
+    then, when the rest of the file cannot be read, one Damage."""
+    compression = compression_of(path)
+    dataset = tf.data.TFRecordDataset(path, compression_type=compression)
+    index = offset = 0
     try:
         for record in dataset.as_numpy_iterator():
             yield index, record
             index += 1
-    except (tf.errors.DataLossError, tf.errors.InvalidArgumentError) as error:
-        raise InvalidInputError(
-            f"{path}: record {index}: not a valid TFRecord file ({error.message.splitlines()[0]})") from None
+            offset += RECORD_FRAMING_BYTES + len(record)
+    except tf.errors.OpError as error:
+        yield Damage(index, unreadable_reason(path, error))
+        return
+    # TensorFlow ends a file cut inside a record's length header without a word.
+    size = tf.io.gfile.stat(path).length
+    if not compression and offset != size:
+        yield Damage(index, f"the file is cut short (its last {size - offset} bytes are not a whole record): "
+                            "copy it again")
+
+
+def read_records(path: str) -> Iterator[tuple[int, bytes]]:
+    """Yields (record index, serialized record) of one TFRecord file (gzip by extension);
+    a damaged file raises InvalidInputError naming the file and the first lost record."""
+    for item in scan_records(path):
+        if isinstance(item, Damage):
+            raise InvalidInputError(f"{path}: record {item.index}: {item.reason}")
+        yield item
 
 
 def read_validated(path: str, num_classes: int = NUM_CLASSES) -> Iterator[tuple[VideoRecord, bytes]]:

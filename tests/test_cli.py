@@ -1,6 +1,14 @@
-"""The `y8m` command: generate, score, compile, submit, and its error reporting."""
+"""The `y8m` command: generate, score, compile, submit, and its error reporting (bad input
+through each command is in test_bad_input.py)."""
+import _thread
 import json
+import os
+import tempfile
+import threading
 
+import pytest
+
+from cli_checks import error_line, y8m
 from schemas.submission import write_submission
 from y8m import cli, scoring
 
@@ -22,19 +30,11 @@ def test_generate_then_score_a_perfect_submission(tmp_path, capsys):
     assert result["gap"] == 1.0 and result["hit_at_1"] == 1.0 and result["videos"] == len(ids)
 
 
-def test_score_error_is_one_line(tmp_path, capsys):
-    bad = tmp_path / "bad.csv"
-    bad.write_text("id,pairs\n")
-    code = cli.main(["score", "--submission", str(bad), "--labels", str(tmp_path / "*.tfrecord")])
-    err = capsys.readouterr().err.strip().splitlines()
-    assert code == 2 and len(err) == 1 and f"{bad}: line 1: header" in err[0]
-
-
-def test_unknown_profile_is_one_line(tmp_path, capsys):
+def test_unknown_profile_is_one_line(tmp_path, capfd):
     (tmp_path / "x.tfrecord").write_bytes(b"")
-    code = cli.main(["run", "--train", str(tmp_path / "x.tfrecord"), "--test", str(tmp_path / "x.tfrecord"),
-                     "--output", str(tmp_path / "out"), "--profile", "gigantic"])
-    assert code == 2 and "unknown profile 'gigantic'" in capsys.readouterr().err
+    outcome = y8m(capfd, "run", "--train", tmp_path / "x.tfrecord", "--test", tmp_path / "x.tfrecord",
+                  "--output", tmp_path / "out", "--profile", "gigantic")
+    assert "unknown profile 'gigantic'" in error_line(outcome, "run")
 
 
 def test_compile_writes_a_package_and_names_its_tasks(tmp_path, capsys):
@@ -47,12 +47,64 @@ def test_compile_writes_a_package_and_names_its_tasks(tmp_path, capsys):
     assert {"VideoExampleGen", "L1Trainer-mlp", "Distiller", "Pusher"} <= set(summary["tasks"])
 
 
-def test_compile_and_submit_errors_are_one_line(tmp_path, capsys):
-    code = cli.main(["compile", "--output", str(tmp_path / "p.yaml"), "--train", "/d/x", "--test", "/d/y",
-                     "--serving-model-dir", "/d/m", "--beam-runner", "portable"])
-    err = capsys.readouterr().err.strip().splitlines()
-    assert code == 2 and len(err) == 1 and "--job_endpoint" in err[0]
-    code = cli.main(["submit", "--host", "http://kfp", "--package", str(tmp_path / "none.yaml"),
-                     "--pipeline-root", "minio://b/r"])
-    err = capsys.readouterr().err.strip().splitlines()
-    assert code == 2 and len(err) == 1 and "y8m compile" in err[0]
+def test_compile_and_submit_errors_are_one_line(tmp_path, capfd, monkeypatch):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # where the commands' logs go
+    common = ["--train", "/d/x", "--test", "/d/y", "--serving-model-dir", "/d/m"]
+    outcome = y8m(capfd, "compile", "--output", tmp_path / "p.yaml", *common, "--beam-runner", "portable")
+    assert "--job_endpoint" in error_line(outcome, "compile")
+    outcome = y8m(capfd, "compile", "--output", tmp_path / "absent" / "p.yaml", *common)
+    assert error_line(outcome, "compile").endswith(f"cannot write the package {tmp_path}/absent/p.yaml: "
+                                                   "No such file or directory")
+    outcome = y8m(capfd, "submit", "--host", "http://kfp", "--package", tmp_path / "none.yaml",
+                  "--pipeline-root", "minio://b/r")
+    assert "y8m compile" in error_line(outcome, "submit")
+    (tmp_path / "p.yaml").write_text("")
+    outcome = y8m(capfd, "submit", "--host", "http://localhost:1", "--package", tmp_path / "p.yaml",
+                  "--pipeline-root", "minio://b/r")
+    assert error_line(outcome, "submit").endswith("Connection refused): check --host")
+    assert sorted(os.listdir(tmp_path)) == ["p.yaml"]  # bad input: the logs are removed
+
+
+@pytest.mark.parametrize("argv, expected", [
+    (["run"], "y8m run: error: the following arguments are required: --train, --test, --output "
+              "(see y8m run --help)"),
+    (["rn"], "y8m: error: argument command: invalid choice: 'rn' (choose from"),
+    (["score", "--submission", "s.csv", "--labels", "l", "--classes", "0"],
+     "y8m score: error: argument --classes: must be at least 1, got 0 (see y8m score --help)"),
+    (["generate", "--output", "out", "--videos", "many"],
+     "y8m generate: error: argument --videos: invalid int value: 'many' (see y8m generate --help)"),
+    (["generate", "--output", "out", "--videos", "5"], "y8m generate: error: videos must be between 10 and"),
+])
+def test_bad_arguments_are_one_line(tmp_path, capfd, monkeypatch, argv, expected):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    outcome = y8m(capfd, *argv)
+    assert error_line(outcome, argv[0] if argv[0] in cli.COMMANDS else "").startswith(expected)
+    assert os.listdir(tmp_path) == []  # nothing written, not even a log
+
+
+def test_an_unexpected_error_is_one_line_naming_its_log(tmp_path, capfd, monkeypatch):
+    """A bug (here, a command that raises) in a command without an output directory: its
+    temporary log is kept, holds the traceback, and the one line names it; exit code 1."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+
+    def broken_command(args):
+        raise RuntimeError("something broke\non two lines")
+
+    monkeypatch.setitem(cli.COMMANDS, "score", broken_command)
+    outcome = y8m(capfd, "score", "--submission", "s.csv", "--labels", "l")
+    (log,) = tmp_path.glob("y8m-score-*.log")
+    assert error_line(outcome, "score", code=1) == (
+        "y8m score: error: unexpected RuntimeError: something broke on two lines; "
+        f"a bug, or a problem of this machine (traceback: {log})")
+    assert "Traceback" in log.read_text() and "broken_command" in log.read_text()
+
+
+def test_ctrl_c_is_one_line_and_exit_code_130(tmp_path, capfd, monkeypatch):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    # What Ctrl-C does: KeyboardInterrupt in the main thread, here during a long generate.
+    threading.Timer(1.0, _thread.interrupt_main).start()
+    outcome = y8m(capfd, "generate", "--output", tmp_path / "data", "--videos", 14_000_000)
+    (log,) = tmp_path.glob("y8m-generate-*.log")
+    assert error_line(outcome, "generate", code=130) == f"y8m generate: error: interrupted (traceback: {log})"
+    assert "KeyboardInterrupt" in log.read_text()

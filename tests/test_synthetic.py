@@ -6,6 +6,7 @@ import re
 import numpy as np
 import pytest
 
+from common.errors import UserError
 from schemas.video_level import AUDIO_SIZE, RGB_SIZE, read_video_records
 from y8m import synthetic
 
@@ -182,6 +183,6 @@ def test_empty_partition_writes_no_files(tmp_path):
     (dict(test_fraction=0.5, validate_fraction=0.5), "leaves no training videos"),
 ])
 def test_invalid_arguments_are_refused(tmp_path, overrides, message):
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(UserError, match=message):
         tiny(tmp_path / "out", **overrides)
     assert not (tmp_path / "out").exists()

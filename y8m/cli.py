@@ -13,14 +13,30 @@ import json
 import logging
 import os
 import sys
+import tempfile
+import traceback
 
 # Keras 2 through tf_keras, before anything imports TensorFlow (TFX and TFT need it).
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from common.errors import UserError, find_invalid_input  # noqa: E402
+from common.errors import ComponentFailedError, UserError, brief, find_user_error  # noqa: E402
+from y8m.command_log import logging_to  # noqa: E402
 
 log = logging.getLogger("y8m")
+
+LOG_FILE = "y8m.log"
+
+
+def _vocabulary_size(text: str) -> int:
+    """A `--classes` value: a positive integer (labels are checked against 0..classes-1)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
 
 
 def _add_generate(commands) -> None:
@@ -46,7 +62,7 @@ def _add_run(commands) -> None:
                         help="test TFRecords; their labels, if any, are only used for scoring")
     parser.add_argument("--output", required=True, help="directory for the deliverables and the pipeline root")
     parser.add_argument("--profile", default="quick", help="quick, full, or a path to a profile YAML")
-    parser.add_argument("--classes", type=int, default=None,
+    parser.add_argument("--classes", type=_vocabulary_size, default=None,
                         help="size of the label vocabulary (default 3862, the YouTube-8M 2018 one)")
     _add_frame_arguments(parser)
 
@@ -72,7 +88,7 @@ def _add_score(commands) -> None:
     parser.add_argument("--submission", required=True, help="Kaggle-format CSV")
     parser.add_argument("--labels", action="append", required=True, metavar="GLOB",
                         help="video-level TFRecords holding the true labels; repeatable")
-    parser.add_argument("--classes", type=int, default=3862)
+    parser.add_argument("--classes", type=_vocabulary_size, default=3862)
 
 
 def _add_predict(commands) -> None:
@@ -100,7 +116,7 @@ def _add_compile(commands) -> None:
                         help="local, local-multiprocess (inside the task's pod), portable or dataflow")
     parser.add_argument("--beam-arg", action="append", default=[], metavar="ARG",
                         help="an extra Beam argument, e.g. --beam-arg=--job_endpoint=flink-jobserver:8099")
-    parser.add_argument("--classes", type=int, default=None, help="size of the label vocabulary")
+    parser.add_argument("--classes", type=_vocabulary_size, default=None, help="size of the label vocabulary")
     _add_frame_arguments(parser)
 
 
@@ -117,20 +133,24 @@ def _add_submit(commands) -> None:
     parser.add_argument("--no-cache", action="store_true", help="run every task, even where KFP has a cached result")
 
 
+class ArgumentsError(Exception):
+    """Bad command-line arguments: the one line to print."""
+
+
+class OneLineArgumentParser(argparse.ArgumentParser):
+    """argparse, with its errors as one line like every other error of the command (its
+    own prints the usage first and exits)."""
+
+    def error(self, message):
+        raise ArgumentsError(f"{self.prog}: error: {message} (see {self.prog} --help)")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="y8m", description=__doc__.split("\n")[0][8:])
+    parser = OneLineArgumentParser(prog="y8m", description=__doc__.split("\n")[0][8:])
     commands = parser.add_subparsers(dest="command", required=True)
     for add in (_add_generate, _add_run, _add_demo, _add_score, _add_predict, _add_compile, _add_submit):
         add(commands)
     return parser
-
-
-def _quiet_libraries() -> None:
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s: %(message)s", datefmt="%H:%M:%S")
-    logging.getLogger("y8m").setLevel(logging.INFO)
-    from absl import logging as absl_logging
-    # TFX's warnings here are about Kubeflow-only features; errors still show.
-    absl_logging.set_verbosity(absl_logging.ERROR)
 
 
 def cmd_generate(args) -> dict:
@@ -145,8 +165,8 @@ def _run(train, test, output, profile_name, classes, frame_patterns=None) -> dic
     from pipeline.local_runner import run_local
     from pipeline.profile import load_profile
     profile = load_profile(profile_name)
-    log.info("running profile '%s' (%d L1 models, %d folds) into %s",
-             profile.name, len(profile.l1_models), profile.folds, output)
+    log.info("running profile '%s' (%d L1 models, %d folds) into %s; its log: %s",
+             profile.name, len(profile.l1_models), profile.folds, output, os.path.join(output, LOG_FILE))
     outputs = run_local(train, test, output, profile, num_classes=classes, frame_patterns=frame_patterns)
     with open(outputs.metrics_path) as source:
         report = json.load(source)
@@ -210,21 +230,64 @@ COMMANDS = {"generate": cmd_generate, "run": cmd_run, "demo": cmd_demo, "score":
 
 
 def main(argv=None) -> int:
-    args = build_parser().parse_args(argv)
-    _quiet_libraries()
+    """Runs one command; returns its exit code: 0, 2 for bad input or arguments, 1 for an
+    unexpected error, 130 when interrupted. A failure is one line on stderr."""
+    argv = sys.argv[1:] if argv is None else list(argv)
     try:
-        result = COMMANDS[args.command](args)
+        args = build_parser().parse_args(argv)
+        log_path, log_kept = _log_file(args)
+    except ArgumentsError as error:
+        print(error, file=sys.stderr)
+        return 2
     except UserError as error:
-        print(f"y8m {args.command}: error: {error}", file=sys.stderr)
+        print(f"y8m {args.command}: error: {error.message}", file=sys.stderr)
         return 2
-    except Exception as error:  # Beam and TFX wrap a bad input in their own exceptions
-        found = find_invalid_input(error)
-        if found is None:
-            raise
-        print(f"y8m {args.command}: error: {found}", file=sys.stderr)
-        return 2
-    print(json.dumps(result, indent=2))
-    return 0
+    with logging_to(log_path, argv) as log_file:
+        try:
+            result = COMMANDS[args.command](args)
+        except (Exception, KeyboardInterrupt) as error:  # pylint: disable=broad-except
+            traceback.print_exception(error, file=log_file)
+            code, message = _failure(error)
+        else:
+            code, message = 0, None
+    if code == 0:
+        if not log_kept:
+            os.remove(log_path)
+        print(json.dumps(result, indent=2))
+        return 0
+    if code == 2 and not log_kept:
+        os.remove(log_path)  # the message says it all
+    else:
+        message += f" ({'log' if code == 2 else 'traceback'}: {log_path})"
+    print(f"y8m {args.command}: error: {message}", file=sys.stderr)
+    return code
+
+
+def _failure(error: BaseException) -> tuple[int, str]:
+    """(exit code, one-line message) of a command that raised `error`."""
+    if isinstance(error, KeyboardInterrupt):
+        return 130, "interrupted"
+    user_error = find_user_error(error)
+    if user_error is not None:
+        return 2, user_error.message
+    if isinstance(error, ComponentFailedError):
+        return 1, f"{error}; a bug, or a problem of this machine"
+    return 1, f"unexpected {brief(error)}; a bug, or a problem of this machine"
+
+
+def _log_file(args) -> tuple[str, bool]:
+    """(path of the command's log, whether it is kept when the command succeeds). `run` and
+    `demo` keep theirs in their output directory, made here; the other commands write
+    theirs to a temporary file, kept only when they fail unexpectedly."""
+    if args.command in ("run", "demo"):
+        try:
+            os.makedirs(args.output, exist_ok=True)
+        except OSError as error:
+            raise UserError(f"cannot make the output directory {args.output}: {error.strerror}") from None
+        return os.path.join(args.output, LOG_FILE), True
+    handle, path = tempfile.mkstemp(prefix=f"y8m-{args.command}-", suffix=".log")
+    os.close(handle)
+    return path, False
 
 
 if __name__ == "__main__":

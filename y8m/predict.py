@@ -8,10 +8,10 @@ import os
 import apache_beam as beam
 import tensorflow as tf
 
-from components.example_gen.video_records import ReadValidatedVideos
+from components.example_gen.video_records import CheckUniqueIds, ReadValidatedVideos
 from models import serving
 from schemas.video_level import NUM_CLASSES
-from common.errors import UserError, unwrapped_input_errors
+from common.errors import unwrapped_input_errors
 from common.input_files import expand_patterns
 from schemas.submission import HEADER, format_line
 
@@ -36,18 +36,25 @@ class ScoreBatches(beam.DoFn):
 
 def predict(model_dir: str, patterns: list[str], output_csv: str, beam_args: list[str]) -> int:
     """Writes the Kaggle-format submission of every video; returns the video count."""
-    if not tf.io.gfile.exists(os.path.join(model_dir, "saved_model.pb")):
-        raise UserError(f"{model_dir} holds no SavedModel (saved_model.pb)")
+    serving.check_servable(model_dir)
     files = expand_patterns(patterns, "data")
     prefix = output_csv + ".part"
-    with unwrapped_input_errors(), beam.Pipeline(argv=beam_args) as pipeline:
-        lines = (pipeline
-                 | "Read" >> ReadValidatedVideos(files, NUM_CLASSES)
-                 | "Serialized" >> beam.Values()
-                 | "Batch" >> beam.BatchElements(min_batch_size=BATCH_SIZE, max_batch_size=BATCH_SIZE)
-                 | "Score" >> beam.ParDo(ScoreBatches(model_dir))
-                 | "Format" >> beam.MapTuple(format_line))
-        _ = lines | "Write" >> beam.io.WriteToText(prefix, header=HEADER, shard_name_template="")
+    try:
+        with unwrapped_input_errors(), beam.Pipeline(argv=beam_args) as pipeline:
+            videos = pipeline | "Read" >> ReadValidatedVideos(files, NUM_CLASSES)
+            _ = {"data": videos} | "UniqueIds" >> CheckUniqueIds()
+            lines = (videos
+                     | "Serialized" >> beam.Map(lambda video: video.serialized)
+                     | "Batch" >> beam.BatchElements(min_batch_size=BATCH_SIZE, max_batch_size=BATCH_SIZE)
+                     | "Score" >> beam.ParDo(ScoreBatches(model_dir))
+                     | "Format" >> beam.MapTuple(format_line))
+            _ = lines | "Write" >> beam.io.WriteToText(prefix, header=HEADER, shard_name_template="")
+    except BaseException:
+        # A failed job leaves the text sink's temporary directory beside the output.
+        for temporary in tf.io.gfile.glob(os.path.join(os.path.dirname(os.path.abspath(prefix)),
+                                                       f"beam-temp-{os.path.basename(prefix)}-*")):
+            tf.io.gfile.rmtree(temporary)
+        raise
     tf.io.gfile.rename(prefix, output_csv, overwrite=True)  # complete files only
     with tf.io.gfile.GFile(output_csv) as written:
         return sum(1 for _ in written) - 1

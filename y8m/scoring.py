@@ -35,17 +35,17 @@ def score_submission(submission_path: str, label_patterns: list[str],
     """Scores a submission file against labelled video-level records (GAP@k etc.).
 
     Videos are joined by id, never by position: every labelled video must be in the
-    submission and every submitted video labelled. Each video keeps its k best pairs;
-    rows with fewer are padded with pairs that match nothing. Returns
-    `models.metrics.evaluate`'s dict.
+    submission and every submitted video labelled. A video with more than k pairs is an
+    error (the file was meant for another k); rows with fewer are padded with pairs that
+    match nothing. Returns `models.metrics.evaluate`'s dict.
     """
     if k < 1:
         raise ValueError(f"k must be positive, got {k}")
-    submission = read_submission(submission_path)
+    submission = read_submission(submission_path, max_pairs=k, num_classes=num_classes)
     labels = read_labels(label_patterns, num_classes)
     _check_same_videos(submission_path, label_patterns, submission, labels)
     video_ids = sorted(labels)
-    class_ids, top_scores = _top_k_rows(submission_path, submission, video_ids, num_classes, k)
+    class_ids, top_scores = _top_k_rows(submission, video_ids, k)
     return metrics.evaluate(class_ids, top_scores, [labels[v] for v in video_ids], num_classes)
 
 
@@ -64,17 +64,14 @@ def _some(video_ids: list[str]) -> str:
     return ", ".join(video_ids[:MAX_IDS_NAMED])
 
 
-def _top_k_rows(submission_path: str, submission: dict, video_ids: list[str], num_classes: int, k: int):
-    """[N, k] arrays of each video's k best pairs; padding has class -1 and score -inf,
-    so it ranks last and matches no label."""
+def _top_k_rows(submission: dict, video_ids: list[str], k: int):
+    """[N, k] arrays of each video's pairs (at most k), best first; padding has class -1
+    and score -inf, so it ranks last and matches no label."""
     class_ids = np.full((len(video_ids), k), -1, dtype=np.int64)
     top_scores = np.full((len(video_ids), k), -np.inf)
     for row, video_id in enumerate(video_ids):
         video_classes, video_scores = submission[video_id]
-        if video_classes.size and video_classes.max() >= num_classes:
-            raise InvalidInputError(f"{submission_path}: video '{video_id}': class id "
-                                    f"{video_classes.max()} is outside 0..{num_classes - 1}")
-        best = np.argsort(-video_scores, kind="stable")[:k]
+        best = np.argsort(-video_scores, kind="stable")
         class_ids[row, :best.size] = video_classes[best]
         top_scores[row, :best.size] = video_scores[best]
     return class_ids, top_scores

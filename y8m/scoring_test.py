@@ -96,5 +96,5 @@ def test_score_submission_names_missing_and_extra_videos(tmp_path, label_shards)
 def test_score_submission_rejects_class_outside_vocabulary(tmp_path, label_shards):
     path = write_text(tmp_path / "s.csv", HEADER + "\n" + "".join(
         f"{video_id},{NUM_CLASSES if i == 2 else 0} 0.5\n" for i, video_id in enumerate(VIDEO_IDS)))
-    with pytest.raises(InvalidInputError, match=r"s.csv: video 'Cc03': class id 12 is outside 0..11"):
+    with pytest.raises(InvalidInputError, match=r"s.csv: line 4: class id 12 of 'Cc03' is outside the vocabulary"):
         scoring.score_submission(path, [label_shards], NUM_CLASSES)

@@ -25,6 +25,7 @@ import string
 import numpy as np
 import tensorflow as tf
 
+from common.errors import UserError
 from schemas import frame_level
 from schemas.video_level import FEATURE_SIZE, NUM_CLASSES, RGB_SIZE, make_example
 
@@ -105,7 +106,7 @@ def generate(output_dir: str, videos: int = 2000, classes: int = NUM_CLASSES, se
     """
     _validate_arguments(videos, classes, seed, label_noise, shards, test_fraction, validate_fraction)
     if frames and not 2 <= max_frames <= frame_level.MAX_FRAMES:
-        raise ValueError(f"max_frames must be between 2 and {frame_level.MAX_FRAMES}, got {max_frames}")
+        raise UserError(f"max_frames must be between 2 and {frame_level.MAX_FRAMES}, got {max_frames}")
     # The fifth stream (frames) leaves the first four, and so the video-level data, as they were.
     ids_rng, labels_rng, noise_rng, features_rng, frames_rng = (
         np.random.default_rng(child) for child in np.random.SeedSequence(seed).spawn(5))
@@ -118,7 +119,10 @@ def generate(output_dir: str, videos: int = 2000, classes: int = NUM_CLASSES, se
     if signatures is not None:
         prototypes = signatures.video_level_prototypes(prototypes)
 
-    tf.io.gfile.makedirs(output_dir)
+    try:
+        tf.io.gfile.makedirs(output_dir)
+    except tf.errors.OpError as error:
+        raise UserError(f"cannot make the output directory {output_dir}: {error.message}") from None
     sizes = partition_sizes(videos, test_fraction, validate_fraction)
     files, frame_files = [], []
     if signatures is not None:
@@ -155,20 +159,20 @@ def generate(output_dir: str, videos: int = 2000, classes: int = NUM_CLASSES, se
 
 def _validate_arguments(videos, classes, seed, label_noise, shards, test_fraction, validate_fraction):
     if not 10 <= videos <= MAX_VIDEOS:
-        raise ValueError(f"videos must be between 10 and {MAX_VIDEOS} (4-char ids), got {videos}")
+        raise UserError(f"videos must be between 10 and {MAX_VIDEOS} (4-char ids), got {videos}")
     if classes < 2:
-        raise ValueError(f"classes must be at least 2, got {classes}")
+        raise UserError(f"classes must be at least 2, got {classes}")
     if seed < 0:
-        raise ValueError(f"seed must be non-negative, got {seed}")
+        raise UserError(f"seed must be non-negative, got {seed}")
     if not 0 <= label_noise < 1:
-        raise ValueError(f"label_noise must be in [0, 1), got {label_noise}")
+        raise UserError(f"label_noise must be in [0, 1), got {label_noise}")
     if shards < 1:
-        raise ValueError(f"shards must be at least 1, got {shards}")
+        raise UserError(f"shards must be at least 1, got {shards}")
     for name, fraction in (("test_fraction", test_fraction), ("validate_fraction", validate_fraction)):
         if not 0 <= fraction < 1:
-            raise ValueError(f"{name} must be in [0, 1), got {fraction}")
+            raise UserError(f"{name} must be in [0, 1), got {fraction}")
     if partition_sizes(videos, test_fraction, validate_fraction)["train"] < 1:
-        raise ValueError(f"test_fraction + validate_fraction ({test_fraction} + {validate_fraction}) "
+        raise UserError(f"test_fraction + validate_fraction ({test_fraction} + {validate_fraction}) "
                          f"leaves no training videos out of {videos}")
 
 

@@ -13,7 +13,7 @@ from tfx.dsl.component.experimental.decorators import component
 from tfx.types.standard_artifacts import Examples
 
 from components import artifact_properties, splits
-from components.example_gen.video_records import ReadValidatedVideos, fail_on_duplicate_ids
+from components.example_gen.video_records import CheckUniqueIds, CountUnlabelled, ReadValidatedVideos
 from common.input_files import expand_patterns
 from schemas.video_level import NUM_CLASSES
 from common.errors import InvalidInputError, unwrapped_input_errors
@@ -38,18 +38,15 @@ def VideoExampleGen(
     if overlap:
         raise InvalidInputError(f"{sorted(overlap)[0]} is given both as labelled and as test data")
     with unwrapped_input_errors(), beam_pipeline as pipeline:
-        ids = []
+        videos = {}
         for split, split_files in files.items():
-            records = pipeline | f"Read{split}" >> ReadValidatedVideos(split_files, num_classes)
-            ids.append(records | f"Ids{split}" >> beam.Keys())
-            _ = (records
-                 | f"Values{split}" >> beam.Values()
+            videos[split] = pipeline | f"Read{split}" >> ReadValidatedVideos(split_files, num_classes)
+            _ = (videos[split]
+                 | f"Serialized{split}" >> beam.Map(lambda video: video.serialized)
                  | f"Write{split}" >> beam.io.WriteToTFRecord(
                      splits.split_prefix(examples, split), file_name_suffix=splits.TFRECORD_SUFFIX))
-        _ = (ids
-             | "AllIds" >> beam.Flatten()
-             | "CountIds" >> beam.combiners.Count.PerElement()
-             | "NoDuplicates" >> beam.Map(fail_on_duplicate_ids))
+        _ = videos | "UniqueIds" >> CheckUniqueIds()
+        _ = videos[splits.LABELLED] | "CountUnlabelled" >> CountUnlabelled()
     splits.set_split_names(examples, list(files))
     examples.set_string_custom_property(artifact_properties.PAYLOAD_FORMAT, "FORMAT_TF_EXAMPLE")
     examples.set_string_custom_property(artifact_properties.FILE_FORMAT, splits.FILE_FORMAT)

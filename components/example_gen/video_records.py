@@ -1,31 +1,109 @@
-"""Validated reading of the input files as a Beam source."""
+"""Validated reading of the input files as a Beam source, and the one-record-per-video check."""
+import logging
+from typing import NamedTuple
+
 import apache_beam as beam
 
 from schemas import video_level
 from common.errors import InvalidInputError
 
+log = logging.getLogger("y8m.example_gen")
+
+
+class Video(NamedTuple):
+    """One validated record and where it was read."""
+    video_id: str
+    path: str
+    index: int  # record index in its file
+    label_count: int
+    serialized: bytes
+
+
+class Location(NamedTuple):
+    role: str  # which input the file was given as: "labelled", "test", "data"
+    path: str
+    index: int
+
+    def __str__(self):
+        return f"{self.path}: record {self.index}"
+
 
 def validated_records(path: str, num_classes: int):
-    """Yields (video id, serialized record) for every record of a file, validating each."""
+    """Yields a Video for every record of a file, validating each."""
     empty = True
-    for record, serialized in video_level.read_validated(path, num_classes):
+    for index, (record, serialized) in enumerate(video_level.read_validated(path, num_classes)):
         empty = False
-        yield record.video_id, serialized
+        yield Video(record.video_id, path, index, record.labels.size, serialized)
     if empty:
         raise InvalidInputError(f"{path}: holds no records")
 
 
-def fail_on_duplicate_ids(id_counts):
-    video_id, count = id_counts
-    if count > 1:
-        raise InvalidInputError(f"video id '{video_id}' occurs {count} times in the input files")
-    return video_id
-
-
 @beam.ptransform_fn
 def ReadValidatedVideos(pipeline, files: list[str], num_classes: int):  # pylint: disable=invalid-name
-    """Files → (video id, serialized Example), every record validated (one file per work item)."""
+    """Files → Video, every record validated (one file per work item)."""
     return (pipeline
             | "Files" >> beam.Create(files)
             | "Reshuffle" >> beam.Reshuffle()
             | "Read" >> beam.FlatMap(validated_records, num_classes))
+
+
+class FirstLocations(beam.CombineFn):
+    """The locations of one video id → (how many, the first two in (role, path, index) order)."""
+
+    def create_accumulator(self):
+        return 0, []
+
+    def add_input(self, accumulator, location: Location):
+        count, first = accumulator
+        return count + 1, sorted(first + [location])[:2]
+
+    def merge_accumulators(self, accumulators):
+        count, first = 0, []
+        for part_count, part_first in accumulators:
+            count += part_count
+            first = sorted(first + part_first)[:2]
+        return count, first
+
+    def extract_output(self, accumulator):
+        return accumulator
+
+
+def fail_on_duplicate_id(video_id: str, occurrences) -> None:
+    count, first = occurrences
+    if count == 1:
+        return
+    one, other = first
+    if one.role != other.role:
+        raise InvalidInputError(
+            f"video id '{video_id}' is given both as {one.role} data ({one}) and as {other.role} data "
+            f"({other}); a test video must never be trained on: remove it from one of them")
+    times = "twice" if count == 2 else f"{count} times"
+    raise InvalidInputError(f"video id '{video_id}' occurs {times} in the {one.role} files ({one} and {other}); "
+                            "every video must occur once")
+
+
+@beam.ptransform_fn
+def CheckUniqueIds(videos_by_role: dict):  # pylint: disable=invalid-name
+    """Fails the job, naming both records, when a video id occurs twice across the
+    collections of Video (keyed by the role their files were given in)."""
+    located = [videos | f"Locate{role}" >> beam.Map(
+        lambda video, role: (video.video_id, Location(role, video.path, video.index)), role)
+        for role, videos in videos_by_role.items()]
+    return (located
+            | "AllIds" >> beam.Flatten()
+            | "FirstLocations" >> beam.CombinePerKey(FirstLocations())
+            | "NoDuplicates" >> beam.MapTuple(fail_on_duplicate_id))
+
+
+def warn_of_unlabelled(count: int) -> None:
+    if count:
+        log.warning("labelled videos without any label: %d (they train as negatives of every class)", count)
+
+
+@beam.ptransform_fn
+def CountUnlabelled(videos):  # pylint: disable=invalid-name
+    """Logs how many labelled videos carry no label (the data set should have none)."""
+    return (videos
+            | "Unlabelled" >> beam.Filter(lambda video: video.label_count == 0)
+            | "Count" >> beam.combiners.Count.Globally()
+            | "Warn" >> beam.Map(warn_of_unlabelled))

@@ -17,10 +17,11 @@ frames are never shuffled). Policy for records that cannot be used:
   are counted as missing;
 - the job fails when bad records exceed `max_bad_fraction` of the frame records read,
   or missing videos that fraction of all videos; a video id with two frame records
-  fails it at once.
+  fails it at once; below the threshold, the counts are logged as a warning.
 """
 import collections
 import json
+import logging
 import os
 import uuid
 from typing import NamedTuple
@@ -32,6 +33,10 @@ import tensorflow as tf
 
 from schemas import frame_level, video_level
 from common.errors import InvalidInputError
+
+log = logging.getLogger("y8m.frame_features")
+# Not a `y8m` logger: the report goes to the command's log file, not to the terminal.
+report_log = logging.getLogger(__name__)
 
 BAD = "bad"
 TEMPORARY_PREFIX = ".writing-"
@@ -60,19 +65,6 @@ def frame_feature_record(serialized: bytes, num_classes: int, max_frames: int) -
     return record.video_id, sequence.SerializeToString()
 
 
-def file_records(path: str):
-    """Yields (index, serialized record) of a TFRecord file, then, if the file is cut or
-    corrupt, (index, BadRecord) for the first unreadable record (the rest is lost)."""
-    index = 0
-    try:
-        for serialized in tf.data.TFRecordDataset(path, video_level.compression_of(path)).as_numpy_iterator():
-            yield index, serialized
-            index += 1
-    except (tf.errors.DataLossError, tf.errors.InvalidArgumentError, tf.errors.OutOfRangeError) as error:
-        reason = f"not a valid TFRecord from here on ({error.message.splitlines()[0]})"
-        yield index, BadRecord(path, index, reason)
-
-
 class ParseFrameFile(beam.DoFn):
     """A frame-level file → FrameOutput per good record; BadRecord (tag BAD) per bad one."""
 
@@ -82,10 +74,11 @@ class ParseFrameFile(beam.DoFn):
         self._max_frames = max_frames
 
     def process(self, path: str):
-        for index, serialized in file_records(path):
-            if isinstance(serialized, BadRecord):
-                yield beam.pvalue.TaggedOutput(BAD, serialized)
+        for item in video_level.scan_records(path):
+            if isinstance(item, video_level.Damage):  # the rest of the file is lost
+                yield beam.pvalue.TaggedOutput(BAD, BadRecord(path, item.index, item.reason))
                 continue
+            index, serialized = item
             try:
                 video_id, output = frame_feature_record(serialized, self._num_classes, self._max_frames)
             except ValueError as error:
@@ -185,15 +178,27 @@ def check_report(summary: dict, max_bad_fraction: float, report_path: str | None
     if report_path:
         with tf.io.gfile.GFile(report_path, "w") as target:
             json.dump(summary, target, indent=1)
+    failed = summary["bad_fraction"] > max_bad_fraction or summary["missing_fraction"] > max_bad_fraction
+    if failed:
+        # The failed job's report.json is removed with its output; the log keeps the reasons.
+        report_log.warning("frame-level report: %s", json.dumps(summary))
     if summary["bad_fraction"] > max_bad_fraction:
         files = ", ".join(f"{path} ({count})" for path, count in list(summary["bad_records_by_file"].items())[:5])
         raise InvalidInputError(
             f"{summary['bad_records']} of {summary['frame_records']} frame-level records are unusable "
-            f"(more than max_bad_fraction {max_bad_fraction}); in {files}; first: {summary['bad_record_reasons'][0]}")
+            f"(more than max_bad_fraction {max_bad_fraction}); in {files}; first: {summary['bad_record_reasons'][0]} "
+            "(the log holds the report)")
     if summary["missing_fraction"] > max_bad_fraction:
         raise InvalidInputError(
             f"{summary['videos_without_frames']} of {summary['videos']} videos have no usable frame-level "
             f"record (more than max_bad_fraction {max_bad_fraction})")
+    if summary["bad_records"] or summary["videos_without_frames"]:
+        first = f"; first: {summary['bad_record_reasons'][0]}" if summary["bad_record_reasons"] else ""
+        where = f" (all counts in {report_path})" if report_path else ""
+        log.warning("%d of %d frame-level records are unusable and %d of %d videos have no usable frame-level "
+                    "record (within max_bad_fraction %s; such a video gets a stand-in from its video-level "
+                    "means)%s%s", summary["bad_records"], summary["frame_records"], summary["videos_without_frames"],
+                    summary["videos"], max_bad_fraction, first, where)
     return summary
 
 

@@ -114,7 +114,7 @@ def test_each_video_goes_to_its_split_with_its_aggregates(case):
         reasons = " | ".join(report["bad_record_reasons"])
         assert "bad.tfrecord: record 0: frame 0 of 'audio'" in reasons
         assert "record 1: video zzzz has no video-level record" in reasons
-        assert "record 2: not a valid TFRecord" in reasons
+        assert "record 2: corrupted record at byte" in reasons
 
     run(case, 0.5, check, check_report)
 
@@ -122,6 +122,17 @@ def test_each_video_goes_to_its_split_with_its_aggregates(case):
 def test_too_many_bad_records_fail_the_job_naming_the_file(case):
     with pytest.raises(Exception, match=r"3 of 42 frame-level records are unusable.*bad\.tfrecord \(3\)"):
         run(case, 0.05)
+
+
+def test_bad_records_below_the_threshold_are_logged_with_their_counts(caplog):
+    bad = {"count": 1, "by_file": {"f.tfrecord": 1}, "reasons": ["f.tfrecord: record 4: video c has no frames"]}
+    summary = transforms.report(bad, good_records=199, videos=200, missing=1)
+    with caplog.at_level("WARNING", logger="y8m.frame_features"):
+        assert transforms.check_report(summary, 0.01, None) == summary
+    (warning,) = caplog.messages
+    assert warning.startswith("1 of 200 frame-level records are unusable and 1 of 200 videos have no usable "
+                              "frame-level record (within max_bad_fraction 0.01;")
+    assert warning.endswith("first: f.tfrecord: record 4: video c has no frames")
 
 
 def test_a_video_with_two_frame_records_fails_the_job(case):
