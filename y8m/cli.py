@@ -2,7 +2,7 @@
 
   y8m generate --output DIR      synthetic data in the YouTube-8M 2018 format
   y8m run --train GLOB --test GLOB --output DIR [--profile quick|full|FILE.yaml]
-  y8m demo [--output DIR]        generate, then run with the quick profile
+  y8m demo [--output DIR]        generate, run with the demo profile, serve the pushed model
   y8m score --submission CSV --labels GLOB
   y8m predict --model DIR --data GLOB --output CSV
   y8m compile --output pipeline.yaml --train GLOB --test GLOB --serving-model-dir DIR [--image IMAGE]
@@ -76,7 +76,8 @@ def _add_frame_arguments(parser) -> None:
 
 
 def _add_demo(commands) -> None:
-    parser = commands.add_parser("demo", help="generate synthetic data, then run the quick profile on it")
+    parser = commands.add_parser(
+        "demo", help="generate synthetic data, run the demo profile on it, serve the pushed model")
     parser.add_argument("--output", default="y8m-demo")
     parser.add_argument("--videos", type=int, default=4000)
     parser.add_argument("--classes", type=int, default=500,
@@ -187,11 +188,24 @@ def cmd_run(args) -> dict:
 
 
 def cmd_demo(args) -> dict:
+    """Synthetic data, the whole pipeline with the demo profile, then the pushed model
+    served by `y8m predict` over the test files, as a user would call it."""
+    from pipeline.beam_options import beam_args
     from y8m import synthetic
+    from y8m.predict import predict
     data_dir = os.path.join(args.output, "data")
     synthetic.generate(data_dir, videos=args.videos, classes=args.classes, seed=0, label_noise=0.2)
-    return _run([os.path.join(data_dir, "train*.tfrecord"), os.path.join(data_dir, "validate*.tfrecord")],
-                [os.path.join(data_dir, "test*.tfrecord")], args.output, "quick", args.classes)
+    test_files = os.path.join(data_dir, "test*.tfrecord")
+    result = _run([os.path.join(data_dir, "train*.tfrecord"), os.path.join(data_dir, "validate*.tfrecord")],
+                  [test_files], args.output, "demo", args.classes)
+    if result["pushed_model"] is None:
+        log.info("the student was not blessed (%s): no model to serve", result["blessing"])
+        return result
+    predictions = os.path.join(args.output, "predictions.csv")
+    command = f"y8m predict --model {result['pushed_model']} --data '{test_files}' --output {predictions}"
+    log.info("serving the pushed model: %s", command)
+    videos = predict(result["pushed_model"], [test_files], predictions, beam_args("local"))
+    return {**result, "predict_command": command, "predictions": predictions, "predicted_videos": videos}
 
 
 def cmd_score(args) -> dict:
