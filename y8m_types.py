@@ -30,3 +30,14 @@ class SoftLabels(Artifact):
 class StageMetrics(Artifact):
     """`metrics.json`: GAP@20, Hit@1, PERR and MAP of every stage on every split."""
     TYPE_NAME = "y8m_types.StageMetrics"
+
+
+class FoldPredictions(Artifact):
+    """One fold model of an L1 model: its scores on the fold it did not see (`oof`), on
+    the held-out split and on test, keyed by video id (L1Assembler joins the K folds)."""
+    TYPE_NAME = "y8m_types.FoldPredictions"
+
+
+class StudentNetwork(Artifact):
+    """The trained weights of one of the student's networks (a TensorFlow checkpoint)."""
+    TYPE_NAME = "y8m_types.StudentNetwork"

@@ -4,6 +4,7 @@ The custom types (y8m_types.py) declare no PROPERTIES (Kubeflow V2 would not imp
 them), so what a component records about an artifact is a custom property; under
 Kubeflow V2 these are the artifact's `metadata`. JSON values are strings.
 """
+import json
 
 # Any artifact with splits that is not a standard `Examples` (components/splits.py):
 # its split names, a JSON list.
@@ -18,6 +19,12 @@ KIND = "kind"
 SOFT_LABEL_WEIGHT = "soft_label_weight"
 # JSON: the fit of every fold (L1 models, the stack) or of every student network.
 TRAINING_SUMMARY = "training_summary"
+
+# FoldPredictions: the fold whose videos the fold model did not see (with MODEL_NAME and
+# TRAINING_SUMMARY, that fold's fit). StudentNetwork: its index in the student's networks
+# (with TRAINING_SUMMARY, its fit).
+FOLD = "fold"
+NETWORK_INDEX = "network_index"
 
 # MergedPredictions: the models in column order, and the L2 feature names (JSON lists);
 # the stack's Model: the feature names its boosters were fitted on.
@@ -58,3 +65,9 @@ PUSHED_DESTINATION = "pushed_destination"
 
 def model_name(artifact) -> str:
     return artifact.get_string_custom_property(MODEL_NAME)
+
+
+def training_summary(artifact):
+    """The artifact's TRAINING_SUMMARY, decoded (None when it has none)."""
+    raw = artifact.get_string_custom_property(TRAINING_SUMMARY)
+    return json.loads(raw) if raw else None

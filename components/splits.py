@@ -148,6 +148,13 @@ def labels_by_id(examples, names: list[str]) -> dict[str, np.ndarray]:
     return dict(zip(videos.ids, videos.labels))
 
 
+def read_split_records(artifact, split: str):
+    """The serialized records of a split, file by file in name order (streamed)."""
+    files = sorted(tf.io.gfile.glob(split_files_pattern(artifact, split)))
+    if files:
+        yield from tf.data.TFRecordDataset(files, compression_type="GZIP").as_numpy_iterator()
+
+
 def write_split_records(artifact, split: str, records) -> None:
     """Writes serialized records as one gzipped TFRecord file of the split."""
     os.makedirs(split_dir(artifact, split), exist_ok=True)

@@ -11,12 +11,13 @@ from pipeline import kubeflow_runner
 from common.errors import UserError
 from pipeline.beam_options import BEAM_ARGS_BY_RUNNER
 from pipeline.kubeflow_settings import COMPONENT_TYPES, component_type
-from pipeline.pipeline import create_pipeline
+from pipeline.pipeline import assembler_id, create_pipeline, trainer_id
 from pipeline.profile import PROFILE_DIR, load_profile, parse_profile
 
 PATTERNS = dict(labelled_patterns=["/data/train*.tfrecord"], test_patterns=["/data/test*.tfrecord"],
                 serving_model_dir="/data/serving_model")
-BEAM_TASKS = {"VideoExampleGen", "FoldSplitter", "PredictionMerger", "SoftLabelIndexer"}
+BEAM_TASKS = {"VideoExampleGen", "FoldSplitter", "PredictionMerger", "SoftLabelIndexer", "StudentTransform"}
+GPU_TASK_TYPES = ("L1Trainer", "StudentTrainer")  # the full profile's GPU components
 
 
 @pytest.fixture(scope="module")
@@ -41,11 +42,30 @@ def executor(package: dict, task: str) -> dict:
 def test_every_component_of_the_local_pipeline_is_a_task(full_package):
     profile, summary, package = full_package
     tasks = set(package["root"]["dag"]["tasks"])
-    trainers = {f"L1Trainer-{m.name.replace('_', '-')}" for m in profile.l1_models}
+    trainers = {trainer_id(model.name, fold) for model in profile.l1_models for fold in range(profile.folds)}
+    assemblers = {assembler_id(model.name) for model in profile.l1_models}
+    students = {f"StudentTrainer-{index}" for index in range(len(profile.student.networks()))}
+    assert len(trainers) == len(profile.l1_models) * profile.folds == 12 * 5
     assert tasks == {"VideoExampleGen", "FoldSplitter", "PredictionMerger", "LGBMStacker", "SoftLabelIndexer",
-                     "Distiller", "GapEvaluator", "Pusher"} | trainers
+                     "StudentTransform", "Distiller", "GapEvaluator", "Pusher"} | trainers | assemblers | students
     assert sorted(tasks) == summary["tasks"]
     assert all(name.replace("-", "").isalnum() for name in tasks)  # Argo task names
+
+
+def test_no_training_task_waits_for_another(full_package):
+    """Every (model, fold) and every student network can train at the same time: a training
+    task reads only the data stages' outputs, and an assembler exactly its model's folds."""
+    profile, _, package = full_package
+    tasks = package["root"]["dag"]["tasks"]
+    for name, task in tasks.items():
+        upstream = set(task.get("dependentTasks", []))
+        if component_type(name) == "L1Trainer":
+            assert upstream <= {"FoldSplitter", "FrameFeatures", "SoftLabelIndexer"}, name
+        elif component_type(name) == "StudentTrainer":
+            assert upstream == {"SoftLabelIndexer", "StudentTransform"}, name
+    for model in profile.l1_models:
+        assert set(tasks[assembler_id(model.name)]["dependentTasks"]) == {
+            trainer_id(model.name, fold) for fold in range(profile.folds)}
 
 
 def test_tasks_run_the_project_image_through_the_entrypoint_wrapper(full_package):
@@ -55,13 +75,13 @@ def test_tasks_run_the_project_image_through_the_entrypoint_wrapper(full_package
         container = spec["container"]
         assert container["command"] == kubeflow_runner.ENTRYPOINT
         assert container["args"][:2] == ["--executor_class_path", container["args"][1]]
-        gpu = label.startswith(("L1Trainer", "Distiller"))
+        gpu = label.startswith(GPU_TASK_TYPES)
         assert container["image"] == ("registry.example/y8m-gpu:1" if gpu else "registry.example/y8m:1"), label
 
 
 def test_resources_follow_the_profile(full_package):
     _, _, package = full_package
-    trainer = executor(package, "L1Trainer-moe-4")["container"]["resources"]
+    trainer = executor(package, trainer_id("moe_4", 3))["container"]["resources"]
     assert trainer["resourceCpuLimit"] == "8" and trainer["resourceMemoryLimit"] == "64G"
     assert trainer["accelerator"] == {"resourceType": "nvidia.com/gpu", "resourceCount": "1"}
     merger = executor(package, "PredictionMerger")["container"]["resources"]
@@ -86,7 +106,7 @@ def test_platform_spec_mounts_the_data_and_places_gpu_tasks(tmp_path):
     assert set(executors) == {f"{task}_executor" for task in read_package(path)["root"]["dag"]["tasks"]}
     for label, config in executors.items():
         assert config["pvcMount"] == [{"mountPath": "/data", "constant": "y8m-data"}]
-        gpu = label.startswith(("L1Trainer", "Distiller"))
+        gpu = label.startswith(GPU_TASK_TYPES)
         assert ("nodeSelector" in config) == gpu and ("tolerations" in config) == gpu, label
 
 
@@ -201,8 +221,8 @@ def test_frame_level_input_compiles_to_an_importer_and_the_beam_job(tmp_path):
         path, profile=load_profile("frames"), image="y8m:1",
         frame_patterns=["/data/frames/train*.tfrecord", "/data/frames/test*.tfrecord"], **PATTERNS)
     package = read_package(path)
-    assert {"FrameInput", "FrameFeatures", "L1Trainer-temporal-combinations"} <= set(summary["tasks"])
+    assert {"FrameInput", "FrameFeatures", trainer_id("temporal_combinations", 0)} <= set(summary["tasks"])
     importer = package["deploymentSpec"]["executors"]["FrameInput_executor"]
     assert set(importer) == {"importer"}  # registered where the files lie: nothing runs, nothing is copied
-    trainer_inputs = package["root"]["dag"]["tasks"]["L1Trainer-temporal-combinations"]["inputs"]["artifacts"]
+    trainer_inputs = package["root"]["dag"]["tasks"][trainer_id("temporal_combinations", 0)]["inputs"]["artifacts"]
     assert trainer_inputs["frame_features"]["taskOutputArtifact"]["producerTask"] == "FrameFeatures"

@@ -9,15 +9,15 @@ from common.errors import UserError
 
 DEFAULT_KEY = "default"
 # Resources are set per component type: the part of a task id before its first dash
-# (`L1Trainer-mlp` → `L1Trainer`). pipeline_test checks this list against the graph.
+# (`L1Trainer-mlp-fold-0` → `L1Trainer`). pipeline_test checks this list against the graph.
 COMPONENT_TYPES = ("VideoExampleGen", "FoldSplitter", "FrameInput", "FrameFeatures", "L1Trainer",
-                   "PredictionMerger", "LGBMStacker", "SoftLabelIndexer", "Distiller", "GapEvaluator",
-                   "Pusher")
+                   "L1Assembler", "PredictionMerger", "LGBMStacker", "SoftLabelIndexer", "StudentTransform",
+                   "StudentTrainer", "Distiller", "GapEvaluator", "Pusher")
 TOLERATION_KEYS = {"key", "operator", "value", "effect", "tolerationSeconds"}
 
 
 def component_type(component_id: str) -> str:
-    """`L1Trainer-mlp` → `L1Trainer`: resources are set per component type."""
+    """`L1Trainer-mlp-fold-0` → `L1Trainer`: resources are set per component type."""
     return component_id.split("-")[0]
 
 

@@ -11,20 +11,32 @@ from components.evaluator.component import GapEvaluator
 from components.example_gen.component import VideoExampleGen
 from components.fold_splitter.component import FoldSplitter
 from components.frame_features.component import FrameFeatures, frame_input
+from components.l1_assembler.component import L1Assembler
 from components.l1_trainer.component import L1Trainer
 from components.lgbm_stacker.component import LGBMStacker
 from components.prediction_merger.component import PredictionMerger
 from components.soft_label_indexer.component import SoftLabelIndexer
+from components.student_trainer.component import StudentTrainer
+from components.student_transform.component import StudentTransform
 from models.model_config import L1ModelConfig
 from pipeline.profile import Profile
 from schemas.video_level import NUM_CLASSES
 from common.errors import UserError
 
 
-def trainer_id(model_name: str) -> str:
-    """`resnet_like` → `L1Trainer-resnet-like`: Kubeflow's Argo backend takes task names
-    of letters, digits and dashes only."""
-    return "L1Trainer-" + model_name.replace("_", "-")
+def task_name(model_name: str) -> str:
+    """`resnet_like` → `resnet-like`: Kubeflow's Argo backend takes task names of letters,
+    digits and dashes only."""
+    return model_name.replace("_", "-")
+
+
+def trainer_id(model_name: str, fold: int) -> str:
+    """`L1Trainer-resnet-like-fold-2`: one training task per (model, fold)."""
+    return f"L1Trainer-{task_name(model_name)}-fold-{fold}"
+
+
+def assembler_id(model_name: str) -> str:
+    return f"L1Assembler-{task_name(model_name)}"
 
 
 def frame_feature_nodes(profile: Profile, frame_patterns: list[str] | None, frame_fingerprint: str,
@@ -64,29 +76,47 @@ def create_pipeline(*, pipeline_name: str, pipeline_root: str, profile: Profile,
     frame_nodes = frame_feature_nodes(profile, frame_patterns, frame_fingerprint, split_examples, num_classes)
     frame_features = frame_nodes[-1].outputs["frame_features"] if frame_nodes else None
 
-    def l1_trainer(config: L1ModelConfig, soft_labels=None):
-        return L1Trainer(examples=split_examples, model_config=config.to_json(),
-                         soft_labels=soft_labels, num_folds=folds, num_classes=num_classes,
-                         frame_features=frame_features if config.reads_frames else None,
-                         ).with_id(trainer_id(config.name))
+    def l1_model(config: L1ModelConfig, soft_labels=None) -> list:
+        """The model's K fold trainers (independent of each other) and their assembler."""
+        fold_trainers = [
+            L1Trainer(examples=split_examples, model_config=config.to_json(), fold=fold,
+                      soft_labels=soft_labels, num_folds=folds, num_classes=num_classes,
+                      frame_features=frame_features if config.reads_frames else None,
+                      ).with_id(trainer_id(config.name, fold))
+            for fold in range(folds)]
+        assembler = L1Assembler(fold_predictions=[trainer.outputs["fold_predictions"] for trainer in fold_trainers],
+                                model_config=config.to_json(), num_folds=folds).with_id(assembler_id(config.name))
+        return [*fold_trainers, assembler]
 
-    l1_trainers = [l1_trainer(config) for config in profile.first_round_models]
+    l1_nodes = [l1_model(config) for config in profile.first_round_models]
     merger = PredictionMerger(split_examples=split_examples,
-                              predictions=[trainer.outputs["predictions"] for trainer in l1_trainers],
+                              predictions=[nodes[-1].outputs["predictions"] for nodes in l1_nodes],
                               num_folds=folds)
     stacker = LGBMStacker(merged=merger.outputs["merged"], stacker_settings=profile.stacker.to_json(),
                           num_folds=folds, num_classes=num_classes)
     soft_labels = SoftLabelIndexer(split_examples=split_examples,
                                    stack_predictions=stacker.outputs["predictions"], num_folds=folds)
     # The second round of label denoising: L1 models retrained on the stack's soft labels.
-    soft_label_trainers = [l1_trainer(config, soft_labels.outputs["soft_labels"])
-                           for config in profile.second_round_models]
-    distiller = Distiller(soft_labels=soft_labels.outputs["soft_labels"], split_examples=split_examples,
-                          student_config=profile.student.to_json(), num_folds=folds,
+    soft_label_nodes = [l1_model(config, soft_labels.outputs["soft_labels"])
+                        for config in profile.second_round_models]
+    student_config = profile.student.to_json()
+    student_transform = StudentTransform(
+        soft_labels=soft_labels.outputs["soft_labels"], student_config=student_config, num_folds=folds,
+        num_classes=num_classes, max_model_bytes=profile.max_model_bytes)
+    # One task per network (independent of each other), averaged by the Distiller.
+    student_trainers = [
+        StudentTrainer(soft_labels=soft_labels.outputs["soft_labels"],
+                       transform_graph=student_transform.outputs["transform_graph"],
+                       student_config=student_config, network_index=index, num_folds=folds,
+                       num_classes=num_classes).with_id(f"StudentTrainer-{index}")
+        for index in range(len(profile.student.networks()))]
+    distiller = Distiller(student_networks=[trainer.outputs["network"] for trainer in student_trainers],
+                          transform_graph=student_transform.outputs["transform_graph"],
+                          split_examples=split_examples, student_config=student_config,
                           num_classes=num_classes, max_model_bytes=profile.max_model_bytes)
     evaluator = GapEvaluator(split_examples=split_examples,
-                             l1_predictions=[trainer.outputs["predictions"]
-                                             for trainer in l1_trainers + soft_label_trainers],
+                             l1_predictions=[nodes[-1].outputs["predictions"]
+                                             for nodes in l1_nodes + soft_label_nodes],
                              stack_predictions=stacker.outputs["predictions"],
                              student_predictions=distiller.outputs["predictions"],
                              student_model=distiller.outputs["model"], num_folds=folds, num_classes=num_classes,
@@ -97,7 +127,7 @@ def create_pipeline(*, pipeline_name: str, pipeline_root: str, profile: Profile,
 
     return tfx_pipeline.Pipeline(
         pipeline_name=pipeline_name, pipeline_root=pipeline_root,
-        components=[example_gen, fold_splitter, *frame_nodes, *l1_trainers, merger, stacker, soft_labels,
-                    *soft_label_trainers, distiller, evaluator, pusher],
+        components=[example_gen, fold_splitter, *frame_nodes, *[node for nodes in l1_nodes for node in nodes], merger, stacker, soft_labels,
+                    *[node for nodes in soft_label_nodes for node in nodes], student_transform, *student_trainers, distiller, evaluator, pusher],
         enable_cache=enable_cache, metadata_connection_config=metadata_connection_config,
         beam_pipeline_args=beam_pipeline_args)

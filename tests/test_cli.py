@@ -42,7 +42,8 @@ def test_compile_writes_a_package_and_names_its_tasks(tmp_path, capsys):
                      "--image", "registry.example/y8m:1"])
     summary = json.loads(capsys.readouterr().out)
     assert code == 0 and package.exists()
-    assert {"VideoExampleGen", "L1Trainer-mlp", "Distiller", "Pusher"} <= set(summary["tasks"])
+    assert {"VideoExampleGen", "L1Trainer-mlp-fold-0", "L1Assembler-mlp", "StudentTrainer-0", "Distiller",
+            "Pusher"} <= set(summary["tasks"])
 
 
 def test_compile_and_submit_errors_are_one_line(tmp_path, capfd, monkeypatch):

@@ -13,12 +13,14 @@ import yaml
 from components import artifact_properties, splits
 from kfp_launcher import EXECUTOR_LOGS, KFP_2_0_TO_2_4, KFP_2_15_ON, Launcher, load_package, task_order
 from pipeline.kubeflow_runner import compile_pipeline
+from pipeline.pipeline import assembler_id, trainer_id
 from pipeline.profile import parse_profile
 from y8m import synthetic
 
 pytestmark = pytest.mark.e2e
 
 CLASSES = 12  # fewer than 20: every stage must cope with a small vocabulary
+FOLDS = 2
 PIPELINE_ROOT = "minio://mlpipeline/v2/artifacts/y8m-pipeline/run-1"
 # The first task with an upstream artifact, and the one before it.
 FIRST_TASKS = ["VideoExampleGen", "FoldSplitter"]
@@ -31,7 +33,11 @@ def package(tmp_path_factory):
     synthetic.generate(data_dir, videos=300, classes=CLASSES, seed=3, shards=1)
     with open(os.path.join(os.path.dirname(__file__), "tiny_profile.yaml")) as source:
         raw = yaml.safe_load(source)
-    raw["l1_models"] = raw["l1_models"][:1]  # one model keeps nine pods' worth of imports short
+    # One model of two folds and a student of two networks keep the pods' imports short,
+    # with every fan-out and fan-in of the graph still there.
+    raw["folds"] = FOLDS
+    raw["l1_models"] = raw["l1_models"][:1]
+    raw["student"]["members"] = [dict(raw["student"]["members"][0], copies=2)]
     path = str(root / "pipeline.yaml")
     compile_pipeline(path, profile=parse_profile(raw, "contract", "contract profile"), image="y8m:test",
                      labelled_patterns=[f"{data_dir}/train*.tfrecord", f"{data_dir}/validate*.tfrecord"],
@@ -68,7 +74,9 @@ def test_every_task_runs_its_compiled_command(launched):
     launcher, results, _ = launched
     order = task_order(launcher.spec)
     assert_ran(results, order)
-    assert len(order) == 9
+    assert len(order) == 14
+    assert {trainer_id("mlp", 0), trainer_id("mlp", 1), assembler_id("mlp"), "StudentTransform",
+            "StudentTrainer-0", "StudentTrainer-1", "Distiller"} <= set(order)
 
 
 def test_tasks_run_on_the_untyped_artifacts_of_upstream_tasks(launched):
@@ -93,10 +101,14 @@ def test_outputs_are_published_under_object_store_uris(launched):
 def test_metadata_flows_between_tasks(launched):
     launcher, _, _ = launched
     split_examples = launcher.outputs["FoldSplitter"]["split_examples"]["custom_properties"]
-    # tiny_profile.yaml has 3 folds.
-    assert set(splits.pipeline_split_names(3)) <= set(json.loads(split_examples[artifact_properties.SPLIT_NAMES]))
-    predictions = launcher.outputs["L1Trainer-mlp"]["predictions"]["custom_properties"]
+    assert set(splits.pipeline_split_names(FOLDS)) <= set(json.loads(split_examples[artifact_properties.SPLIT_NAMES]))
+    predictions = launcher.outputs[assembler_id("mlp")]["predictions"]["custom_properties"]
     assert predictions[artifact_properties.MODEL_NAME] == "mlp" and predictions[artifact_properties.KIND] == "l1"
+    # The assembler read each fold task's fold from its metadata, as the launcher passed it.
+    summary = json.loads(predictions[artifact_properties.TRAINING_SUMMARY])
+    assert [fold["fold"] for fold in summary["folds"]] == list(range(FOLDS))
+    model = launcher.outputs["Distiller"]["model"]["custom_properties"]
+    assert int(model[artifact_properties.MEMBERS]) == 2
 
 
 def test_evaluator_scores_every_stage_and_pusher_pushes(launched):

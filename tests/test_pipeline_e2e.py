@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from pipeline.local_runner import run_local
+from pipeline.pipeline import trainer_id
 from pipeline.profile import parse_profile
 from pipeline.beam_options import beam_args
 from schemas.submission import read_submission
@@ -168,7 +169,7 @@ def run_until(command: list[str], marker: str, timeout: float = 600) -> str:
 
 
 def test_a_killed_run_resumes_to_the_same_submission(tiny_run, tmp_path, caplog):
-    """SIGKILL in the middle of an L1Trainer, then the same run again: the completed
+    """SIGKILL in the middle of an L1Trainer's fold, then the same run again: the completed
     components are reused, the stopped one is cancelled and runs afresh, and the
     submission equals the uninterrupted run's byte for byte."""
     import logging
@@ -197,11 +198,13 @@ def test_a_killed_run_resumes_to_the_same_submission(tiny_run, tmp_path, caplog)
     with open(again.submission_path, "rb") as resumed_file, open(outputs.submission_path, "rb") as first:
         assert resumed_file.read() == first.read()
     messages = "\n".join(record.getMessage() for record in caplog.records)
-    assert "L1Trainer-resnet-like: the execution a stopped run left behind" in messages
+    stopped = trainer_id("resnet_like", 1)
+    assert f"{stopped}: the execution a stopped run left behind" in messages
     reused = next(line for line in messages.splitlines() if line.startswith("reused from earlier runs"))
-    assert all(node in reused for node in ("VideoExampleGen", "FoldSplitter", "L1Trainer-mlp"))
-    assert "L1Trainer-resnet-like" not in reused
-    assert "L1Trainer-mlp: reused from cache" in messages and "L1Trainer-resnet-like: done in" in messages
+    completed = ("VideoExampleGen", "FoldSplitter", trainer_id("mlp", 0), trainer_id("resnet_like", 0))
+    assert all(node in reused for node in completed)
+    assert stopped not in reused
+    assert f"{trainer_id('mlp', 0)}: reused from cache" in messages and f"{stopped}: done in" in messages
     with metadata.Metadata(metadata_config(resumed["output_dir"])) as handle:
         states = [execution.last_known_state for execution in handle.store.get_executions()]
     assert metadata_store_pb2.Execution.RUNNING not in states

@@ -1,59 +1,47 @@
-"""Distiller: the student (one network, or several averaged) on soft ⊕ hard labels, exported for serving.
+"""Distiller: the student's trained networks (StudentTrainer, one task each) averaged
+behind StudentTransform's preprocessing graph into one SavedModel, exported for serving.
 
-A tensorflow-transform analysis (a Beam job) over the student's training videos writes
-the preprocessing graph to `<model>/transform`; the student trains on its output, and
-the SavedModel in `<model>/Format-Serving` (where the standard Pusher looks) embeds it.
-The student's predictions on the held-out split and test are made by that exported
-graph from serialized Examples: what is judged is exactly what is pushed.
+The SavedModel in `<model>/Format-Serving` (where the standard Pusher looks) takes
+serialized Examples. The student's predictions on the held-out split and test are made
+by that exported graph: what is judged is exactly what is pushed.
 """
 import json
-import os
 
-import apache_beam as beam
-import tensorflow as tf
-from tfx.dsl.component.experimental.annotations import (BeamComponentParameter, InputArtifact,
-                                                        OutputArtifact, Parameter)
-from tfx.dsl.component.experimental.decorators import component
-from tfx.types.standard_artifacts import Examples, Model
+from tfx import types
+from tfx.dsl.components.base import base_component, base_executor, executor_spec
+from tfx.types import artifact_utils
+from tfx.types.component_spec import ChannelParameter, ExecutionParameter
+from tfx.types.standard_artifacts import Examples, Model, TransformGraph
 
 import y8m_types
-from components import artifact_properties, splits
+from common.errors import InvalidInputError, UserError
+from components import artifact_properties, model_inputs, splits
 from components.distiller import distill
 from models import layers
 from models.model_config import StudentConfig
 from schemas.video_level import NUM_CLASSES
-from common.errors import UserError
+
+NETWORK_KEY_PREFIX = "student_network_"
 
 
-@component(use_beam=True)
-def Distiller(
-    soft_labels: InputArtifact[y8m_types.SoftLabels],
-    split_examples: InputArtifact[Examples],
-    model: OutputArtifact[Model],
-    predictions: OutputArtifact[y8m_types.Predictions],
-    student_config: Parameter[str],
-    num_folds: Parameter[int] = 5,
-    num_classes: Parameter[int] = NUM_CLASSES,
-    max_model_bytes: Parameter[int] = 10**9,
-    beam_pipeline: BeamComponentParameter[beam.Pipeline] = None,
-):
-    """`student_config`: the profile's student (models/model_config.py, `StudentConfig`) as JSON."""
-    config = StudentConfig.from_json(student_config)
+def networks_in_order(network_artifacts: list, count: int) -> list:
+    """The StudentNetwork artifacts sorted by index; each of 0..count-1 exactly once."""
+    by_index = {artifact.get_int_custom_property(artifact_properties.NETWORK_INDEX): artifact
+                for artifact in network_artifacts}
+    if len(by_index) != len(network_artifacts) or sorted(by_index) != list(range(count)):
+        raise InvalidInputError(f"the student has {count} networks; its trained networks' indices are "
+                                f"{sorted(a.get_int_custom_property(artifact_properties.NETWORK_INDEX) for a in network_artifacts)}")
+    return [by_index[index] for index in range(count)]
+
+
+def distill_student(network_artifacts: list, transform_graph, split_examples, model, predictions,
+                    config: StudentConfig, num_classes: int, max_model_bytes: int) -> None:
+    trained = networks_in_order(network_artifacts, len(config.networks()))
     networks = distill.build_networks(config, num_classes)
+    for network, artifact in zip(networks, trained):
+        distill.load_network(network, artifact.uri)
     student = layers.averaged(networks)  # what is exported; shares the networks' layers
-    distill.check_weights_fit(student, config.weights_dtype, max_model_bytes)
-
-    transform_dir = os.path.join(model.uri, distill.TRANSFORM_DIR)
-    analysis_tmp = os.path.join(model.uri, "transform-analysis-tmp")
-    with beam_pipeline as pipeline:
-        distill.analyze_training_features(pipeline, soft_labels, num_folds, transform_dir,
-                                          config.standardize, analysis_tmp)
-    if tf.io.gfile.exists(analysis_tmp):
-        tf.io.gfile.rmtree(analysis_tmp)
-
-    summaries = distill.train_networks(networks, soft_labels, config, num_folds, num_classes, transform_dir,
-                                      log_dir=os.path.join(model.uri, "logs"))
-    exported = distill.export_and_predict(student, model, split_examples, predictions, transform_dir,
+    exported = distill.export_and_predict(student, model, split_examples, predictions, transform_graph.uri,
                                           config.weights_dtype)
     if exported["saved_model_bytes"] > max_model_bytes:
         raise UserError(f"the student's SavedModel ({config.weights_dtype} weights) is "
@@ -69,4 +57,39 @@ def Distiller(
     model.set_string_custom_property(artifact_properties.PRECISIONS, json.dumps(exported["precisions"]))
     model.set_int_custom_property(artifact_properties.MEMBERS, len(networks))
     model.set_string_custom_property(artifact_properties.TRAINING_SUMMARY, json.dumps(
-        [{key: value for key, value in summary.items() if key != "history"} for summary in summaries]))
+        [artifact_properties.training_summary(artifact) for artifact in trained]))
+
+
+class DistillerSpec(types.ComponentSpec):
+    """The fixed keys; one `student_network_<i>` key per network is added per pipeline."""
+    PARAMETERS = {"student_config": ExecutionParameter(type=str), "num_classes": ExecutionParameter(type=int),
+                  "max_model_bytes": ExecutionParameter(type=int)}
+    INPUTS = {"transform_graph": ChannelParameter(type=TransformGraph),
+              "split_examples": ChannelParameter(type=Examples)}
+    OUTPUTS = {"model": ChannelParameter(type=Model), "predictions": ChannelParameter(type=y8m_types.Predictions)}
+
+
+class Executor(base_executor.BaseExecutor):
+    def Do(self, input_dict, output_dict, exec_properties):
+        single = artifact_utils.get_single_instance
+        distill_student(model_inputs.model_artifacts(input_dict, NETWORK_KEY_PREFIX),
+                        single(input_dict["transform_graph"]), single(input_dict["split_examples"]),
+                        single(output_dict["model"]), single(output_dict["predictions"]),
+                        StudentConfig.from_json(exec_properties["student_config"]),
+                        exec_properties["num_classes"], exec_properties["max_model_bytes"])
+
+
+class Distiller(base_component.BaseComponent):
+    SPEC_CLASS = DistillerSpec
+    EXECUTOR_SPEC = executor_spec.ExecutorClassSpec(Executor)
+
+    def __init__(self, student_networks: list, transform_graph, split_examples, student_config: str,
+                 num_classes: int = NUM_CLASSES, max_model_bytes: int = 10**9):
+        """`student_networks`: one channel per network (each StudentTrainer's `network`)."""
+        spec_class = model_inputs.spec_with_model_inputs(DistillerSpec, len(student_networks),
+                                                         NETWORK_KEY_PREFIX, y8m_types.StudentNetwork)
+        super().__init__(spec=spec_class(
+            transform_graph=transform_graph, split_examples=split_examples, student_config=student_config,
+            num_classes=num_classes, max_model_bytes=max_model_bytes,
+            model=types.Channel(type=Model), predictions=types.Channel(type=y8m_types.Predictions),
+            **model_inputs.model_input_channels(student_networks, NETWORK_KEY_PREFIX)))

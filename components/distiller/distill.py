@@ -6,9 +6,12 @@ so no fold is an honest validation set for it. It is judged on the held-out spli
 The student is one network or several (models/model_config.py, `StudentConfig`) trained independently on the same
 targets and averaged in the exported graph.
 
-Its input preprocessing is a tensorflow-transform graph analysed over the same training
-videos (models/preprocessing.py); training batches and the serving signature both run
-that graph. The serving SavedModel may store its weights as float16 to fit a larger
+Three kinds of task: StudentTransform analyses the input preprocessing, a
+tensorflow-transform graph, over the training videos (models/preprocessing.py); one
+StudentTrainer per network trains it on that graph's output (on a cluster, all at the
+same time); the Distiller averages the trained networks behind the same graph in the
+one exported SavedModel, so training batches and the serving signature run the same
+preprocessing. The serving SavedModel may store its weights as float16 to fit a larger
 student into the size budget; then a float32 export is scored beside it on the
 held-out split, so that the price of the smaller weights is on record.
 """
@@ -28,7 +31,7 @@ from models.model_config import StudentConfig
 log = logging.getLogger("y8m.distiller")
 
 SERVING_DIR = "Format-Serving"
-TRANSFORM_DIR = "transform"  # the transform graph, beside the serving model in the Model artifact
+WEIGHTS_PREFIX = "weights"  # a network's checkpoint in its StudentNetwork artifact
 PREDICT_BATCH = 1024
 GAP_TOP_K = 20
 BYTES_PER_WEIGHT = {"float32": 4, "float16": 2}
@@ -41,13 +44,16 @@ def analyze_training_features(pipeline, soft_labels, num_folds: int, transform_d
                           standardize, temp_dir)
 
 
+def build_network(config: StudentConfig, index: int, num_classes: int):
+    """The student's network `index` (of `config.networks()`), initialised from its own seed."""
+    network = config.networks()[index]
+    tf_keras.utils.set_random_seed(network.recipe.seed)
+    return registry.build_model(network.family, num_classes, **network.kwargs)
+
+
 def build_networks(config: StudentConfig, num_classes: int) -> list:
-    """The student's networks, each initialised from its own seed."""
-    networks = []
-    for network in config.networks():
-        tf_keras.utils.set_random_seed(network.recipe.seed)
-        networks.append(registry.build_model(network.family, num_classes, **network.kwargs))
-    return networks
+    """Every network of the student, each initialised from its own seed."""
+    return [build_network(config, index, num_classes) for index in range(len(config.networks()))]
 
 
 def check_weights_fit(model, weights_dtype: str, max_model_bytes: int) -> None:
@@ -59,29 +65,36 @@ def check_weights_fit(model, weights_dtype: str, max_model_bytes: int) -> None:
                         f"as {weights_dtype}, over the budget of {max_model_bytes:,} bytes")
 
 
-def train_networks(networks: list, soft_labels, config: StudentConfig, num_folds: int, num_classes: int,
-                   transform_dir: str, log_dir: str) -> list[dict]:
-    """Trains each of the student's networks (`build_networks`) with its own recipe and
-    seed on the transformed features of the training videos; returns their summaries."""
+def train_network(soft_labels, config: StudentConfig, index: int, num_folds: int, num_classes: int,
+                  transform_dir: str, log_dir: str | None):
+    """Trains the student's network `index` with its own recipe and seed on the transformed
+    features of the training videos; returns (network, summary without the epoch history)."""
+    network = build_network(config, index, num_classes)
+    member = config.networks()[index]
+    recipe = member.recipe
     videos = data.load_videos(splits.fold_files_patterns(soft_labels, num_folds), with_soft_labels=True)
-    class_ids, weights = data.mixed_targets(videos, config.soft_label_weight)
-    target_ids, target_weights = data.padded(class_ids, weights)
+    target_ids, target_weights = data.padded(*data.mixed_targets(videos, config.soft_label_weight))
     transform = preprocessing.transform_layer(preprocessing.load(transform_dir))
-    summaries = []
-    for index, (network, member) in enumerate(zip(networks, config.networks())):
-        recipe = member.recipe
-        tf_keras.utils.set_random_seed(recipe.seed)  # its shuffling depends on its own seed only
-        dataset = data.target_dataset(videos.features, target_ids, target_weights, num_classes,
-                                      recipe.batch_size, seed=recipe.seed)
-        name = f"student member {index + 1}/{len(networks)} ({member.family})" if len(networks) > 1 else "student"
-        log.info("%s: %d videos, %d parameters", name, len(videos.ids), network.count_params())
-        summaries.append({"family": member.family, **training.fit(
-            network, transformed(dataset, transform), None, None, recipe,
-            log_dir=log_dir and os.path.join(log_dir, f"member-{index}"), progress_prefix=f"{name}: ")})
-        spent = sum(sum(summary["history"]["seconds"]) for summary in summaries)
-        log.info("%s trained; about %.0f s left for the student", name,
-                 spent / (index + 1) * (len(networks) - index - 1))
-    return summaries
+    tf_keras.utils.set_random_seed(recipe.seed)  # its shuffling depends on its own seed only
+    dataset = data.target_dataset(videos.features, target_ids, target_weights, num_classes,
+                                  recipe.batch_size, seed=recipe.seed)
+    count = len(config.networks())
+    name = f"student network {index + 1}/{count} ({member.family})" if count > 1 else "student"
+    log.info("%s: %d videos, %d parameters", name, len(videos.ids), network.count_params())
+    summary = training.fit(network, transformed(dataset, transform), None, None, recipe,
+                           log_dir=log_dir, progress_prefix=f"{name}: ")
+    return network, {"family": member.family, **{key: value for key, value in summary.items() if key != "history"}}
+
+
+def save_network(network, directory: str) -> None:
+    """The trained weights as a TensorFlow checkpoint (`load_network` reads them back)."""
+    network.save_weights(os.path.join(directory, WEIGHTS_PREFIX))
+
+
+def load_network(network, directory: str) -> None:
+    """Reads the weights `save_network` wrote into a freshly built network of the same
+    configuration; the optimizer state in the checkpoint is not needed for serving."""
+    network.load_weights(os.path.join(directory, WEIGHTS_PREFIX)).expect_partial()
 
 
 def transformed(dataset: tf.data.Dataset, transform_layer) -> tf.data.Dataset:

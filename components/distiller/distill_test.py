@@ -21,3 +21,22 @@ def test_members_get_their_own_initialisations():
     first, second, third = distill.build_networks(config, 10)
     assert not (first.get_weights()[0] == second.get_weights()[0]).all()
     assert third.name == "resnet_like"
+
+
+def test_a_network_built_alone_is_the_one_built_among_the_others_and_its_weights_travel(tmp_path):
+    """A StudentTrainer task builds one network, the Distiller all of them: each network's
+    initialisation follows its own seed, and its trained weights load into the Distiller's."""
+    import numpy as np
+    import tf_keras
+    config = StudentConfig.from_dict(
+        {"members": [{"family": "mlp", "kwargs": {"hidden_size": 8}, "training": {"seed": 7}, "copies": 2}]})
+    alone = distill.build_network(config, 1, 10)
+    tf_keras.backend.clear_session()
+    _, among_others = distill.build_networks(config, 10)
+    for built_alone, built_among in zip(alone.get_weights(), among_others.get_weights()):
+        np.testing.assert_array_equal(built_alone, built_among)
+    alone.set_weights([weights + 1.0 for weights in alone.get_weights()])  # as if trained
+    distill.save_network(alone, str(tmp_path))
+    distill.load_network(among_others, str(tmp_path))
+    for trained, loaded in zip(alone.get_weights(), among_others.get_weights()):
+        np.testing.assert_array_equal(trained, loaded)

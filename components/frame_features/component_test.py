@@ -41,7 +41,7 @@ def test_frame_features_feed_a_frame_level_trainer(tmp_path):
                                    num_folds=FOLDS, num_classes=CLASSES, max_frames=6, max_bad_fraction=0.0)
     trainer = L1Trainer(examples=fold_splitter.outputs["split_examples"],
                         frame_features=frame_features.outputs["frame_features"],
-                        model_config=json.dumps(CONFIG), num_folds=FOLDS, num_classes=CLASSES)
+                        model_config=json.dumps(CONFIG), fold=0, num_folds=FOLDS, num_classes=CLASSES)
     LocalDagRunner().run(tfx_pipeline.Pipeline(
         pipeline_name="frames", pipeline_root=str(tmp_path / "root"),
         components=[example_gen, fold_splitter, frames, frame_features, trainer],
@@ -56,7 +56,6 @@ def test_frame_features_feed_a_frame_level_trainer(tmp_path):
         type("A", (), {"uri": output}), split)) for _ in tf.data.TFRecordDataset(path))
         for split in splits.pipeline_split_names(FOLDS)}
     assert sum(counts.values()) == 80 and counts[splits.TEST] == 16
-    (predictions,) = tf.io.gfile.glob(str(tmp_path / "root" / "L1Trainer" / "predictions" / "*"))
-    oof = [r for path in tf.io.gfile.glob(splits.split_files_pattern(type("A", (), {"uri": predictions}), splits.OOF))
-           for r in tf.data.TFRecordDataset(path, compression_type="GZIP")]
-    assert len(oof) == sum(counts[name] for name in splits.fold_split_names(FOLDS))
+    (predictions,) = tf.io.gfile.glob(str(tmp_path / "root" / "L1Trainer" / "fold_predictions" / "*"))
+    oof = list(splits.read_split_records(type("A", (), {"uri": predictions}), splits.OOF))
+    assert len(oof) == counts[splits.fold_split_name(0)]  # fold 0's own videos

@@ -1,9 +1,10 @@
-"""L1Trainer: one model config trained fold by fold, giving out-of-fold predictions.
+"""L1Trainer: one fold of one L1 model; a pipeline has one per (model, fold).
 
 For fold k the model trains on every other fold, validates on fold k (GAP@20 drives the
 learning-rate plateau, early stopping and the restored best weights), then predicts
-fold k (out-of-fold), the held-out split and test. Held-out and test predictions are
-the mean over the K fold models. Predictions are stored keyed by video id.
+fold k (out-of-fold), the held-out split and test. L1Assembler joins the K fold outputs
+of a model into its predictions (held-out and test: the mean over the fold models), so
+on a cluster every (model, fold) trains at the same time.
 
 Given SoftLabelIndexer's output and a `soft_label_weight` w, the model trains on
 `w·soft + (1 − w)·hard` targets and is still validated on hard labels: the original's
@@ -28,8 +29,9 @@ from models.model_config import L1ModelConfig
 @component
 def L1Trainer(
     examples: InputArtifact[Examples],
-    predictions: OutputArtifact[y8m_types.Predictions],
+    fold_predictions: OutputArtifact[y8m_types.FoldPredictions],
     model_config: Parameter[str],
+    fold: Parameter[int],
     soft_labels: InputArtifact[y8m_types.SoftLabels] = None,
     frame_features: InputArtifact[Examples] = None,
     num_folds: Parameter[int] = 5,
@@ -39,13 +41,9 @@ def L1Trainer(
     as JSON; a second-round model (soft_label_weight) reads `soft_labels` too. A frame-level
     family (models/frame_zoo.py) reads `frame_features` (FrameFeatures' output) instead of `examples`."""
     config = L1ModelConfig.from_json(model_config)
-    summary = trainer.train_out_of_fold(
-        examples, predictions, config, num_folds=num_folds, num_classes=num_classes, soft_labels=soft_labels,
-        frame_features=frame_features)
-    splits.set_split_names(predictions, list(splits.PREDICTION_SPLITS))
-    predictions.set_string_custom_property(artifact_properties.MODEL_NAME, config.name)
-    predictions.set_string_custom_property(artifact_properties.KIND, "l1")
-    if soft_labels is not None:
-        # Its out-of-fold targets came from teachers trained on those folds: judged on held-out only.
-        predictions.set_float_custom_property(artifact_properties.SOFT_LABEL_WEIGHT, config.soft_label_weight)
-    predictions.set_string_custom_property(artifact_properties.TRAINING_SUMMARY, json.dumps(summary))
+    summary = trainer.train_fold(examples, fold_predictions, config, fold=fold, num_folds=num_folds,
+                                 num_classes=num_classes, soft_labels=soft_labels, frame_features=frame_features)
+    splits.set_split_names(fold_predictions, list(splits.PREDICTION_SPLITS))
+    fold_predictions.set_string_custom_property(artifact_properties.MODEL_NAME, config.name)
+    fold_predictions.set_int_custom_property(artifact_properties.FOLD, fold)
+    fold_predictions.set_string_custom_property(artifact_properties.TRAINING_SUMMARY, json.dumps(summary))

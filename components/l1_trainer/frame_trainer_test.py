@@ -6,8 +6,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from components import splits
+import y8m_types
+from components import artifact_properties, splits
 from components.frame_features import transforms
+from components.l1_assembler import assemble
 from components.l1_trainer import trainer
 from models import data
 from schemas import frame_level, predictions
@@ -59,17 +61,25 @@ def test_frames_load_truncated_and_padded(frame_features):
 
 
 def test_frame_model_predicts_every_video_of_every_split(frame_features, tmp_path):
+    """Each fold task scores its fold, the held-out split and test; the assembled model
+    scores every video of every split once."""
     artifact, ids = frame_features
-    output = types.SimpleNamespace(uri=str(tmp_path / "predictions"))
-    summary = trainer.train_out_of_fold(None, output, MODEL, num_folds=FOLDS, num_classes=CLASSES,
-                                        frame_features=artifact)
-    assert len(summary["folds"]) == FOLDS
+    fold_outputs = []
+    for fold in range(FOLDS):
+        output = y8m_types.FoldPredictions()
+        output.uri = str(tmp_path / f"fold-{fold}")
+        summary = trainer.train_fold(None, output, MODEL, fold=fold, num_folds=FOLDS, num_classes=CLASSES,
+                                     frame_features=artifact)
+        assert summary["fold"] == fold
+        output.set_string_custom_property(artifact_properties.MODEL_NAME, MODEL.name)
+        output.set_int_custom_property(artifact_properties.FOLD, fold)
+        fold_outputs.append(output)
+    assembled = types.SimpleNamespace(uri=str(tmp_path / "predictions"))
+    assemble.assemble(fold_outputs, assembled, FOLDS, MODEL.name)
     expected = {splits.OOF: ids[FIRST_FOLD] + ids[SECOND_FOLD], splits.HOLDOUT: ids[splits.HOLDOUT],
                 splits.TEST: ids[splits.TEST]}
     for split, split_ids in expected.items():
-        rows = [predictions.decode_prediction(record)
-                for path in tf.io.gfile.glob(splits.split_files_pattern(output, split))
-                for record in tf.data.TFRecordDataset(path, compression_type="GZIP").as_numpy_iterator()]
+        rows = [predictions.decode_prediction(record) for record in splits.read_split_records(assembled, split)]
         assert sorted(row.video_id for row in rows) == sorted(split_ids)
         assert all(row.scores.shape == (CLASSES,) and np.isfinite(row.scores).all() for row in rows)
 

@@ -1,4 +1,7 @@
-"""The out-of-fold protocol of one L1 model (docs/method.md, Stage D).
+"""One fold of the out-of-fold protocol of an L1 model (docs/method.md, Stage D).
+
+Each fold is its own task (on a cluster the K folds of M models train in parallel);
+L1Assembler joins a model's K fold outputs into its predictions.
 
 A frame-level family (`registry.reads(family) == "frames"`) reads FrameFeatures' splits,
 which hold the same videos in the same splits as FoldSplitter's: the protocol and the
@@ -8,7 +11,6 @@ import logging
 import os
 import time
 
-import numpy as np
 import tf_keras
 
 from components import splits
@@ -88,32 +90,24 @@ def load_splits(examples, config: L1ModelConfig, num_folds: int, soft_labels=Non
     return fold_sets, load_split(examples, splits.HOLDOUT), load_split(examples, splits.TEST)
 
 
-def train_out_of_fold(examples, predictions_artifact, config: L1ModelConfig, num_folds: int, num_classes: int,
-                      soft_labels=None, frame_features=None) -> dict:
-    """`soft_labels`: SoftLabelIndexer's output, whose fold splits then replace the examples';
+def train_fold(examples, fold_predictions, config: L1ModelConfig, fold: int, num_folds: int, num_classes: int,
+               soft_labels=None, frame_features=None) -> dict:
+    """Trains the model of one fold and writes its scores on that fold (`oof`), on the
+    held-out split and on test into `fold_predictions`; returns the fold's summary.
+    `soft_labels`: SoftLabelIndexer's output, whose fold splits then replace the examples';
     `frame_features`: FrameFeatures' output, read instead of the examples by frame-level families."""
+    if not 0 <= fold < num_folds:
+        raise UserError(f"L1 model '{config.name}': fold {fold} is outside 0..{num_folds - 1}")
+    started = time.time()
     fold_sets, holdout, test = load_splits(examples, config, num_folds, soft_labels, frame_features)
+    log_dir = os.path.join(fold_predictions.uri, "logs")
+    model, summary = train_one_fold(config, fold_sets, fold, num_classes, log_dir)
     batch = _predict_batch(config)
-    oof_ids, oof_scores = [], []
-    holdout_sum = np.zeros((len(holdout.ids), num_classes), np.float64)
-    test_sum = np.zeros((len(test.ids), num_classes), np.float64)
-    fold_summaries = []
-    for fold in range(num_folds):
-        started = time.time()
-        log_dir = os.path.join(predictions_artifact.uri, "logs", splits.fold_split_name(fold))
-        model, summary = train_one_fold(config, fold_sets, fold, num_classes, log_dir)
-        oof_ids.extend(fold_sets[fold].ids)
-        oof_scores.append(training.predict_probabilities(model, fold_sets[fold].features, batch))
-        holdout_sum += training.predict_probabilities(model, holdout.features, batch)
-        test_sum += training.predict_probabilities(model, test.features, batch)
-        fold_summaries.append({"fold": fold, "best_val_gap": summary["best_val_gap"],
-                               "best_epoch": summary["best_epoch"], "seconds": round(time.time() - started, 1)})
-        spent = sum(fold_summary["seconds"] for fold_summary in fold_summaries)
-        log.info("%s fold %d (of %d): validation GAP %.4f (%.0f s); about %.0f s left for this model",
-                 config.name, fold, num_folds, summary["best_val_gap"], time.time() - started,
-                 spent / (fold + 1) * (num_folds - fold - 1))
-        tf_keras.backend.clear_session()
-    splits.write_dense_predictions(predictions_artifact, splits.OOF, oof_ids, np.concatenate(oof_scores))
-    splits.write_dense_predictions(predictions_artifact, splits.HOLDOUT, holdout.ids, holdout_sum / num_folds)
-    splits.write_dense_predictions(predictions_artifact, splits.TEST, test.ids, test_sum / num_folds)
-    return {"folds": fold_summaries}
+    for split, videos in ((splits.OOF, fold_sets[fold]), (splits.HOLDOUT, holdout), (splits.TEST, test)):
+        splits.write_dense_predictions(fold_predictions, split, videos.ids,
+                                       training.predict_probabilities(model, videos.features, batch))
+    log.info("%s fold %d (of %d): validation GAP %.4f (%.0f s)", config.name, fold, num_folds,
+             summary["best_val_gap"], time.time() - started)
+    tf_keras.backend.clear_session()  # the local runner trains every fold in one process
+    return {"fold": fold, "best_val_gap": summary["best_val_gap"], "best_epoch": summary["best_epoch"],
+            "seconds": round(time.time() - started, 1)}
