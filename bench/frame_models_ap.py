@@ -133,10 +133,12 @@ def main() -> None:
         if args.models and config.name not in args.models:
             continue
         started = time.time()
-        predictions = types.SimpleNamespace(uri=os.path.join(root, "predictions", config.name))
-        trainer.train_out_of_fold(split_examples, predictions, config, args.folds, args.classes,
-                                  frame_features=frame_features if config.reads_frames else None)
-        scores = read_oof(predictions)
+        scores = {}
+        for fold in range(args.folds):  # the pipeline's L1Trainer tasks of this model, one after another
+            fold_predictions = types.SimpleNamespace(uri=os.path.join(root, "predictions", config.name, str(fold)))
+            trainer.train_fold(split_examples, fold_predictions, config, fold, args.folds, args.classes,
+                               frame_features=frame_features if config.reads_frames else None)
+            scores.update(read_oof(fold_predictions))
         matrix, targets = scores_by_class(scores, truth, args.classes)
         ids = sorted(scores)
         ap = {c: float(average_precision_score(targets[:, c], matrix[:, c])) for c in range(args.classes)

@@ -118,19 +118,20 @@ def run_variant(name: str, config: dict, inputs: dict, work_dir: str, with_test:
     model_artifact = artifact(Model, os.path.join(variant_dir, "model"))
     predictions = artifact(y8m_types.Predictions, os.path.join(variant_dir, "predictions"))
     student_config = StudentConfig.from_dict(config)
-    transform_dir = os.path.join(model_artifact.uri, distill.TRANSFORM_DIR)
+    transform_dir = os.path.join(variant_dir, "transform")
     tf_keras.backend.clear_session()
-
-    networks = distill.build_networks(student_config, num_classes)
-    student = layers.averaged(networks)
     analysis_tmp = os.path.join(variant_dir, "analysis-tmp")
     with beam.Pipeline(argv=beam_args("local")) as pipeline:
         distill.analyze_training_features(pipeline, soft_labels, num_folds, transform_dir, student_config.standardize,
                                           analysis_tmp)
     shutil.rmtree(analysis_tmp, ignore_errors=True)
     started = time.monotonic()
-    distill.train_networks(networks, soft_labels, student_config, num_folds, num_classes, transform_dir, log_dir=None)
+    # The pipeline's StudentTrainer tasks, one after another, then the Distiller's average.
+    networks = [distill.train_network(soft_labels, student_config, index, num_folds, num_classes, transform_dir,
+                                      log_dir=None)[0]
+                for index in range(len(student_config.networks()))]
     train_seconds = time.monotonic() - started
+    student = layers.averaged(networks)
     exported = distill.export_and_predict(student, model_artifact, examples, predictions, transform_dir,
                                           weights_dtype="float16")
     result = {"name": name, "config": config, "parameters": int(student.count_params()),
