@@ -11,6 +11,9 @@ executor input that open-source KFP's launcher writes, made into one TFX can run
   `executor-logs` output of KFP's own type `system.Artifact` and creates its file before
   the command starts. TFX has no class for KFP's `system.` types, and the launcher
   uploads that output from its own copy of the executor input, so TFX never sees it.
+- Outputs for KFP's UI. The pipeline's own outputs of KFP types (`system.HTML`, ...;
+  y8m_types.KFP_TYPES) reach TFX under their classes' import paths, which TFX's
+  entrypoint imports; the launcher still records them under KFP's type, from its copy.
 - Artifact URIs. A stock Kubeflow install keeps artifacts under `minio://` (or `s3://`)
   URIs, which TensorFlow's file system does not implement. The launcher downloads every
   input artifact to a local path before the command runs and uploads every output
@@ -32,6 +35,7 @@ from common.errors import UserError
 
 # Keras 2 through tf_keras, before TFX imports TensorFlow.
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+import y8m_types  # noqa: E402  (imports TFX, hence TensorFlow: after the line above)
 
 # KFP's launcher mounts these schemes under /<prefix>/ (launcher `LocalPathForURI`).
 LOCAL_PREFIX_BY_SCHEME = {"minio://": "minio", "s3://": "s3"}
@@ -75,14 +79,25 @@ def restore_input_types(executor_input: dict, inputs_spec: dict | None) -> None:
             artifact["type"] = dict(declared[name]["artifactType"])
 
 
-def drop_launcher_outputs(executor_input: dict) -> None:
-    """Removes the outputs of KFP's own types (`executor-logs`): the launcher fills and
-    uploads them, and TFX has no class for them."""
+def type_outputs_for_tfx(executor_input: dict) -> None:
+    """Gives the outputs of KFP types the pipeline declares (y8m_types.KFP_TYPES) their
+    classes' import paths, and removes the other outputs of KFP's own types
+    (`executor-logs`): the launcher fills and uploads those, and TFX has no class for them."""
     outputs = (executor_input.get("outputs") or {}).get("artifacts") or {}
     for name, artifact_list in list(outputs.items()):
-        if any(type_title(artifact.get("type") or {}).startswith(KFP_TYPE_NAMESPACE)
-               for artifact in artifact_list.get("artifacts") or []):
-            del outputs[name]
+        for artifact in artifact_list.get("artifacts") or []:
+            title = type_title(artifact.get("type") or {})
+            if title in y8m_types.KFP_TYPES:
+                artifact["type"] = {"schemaTitle": y8m_types.KFP_TYPES[title]}
+            elif title.startswith(KFP_TYPE_NAMESPACE):
+                del outputs[name]
+                break
+
+
+def is_file_output(artifact: dict) -> bool:
+    """Whether an output's URI is a file (HTML, Markdown), not a folder."""
+    return type_title(artifact.get("type") or {}) in {y8m_types.KFP_TYPES[title]
+                                                        for title in y8m_types.KFP_FILE_TYPES}
 
 
 def localize(executor_input: dict, local_root: str) -> dict[str, str]:
@@ -97,7 +112,7 @@ def localize(executor_input: dict, local_root: str) -> dict[str, str]:
             originals[local] = artifact["uri"]
             artifact["uri"] = local
             if is_output:
-                os.makedirs(local, exist_ok=True)
+                os.makedirs(os.path.dirname(local) if is_file_output(artifact) else local, exist_ok=True)
     return originals
 
 
@@ -116,7 +131,7 @@ def restore_uris(output_file: str, originals: dict[str, str]) -> None:
 def tfx_executor_input(executor_input: dict, inputs_spec: dict | None, local_root: str) -> dict[str, str]:
     """The launcher's executor input made into TFX's, in place; returns local path → URI."""
     restore_input_types(executor_input, inputs_spec)
-    drop_launcher_outputs(executor_input)
+    type_outputs_for_tfx(executor_input)
     return localize(executor_input, local_root)
 
 

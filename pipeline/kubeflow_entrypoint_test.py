@@ -140,3 +140,29 @@ def test_the_launchers_executor_logs_output_is_left_to_it(compiled_args, tmp_pat
     assert set(invocation["outputs"]["artifacts"]) == {"split_examples"}
     assert isinstance(parsed(invocation["outputs"])["split_examples"][0], standard_artifacts.Examples)
     assert log_file.is_file() and str(log_file) not in originals  # the launcher writes and uploads it
+
+
+def test_outputs_for_the_kfp_ui_reach_tfx_as_the_pipelines_classes(compiled_args, tmp_path):
+    """The evaluator's outputs of KFP types (`system.HTML`, ...), typed as the compiler
+    declares them: TFX cannot import `system.HTML`, so they reach it under the classes'
+    import paths; the HTML and Markdown are files at their URIs (the KFP UI reads the
+    object at the URI), so only their folders are made."""
+    task_root = "minio://mlpipeline/run/GapEvaluator/d4"
+    outputs = {key: {"artifacts": [{"name": key, "uri": f"{task_root}/{key}",
+                                    "type": {"instanceSchema": compiler_utils.get_artifact_schema(cls)}}]}
+               for key, cls in (("report", y8m_types.HtmlReport), ("summary", y8m_types.MarkdownSummary),
+                                ("scalars", y8m_types.ScalarMetrics))}
+    invocation = {"inputs": {"artifacts": {}}, "outputs": {"artifacts": outputs, "outputFile": str(tmp_path / "o.json")}}
+    with pytest.raises(ImportError, match=r"Could not import system\.(HTML|Markdown|Metrics)"):
+        parsed(invocation["outputs"])
+
+    kubeflow_entrypoint.tfx_executor_input(invocation, inputs_spec(compiled_args["GapEvaluator"]), str(tmp_path))
+    artifacts = {key: values[0] for key, values in parsed(invocation["outputs"]).items()}
+    assert {key: type(artifact) for key, artifact in artifacts.items()} == {
+        "report": y8m_types.HtmlReport, "summary": y8m_types.MarkdownSummary, "scalars": y8m_types.ScalarMetrics}
+    local = tmp_path / "minio/mlpipeline/run/GapEvaluator/d4"
+    assert artifacts["report"].uri == str(local / "report")
+    assert local.is_dir() and not (local / "report").exists() and not (local / "summary").exists()
+    assert (local / "scalars").is_dir()
+    artifacts["report"].write("<p>report</p>")  # what the evaluator does
+    assert (local / "report").read_text() == "<p>report</p>"

@@ -7,6 +7,7 @@ import yaml
 from google.protobuf import json_format
 from kfp.client import client as kfp_client
 
+from components.evaluator.component import DISPLAY_NAMES
 from pipeline import kubeflow_runner
 from common.errors import UserError
 from pipeline.beam_options import BEAM_ARGS_BY_RUNNER
@@ -190,24 +191,87 @@ def test_dataflow_workers_run_the_project_image(tmp_path):
     path = str(tmp_path / "p.yaml")
     kubeflow_runner.compile_pipeline(
         path, profile=load_profile("quick"), image="y8m:7", beam_runner="dataflow",
-        extra_beam_args=["--project=p", "--region=r", "--temp_location=gs://b/tmp"], **PATTERNS)
+        extra_beam_args=["--project=p", "--region=r", "--temp_location=gs://b/tmp"],
+        labelled_patterns=["gs://b/train*.tfrecord"], test_patterns=["gs://b/test*.tfrecord"],
+        serving_model_dir="gs://b/serving")
     package = read_package(path)
     assert "--sdk_container_image=y8m:7" in executor(package, "SoftLabelIndexer")["container"]["args"]
 
 
-def test_submit_creates_a_run_from_the_package():
-    calls = []
+class RecordingClient:  # no cluster here: records what kfp.Client would be asked
+    def __init__(self):
+        self.calls = []
 
-    class RecordingClient:  # no cluster here: records what kfp.Client would be asked
-        def create_run_from_pipeline_package(self, **kwargs):
-            calls.append(kwargs)
-            return types.SimpleNamespace(run_id="run-42")
+    def create_run_from_pipeline_package(self, **kwargs):
+        self.calls.append(kwargs)
+        return types.SimpleNamespace(run_id="run-42")
 
-    result = kubeflow_runner.submit("http://kfp:8080", "pipeline.yaml", "minio://mlpipeline/y8m",
-                                    experiment="nightly", enable_caching=False, client=RecordingClient())
+
+@pytest.fixture(scope="module")
+def uncached_package(tmp_path_factory):
+    """`y8m compile --no-cache`, with the in-pod Beam runner."""
+    path = str(tmp_path_factory.mktemp("kfp") / "pipeline.yaml")
+    summary = kubeflow_runner.compile_pipeline(path, profile=load_profile("quick"), image="y8m:1",
+                                               enable_cache=False, **PATTERNS)
+    return summary, path
+
+
+def test_no_cache_turns_caching_off_for_every_task(full_package, uncached_package):
+    summary, path = uncached_package
+    assert summary["caching"] is False
+    for name, task in read_package(path)["root"]["dag"]["tasks"].items():
+        assert not task.get("cachingOptions", {}).get("enableCache", False), name
+    for name, task in full_package[2]["root"]["dag"]["tasks"].items():  # compiled without --no-cache
+        assert task["cachingOptions"]["enableCache"] is True, name
+
+
+def test_submit_creates_a_run_from_the_package(uncached_package):
+    client = RecordingClient()
+    _, path = uncached_package
+    result = kubeflow_runner.submit("http://kfp:8080", path, "minio://mlpipeline/y8m", experiment="nightly",
+                                    client=client)
     assert result["run_id"] == "run-42"
-    assert calls[0]["pipeline_file"] == "pipeline.yaml" and calls[0]["pipeline_root"] == "minio://mlpipeline/y8m"
-    assert calls[0]["experiment_name"] == "nightly" and calls[0]["enable_caching"] is False
+    call = client.calls[0]
+    assert call["pipeline_file"] == path and call["pipeline_root"] == "minio://mlpipeline/y8m"
+    # None keeps the package's caching setting; kfp's client would otherwise override every task's.
+    assert call["experiment_name"] == "nightly" and call["enable_caching"] is None
+
+
+def test_remote_beam_workers_need_a_pipeline_root_they_can_read(full_package):
+    """Blocker: Flink or Dataflow workers would read and write the launcher's copies of
+    minio:// artifacts (`/minio/...`), which exist only inside the task's pod."""
+    _, summary, _ = full_package  # --beam-runner portable
+    client = RecordingClient()
+    for root in ("minio://mlpipeline/y8m", "s3://bucket/y8m"):
+        with pytest.raises(UserError, match=f"--pipeline-root {root}: the package runs its Beam steps on "
+                                            "PortableRunner, .* give a gs:// pipeline root"):
+            kubeflow_runner.submit("http://kfp:8080", summary["package"], root, client=client)
+    assert client.calls == []
+    kubeflow_runner.submit("http://kfp:8080", summary["package"], "gs://bucket/y8m", client=client)
+    assert client.calls[0]["pipeline_root"] == "gs://bucket/y8m"
+
+
+def test_dataflow_workers_need_inputs_they_can_read(tmp_path):
+    with pytest.raises(UserError, match="Dataflow workers read the input files themselves .*/data/train"):
+        kubeflow_runner.compile_pipeline(
+            str(tmp_path / "p.yaml"), profile=load_profile("quick"), image="y8m:7", beam_runner="dataflow",
+            extra_beam_args=["--project=p", "--region=r", "--temp_location=gs://b/tmp"], **PATTERNS)
+    assert not (tmp_path / "p.yaml").exists()
+
+
+def test_the_evaluator_outputs_what_the_kfp_ui_renders(full_package):
+    """The KFP UI shows artifacts of ML Metadata types `system.HTML`, `system.Markdown` and
+    `system.Metrics` that have a `display_name` (frontend `MetricsVisualizations.tsx`);
+    the launcher records the type from the title of the output's schema and the display
+    name from the output's metadata, which the driver copies from the package."""
+    _, _, package = full_package
+    component = package["components"][package["root"]["dag"]["tasks"]["GapEvaluator"]["componentRef"]["name"]]
+    outputs = component["outputDefinitions"]["artifacts"]
+    titles = {key: yaml.safe_load(spec["artifactType"]["instanceSchema"])["title"] for key, spec in outputs.items()}
+    assert titles == {"metrics": "y8m_types.StageMetrics", "blessing": "tfx.ModelBlessing",
+                      "report": "system.HTML", "summary": "system.Markdown", "scalars": "system.Metrics"}
+    assert {key: outputs[key]["metadata"]["display_name"] for key in ("report", "summary", "scalars")} == \
+        DISPLAY_NAMES
 
 
 def _raw(profile_name: str) -> dict:

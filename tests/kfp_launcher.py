@@ -150,7 +150,9 @@ class Launcher:
         if self.backend.publish_logs:
             definitions[EXECUTOR_LOGS] = {"artifactType": {"schemaTitle": "system.Artifact"}}
         task_root = f"{self.pipeline_root}/{task_name}/{uuid.uuid4()}"
-        outputs = {key: {"artifacts": [{"name": key, "uri": f"{task_root}/{key}", "type": definition["artifactType"]}]}
+        # The output's metadata in the package (a display name) goes with it (driver `provisionOutputs`).
+        outputs = {key: {"artifacts": [{"name": key, "uri": f"{task_root}/{key}", "type": definition["artifactType"],
+                                        "metadata": dict(definition.get("metadata") or {})}]}
                    for key, definition in definitions.items()}
         output_file = (os.path.join(self.pod_path(pod_root, task_root), "output_metadata.json")
                        if self.backend.output_file_in_task_root else os.path.join(pod_root, LEGACY_OUTPUT_FILE))
@@ -202,11 +204,11 @@ class Launcher:
             if not succeeded and key != EXECUTOR_LOGS:
                 continue
             artifact = dict(artifact_list["artifacts"][0])
-            metadata = {}
-            if key in reported and key != EXECUTOR_LOGS:
+            metadata = dict(artifact.get("metadata") or {})
+            if key in reported and key != EXECUTOR_LOGS:  # launcher `mergeRuntimeArtifacts`
                 merged = reported[key]["artifacts"][0]
                 artifact["uri"] = merged.get("uri") or artifact["uri"]
-                metadata = merged.get("metadata") or {}
+                metadata.update(merged.get("metadata") or {})
             if artifact["uri"].startswith(SCHEME):
                 local = self.pod_path(pod_root, artifact["uri"])
                 if os.path.exists(local):

@@ -58,8 +58,19 @@ def test_compile_and_submit_errors_are_one_line(tmp_path, capfd, monkeypatch):
                   "--pipeline-root", "minio://b/r")
     assert "y8m compile" in error_line(outcome, "submit")
     (tmp_path / "p.yaml").write_text("")
+    outcome = y8m(capfd, "submit", "--host", "http://kfp", "--package", tmp_path / "p.yaml",
+                  "--pipeline-root", "minio://b/r")
+    assert error_line(outcome, "submit").endswith(f"the package {tmp_path}/p.yaml has no tasks "
+                                                  "(deploymentSpec.executors): write it with `y8m compile`")
+    # A task's container arguments as `y8m compile --beam-runner portable` writes them.
+    (tmp_path / "p.yaml").write_text(
+        'deploymentSpec: {executors: {FoldSplitter_executor: {container: {args: ["--runner=PortableRunner"]}}}}\n')
     outcome = y8m(capfd, "submit", "--host", "http://localhost:1", "--package", tmp_path / "p.yaml",
                   "--pipeline-root", "minio://b/r")
+    assert "--pipeline-root minio://b/r: the package runs its Beam steps on PortableRunner" in error_line(
+        outcome, "submit")
+    outcome = y8m(capfd, "submit", "--host", "http://localhost:1", "--package", tmp_path / "p.yaml",
+                  "--pipeline-root", "gs://b/r")
     assert error_line(outcome, "submit").endswith("Connection refused): check --host")
     assert sorted(os.listdir(tmp_path)) == ["p.yaml"]  # bad input: the logs are removed
 

@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from components import artifact_properties, splits
+from components.evaluator.component import DISPLAY_NAMES
 from kfp_launcher import EXECUTOR_LOGS, KFP_2_0_TO_2_4, KFP_2_15_ON, Launcher, load_package, task_order
 from pipeline.kubeflow_runner import compile_pipeline
 from pipeline.pipeline import assembler_id, trainer_id
@@ -24,6 +25,7 @@ FOLDS = 2
 PIPELINE_ROOT = "minio://mlpipeline/v2/artifacts/y8m-pipeline/run-1"
 # The first task with an upstream artifact, and the one before it.
 FIRST_TASKS = ["VideoExampleGen", "FoldSplitter"]
+UI_OUTPUTS = {("GapEvaluator", key) for key in DISPLAY_NAMES}
 
 
 @pytest.fixture(scope="module")
@@ -94,6 +96,8 @@ def test_outputs_are_published_under_object_store_uris(launched):
             if key == EXECUTOR_LOGS:  # written by the launcher, beside the task's own outputs
                 with open(launcher.object_path(artifact["uri"])) as logs:
                     assert "Starting executor" in logs.read(), task
+            elif (task, key) in UI_OUTPUTS:
+                continue  # test_the_kfp_ui_gets_the_report_summary_and_scalars
             else:
                 assert os.path.isdir(launcher.object_path(artifact["uri"])), (task, key)
 
@@ -121,6 +125,22 @@ def test_evaluator_scores_every_stage_and_pusher_pushes(launched):
     assert os.path.getsize(os.path.join(metrics_dir, "report.html")) > 1000
     if report["blessing"]["blessed"]:
         assert os.listdir(root / "serving_model"), "a blessed student must be pushed"
+
+
+def test_the_kfp_ui_gets_the_report_summary_and_scalars(launched):
+    """What the KFP UI reads (frontend `MetricsVisualizations.tsx`): the object at the URI
+    of an HTML or Markdown artifact, the custom properties of a Metrics artifact; each
+    artifact with its display name."""
+    launcher, _, _ = launched
+    outputs = launcher.outputs["GapEvaluator"]
+    for key, name in DISPLAY_NAMES.items():
+        assert outputs[key]["custom_properties"]["display_name"] == name
+    with open(launcher.object_path(outputs["report"]["uri"])) as page:
+        assert page.read().startswith("<!DOCTYPE html>")
+    with open(launcher.object_path(outputs["summary"]["uri"])) as summary:
+        assert "| student | student | holdout |" in summary.read()
+    scalars = outputs["scalars"]["custom_properties"]
+    assert 0 < scalars["gap20_student_holdout"] <= 1 and scalars["blessed"] in (0.0, 1.0)
 
 
 def test_the_first_tasks_run_as_on_kfp_2_0_to_2_4(package):

@@ -118,6 +118,8 @@ def _add_compile(commands) -> None:
     parser.add_argument("--beam-arg", action="append", default=[], metavar="ARG",
                         help="an extra Beam argument, e.g. --beam-arg=--job_endpoint=flink-jobserver:8099")
     parser.add_argument("--classes", type=_vocabulary_size, default=None, help="size of the label vocabulary")
+    parser.add_argument("--no-cache", action="store_true",
+                        help="turn KFP's cache off for every task of the package (its runs recompute everything)")
     _add_frame_arguments(parser)
 
 
@@ -131,7 +133,9 @@ def _add_submit(commands) -> None:
     parser.add_argument("--run-name", default=None)
     parser.add_argument("--namespace", default=None)
     parser.add_argument("--service-account", default=None)
-    parser.add_argument("--no-cache", action="store_true", help="run every task, even where KFP has a cached result")
+    parser.add_argument("--no-cache", action="store_true",
+                        help="run every task of this run, even where KFP has a cached result "
+                             "(without it, the package's caching setting stands)")
 
 
 class ArgumentsError(Exception):
@@ -227,7 +231,7 @@ def cmd_compile(args) -> dict:
         args.output, profile=load_profile(args.profile), image=args.image, gpu_image=args.gpu_image,
         labelled_patterns=args.train, test_patterns=args.test, serving_model_dir=args.serving_model_dir,
         beam_runner=args.beam_runner, extra_beam_args=args.beam_arg, num_classes=args.classes,
-        frame_patterns=args.frame_train + args.frame_test)
+        frame_patterns=args.frame_train + args.frame_test, enable_cache=not args.no_cache)
 
 
 def cmd_submit(args) -> dict:
@@ -235,7 +239,7 @@ def cmd_submit(args) -> dict:
     if not os.path.exists(args.package):
         raise UserError(f"no package at {args.package}; write one with `y8m compile`")
     return submit(args.host, args.package, args.pipeline_root, experiment=args.experiment,
-                  run_name=args.run_name, namespace=args.namespace, enable_caching=not args.no_cache,
+                  run_name=args.run_name, namespace=args.namespace, enable_caching=False if args.no_cache else None,
                   service_account=args.service_account)
 
 

@@ -4,7 +4,9 @@ L1 models and the stack are scored out-of-fold and on the held-out split; the st
 only on the held-out split (its soft targets saw every fold: docs/design.md, "Honest
 evaluation"); every stage also on test when the test files carry labels. Writes
 `metrics.json`, `report.html` and a ModelBlessing that the standard Pusher reads. No Resolver node:
-the baseline is the best L1 model of the same run.
+the baseline is the best L1 model of the same run. For the Kubeflow Pipelines UI, also the
+report as an HTML artifact, a Markdown summary of the stages' GAP@20 and those GAPs as
+scalar metrics (KFP's `system.` types, y8m_types.py), each under a display name.
 """
 import json
 import os
@@ -25,8 +27,13 @@ from schemas.video_level import NUM_CLASSES
 METRICS_FILE = "metrics.json"
 
 
+# The names the Kubeflow Pipelines UI shows for the outputs it renders (ML Metadata's
+# `display_name`, which the UI requires of them).
+DISPLAY_NAMES = {"report": "Run report", "summary": "GAP@20 by stage", "scalars": "GAP@20"}
+
+
 def evaluate_run(split_examples, l1_predictions: list, stack_predictions, student_predictions, student_model,
-                 metrics, blessing, num_folds: int, num_classes: int, min_gap_ratio: float,
+                 metrics, blessing, ui_outputs: dict, num_folds: int, num_classes: int, min_gap_ratio: float,
                  settings: dict) -> None:
     labels = evaluate.evaluation_labels(split_examples, num_folds)
     stages = []
@@ -41,8 +48,9 @@ def evaluate_run(split_examples, l1_predictions: list, stack_predictions, studen
                                                      "min_gap_ratio": min_gap_ratio}}
     with open(os.path.join(metrics.uri, METRICS_FILE), "w") as out:
         json.dump(metrics_report, out, indent=2)
-    write_report(metrics.uri, metrics_report, labels, stack_predictions, student_predictions, student_model,
-                 num_classes, settings)
+    page = write_report(metrics.uri, metrics_report, labels, stack_predictions, student_predictions, student_model,
+                        num_classes, settings)
+    write_ui_outputs(ui_outputs, metrics_report, page)
     with open(os.path.join(blessing.uri, "BLESSED" if blessed else "NOT_BLESSED"), "w") as out:
         out.write(reason + "\n")
     blessing.set_int_custom_property(artifact_properties.BLESSED, int(blessed))
@@ -50,7 +58,8 @@ def evaluate_run(split_examples, l1_predictions: list, stack_predictions, studen
 
 
 def write_report(directory: str, metrics_report: dict, labels: dict, stack_predictions, student_predictions,
-                 student_model, num_classes: int, settings: dict) -> None:
+                 student_model, num_classes: int, settings: dict) -> str:
+    """Writes report.html into `directory`; returns the page."""
     fold_labels = np.concatenate([np.zeros(0, np.int64), *labels[splits.OOF].values()])
     frequency = np.bincount(fold_labels.astype(np.int64), minlength=num_classes)
     ap_by_stage = {name: evaluate.per_class_ap(artifact, labels[splits.HOLDOUT], num_classes)
@@ -58,8 +67,19 @@ def write_report(directory: str, metrics_report: dict, labels: dict, stack_predi
     model_bytes = (student_model.get_int_custom_property(artifact_properties.SAVED_MODEL_BYTES)
                    if student_model.has_custom_property(artifact_properties.SAVED_MODEL_BYTES) else None)
     precisions = json.loads(student_model.get_string_custom_property(artifact_properties.PRECISIONS) or "{}")
+    page = report.render_report(metrics_report, frequency, ap_by_stage, model_bytes, settings, precisions)
     with open(os.path.join(directory, report.REPORT_FILE), "w") as out:
-        out.write(report.render_report(metrics_report, frequency, ap_by_stage, model_bytes, settings, precisions))
+        out.write(page)
+    return page
+
+
+def write_ui_outputs(ui_outputs: dict, metrics_report: dict, page: str) -> None:
+    """The outputs the Kubeflow Pipelines UI renders: each text is a file at its artifact's
+    URI, the scalars are custom properties."""
+    ui_outputs["report"].write(page)
+    ui_outputs["summary"].write(report.render_summary(metrics_report))
+    for name, value in report.scalar_metrics(metrics_report).items():
+        ui_outputs["scalars"].set_float_custom_property(name, value)
 
 
 class GapEvaluatorSpec(types.ComponentSpec):
@@ -73,7 +93,10 @@ class GapEvaluatorSpec(types.ComponentSpec):
               "student_predictions": ChannelParameter(type=y8m_types.Predictions),
               "student_model": ChannelParameter(type=Model)}
     OUTPUTS = {"metrics": ChannelParameter(type=y8m_types.StageMetrics),
-               "blessing": ChannelParameter(type=ModelBlessing)}
+               "blessing": ChannelParameter(type=ModelBlessing),
+               "report": ChannelParameter(type=y8m_types.HtmlReport),
+               "summary": ChannelParameter(type=y8m_types.MarkdownSummary),
+               "scalars": ChannelParameter(type=y8m_types.ScalarMetrics)}
 
 
 class Executor(base_executor.BaseExecutor):
@@ -82,7 +105,8 @@ class Executor(base_executor.BaseExecutor):
         evaluate_run(single(input_dict["split_examples"]), model_inputs.model_artifacts(input_dict),
                      single(input_dict["stack_predictions"]), single(input_dict["student_predictions"]),
                      single(input_dict["student_model"]), single(output_dict["metrics"]),
-                     single(output_dict["blessing"]), exec_properties["num_folds"],
+                     single(output_dict["blessing"]), {key: single(output_dict[key]) for key in DISPLAY_NAMES},
+                     exec_properties["num_folds"],
                      exec_properties["num_classes"], exec_properties["min_gap_ratio"],
                      json.loads(exec_properties["settings"]))
 
@@ -99,5 +123,14 @@ class GapEvaluator(base_component.BaseComponent):
         super().__init__(spec=spec_class(
             split_examples=split_examples, stack_predictions=stack_predictions,
             student_predictions=student_predictions, student_model=student_model, num_folds=num_folds,
-            num_classes=num_classes, min_gap_ratio=min_gap_ratio, settings=settings, metrics=types.Channel(type=y8m_types.StageMetrics),
-            blessing=types.Channel(type=ModelBlessing), **model_inputs.model_input_channels(l1_predictions)))
+            num_classes=num_classes, min_gap_ratio=min_gap_ratio, settings=settings,
+            metrics=types.Channel(type=y8m_types.StageMetrics), blessing=types.Channel(type=ModelBlessing),
+            **{key: ui_output_channel(spec_class, key) for key in DISPLAY_NAMES},
+            **model_inputs.model_input_channels(l1_predictions)))
+
+
+def ui_output_channel(spec_class, key: str) -> types.Channel:
+    """An output the KFP UI renders, with its display name: the compiler writes it into
+    the output's metadata, which KFP's driver gives the artifact (`provisionOutputs`)."""
+    return types.Channel(type=spec_class.OUTPUTS[key].type,
+                         additional_custom_properties={"display_name": DISPLAY_NAMES[key]})

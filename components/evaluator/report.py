@@ -19,9 +19,14 @@ BAR_HEIGHT, LABEL_WIDTH, CHART_WIDTH = 14, 220, 420
 PLOT_WIDTH, PLOT_HEIGHT, MARGIN = 560, 300, 40
 
 
+def stage_order(stage: dict) -> tuple:
+    """L1 models first, then the stack, then the student; by name, then split."""
+    return {"l1": 0, "stack": 1, "student": 2}[stage["kind"]], stage["name"], stage["split"]
+
+
 def gap_bar_chart(stages: list[dict]) -> str:
     """Horizontal bars, one per (stage, split), grouped by stage."""
-    rows = sorted(stages, key=lambda s: ({"l1": 0, "stack": 1, "student": 2}[s["kind"]], s["name"], s["split"]))
+    rows = sorted(stages, key=stage_order)
     height = BAR_HEIGHT * len(rows) + 30
     parts = [f'<svg width="{LABEL_WIDTH + CHART_WIDTH + 60}" height="{height}" role="img" '
              'aria-label="GAP@20 by stage and split">']
@@ -120,3 +125,20 @@ that saw every fold. Second-round L1 models (trained on soft labels) likewise.</
 <pre>{html.escape(json.dumps(settings, indent=2, sort_keys=True))}</pre>
 </body></html>
 """
+
+
+def render_summary(metrics_report: dict) -> str:
+    """A short Markdown summary: the blessing and GAP@20 of every stage on every split."""
+    blessing = metrics_report["blessing"]
+    rows = "".join(f"| {s['name']} | {s['kind']} | {s['split']} | {s['gap']:.4f} | {s['videos']:,} |\n"
+                   for s in sorted(metrics_report["stages"], key=stage_order))
+    return (f"**{'Blessed' if blessing['blessed'] else 'Not blessed'}**: {blessing['reason']}\n\n"
+            "| stage | kind | split | GAP@20 | videos |\n|---|---|---|---:|---:|\n" + rows)
+
+
+def scalar_metrics(metrics_report: dict) -> dict[str, float]:
+    """GAP@20 of every stage on every split, and the blessing (1 or 0), by name: what the
+    Kubeflow Pipelines UI lists and compares between runs."""
+    scalars = {f"gap20_{s['name']}_{s['split']}": float(s["gap"]) for s in metrics_report["stages"]}
+    scalars["blessed"] = float(metrics_report["blessing"]["blessed"])
+    return scalars

@@ -33,3 +33,17 @@ def test_report_shows_every_stage_size_and_settings():
 def test_a_student_over_budget_is_drawn_as_such():
     bar = report.size_bar(2 * 10**9, 10**9)
     assert "#e45756" in bar and "200.0%" in bar
+
+
+def test_summary_lists_every_stage_in_order_with_the_blessing():
+    summary = report.render_summary(METRICS)
+    lines = summary.splitlines()
+    assert lines[0] == "**Blessed**: student 0.64 >= 0.9 x 0.61"
+    assert lines[2:4] == ["| stage | kind | split | GAP@20 | videos |", "|---|---|---|---:|---:|"]
+    assert lines[4:] == ["| mlp | l1 | oof | 0.6100 | 90 |", "| stack | stack | holdout | 0.6600 | 10 |",
+                         "| student | student | holdout | 0.6400 | 10 |"]
+
+
+def test_scalar_metrics_name_every_stage_and_split():
+    assert report.scalar_metrics(METRICS) == {"gap20_mlp_oof": 0.61, "gap20_stack_holdout": 0.66,
+                                              "gap20_student_holdout": 0.64, "blessed": 1.0}
