@@ -43,11 +43,9 @@ MEMBERS = "members"
 PAYLOAD_FORMAT = "payload_format"
 FILE_FORMAT = "file_format"
 
-# The frame-level files registered in place (a JSON list of glob patterns, and a
-# fingerprint of the files), and FrameFeatures' output: its frames per video and the
-# counts of its report.json.
+# FrameFeatures' output: the frame-level files it read (a JSON list of glob patterns),
+# its frames per video and the counts of its report.json.
 FILE_PATTERNS = "file_patterns"
-INPUT_FINGERPRINT = "input_fingerprint"
 MAX_FRAMES = "max_frames"
 FRAME_REPORT_COUNTS = ("frame_records", "bad_records", "videos", "videos_without_frames")
 

@@ -1,4 +1,5 @@
 """The compiled Kubeflow package, read the way kfp's client reads it."""
+import json
 import os
 import types
 
@@ -279,14 +280,19 @@ def _raw(profile_name: str) -> dict:
         return yaml.safe_load(source)
 
 
-def test_frame_level_input_compiles_to_an_importer_and_the_beam_job(tmp_path):
+def test_frame_level_input_compiles_to_a_parameter_of_the_beam_job(tmp_path):
+    """No importer: open-source KFP refuses a plain-path importer URI from 2.3 on, and with
+    an object-store URI each consuming task would download the frame-level set."""
     path = str(tmp_path / "p.yaml")
     summary = kubeflow_runner.compile_pipeline(
         path, profile=load_profile("frames"), image="y8m:1",
         frame_patterns=["/data/frames/train*.tfrecord", "/data/frames/test*.tfrecord"], **PATTERNS)
     package = read_package(path)
-    assert {"FrameInput", "FrameFeatures", trainer_id("temporal_combinations", 0)} <= set(summary["tasks"])
-    importer = package["deploymentSpec"]["executors"]["FrameInput_executor"]
-    assert set(importer) == {"importer"}  # registered where the files lie: nothing runs, nothing is copied
+    assert {"FrameFeatures", trainer_id("temporal_combinations", 0)} <= set(summary["tasks"])
+    assert all(set(executor) == {"container"} for executor in package["deploymentSpec"]["executors"].values())
+    frame_task = package["root"]["dag"]["tasks"]["FrameFeatures"]
+    patterns = frame_task["inputs"]["parameters"]["frame_patterns"]["runtimeValue"]["constant"]
+    assert json.loads(patterns) == ["/data/frames/train*.tfrecord", "/data/frames/test*.tfrecord"]
+    assert set(frame_task["inputs"]["artifacts"]) == {"split_examples"}
     trainer_inputs = package["root"]["dag"]["tasks"][trainer_id("temporal_combinations", 0)]["inputs"]["artifacts"]
     assert trainer_inputs["frame_features"]["taskOutputArtifact"]["producerTask"] == "FrameFeatures"

@@ -10,7 +10,7 @@ from components.distiller.component import Distiller
 from components.evaluator.component import GapEvaluator
 from components.example_gen.component import VideoExampleGen
 from components.fold_splitter.component import FoldSplitter
-from components.frame_features.component import FrameFeatures, frame_input
+from components.frame_features.component import FrameFeatures
 from components.l1_assembler.component import L1Assembler
 from components.l1_trainer.component import L1Trainer
 from components.lgbm_stacker.component import LGBMStacker
@@ -41,7 +41,7 @@ def assembler_id(model_name: str) -> str:
 
 def frame_feature_nodes(profile: Profile, frame_patterns: list[str] | None, frame_fingerprint: str,
                         split_examples, num_classes: int) -> list:
-    """[FrameInput, FrameFeatures] when the profile has frame-level models, else []."""
+    """[FrameFeatures] when the profile has frame-level models, else []."""
     frame_models = profile.frame_models
     if not frame_models and not frame_patterns:
         return []
@@ -50,11 +50,11 @@ def frame_feature_nodes(profile: Profile, frame_patterns: list[str] | None, fram
                         "frame-level files (--frame-train/--frame-test)")
     if not frame_models:
         raise UserError("frame-level files were given, but the profile has no frame-level model")
-    frames = frame_input(frame_patterns, frame_fingerprint)
-    frame_features = FrameFeatures(frames=frames.outputs["result"], split_examples=split_examples,
+    frame_features = FrameFeatures(frame_patterns=json.dumps(frame_patterns), input_fingerprint=frame_fingerprint,
+                                   split_examples=split_examples,
                                    num_folds=profile.folds, num_classes=num_classes,
                                    max_frames=max(model.frame_length for model in frame_models))
-    return [frames, frame_features]
+    return [frame_features]
 
 
 def create_pipeline(*, pipeline_name: str, pipeline_root: str, profile: Profile,

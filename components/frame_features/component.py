@@ -1,7 +1,13 @@
 """FrameFeatures: frame-level YouTube-8M records → per-video frame features in FoldSplitter's splits.
 
-The frame-level files are registered where they lie (`frame_input`: a TFX Importer node;
-nothing is copied: the full frame-level data set is about 1.5 TB) and read by pattern.
+The frame-level files are read where they lie, by the glob patterns the component is
+given as a parameter (nothing is copied: the full frame-level data set is about 1.5 TB),
+as VideoExampleGen reads the video-level files. A parameter, not an imported artifact:
+open-source Kubeflow Pipelines refuses an importer URI without an object-store scheme,
+and with one every consuming task would download the whole frame-level set
+(kubernetes/README.md, "Open-source KFP runtime gaps"). `input_fingerprint` (a digest of
+the files' names, sizes and times) is a parameter too, so changed files are re-read
+rather than taken from the cache.
 Each video goes to the split FoldSplitter gave it (joined by video id), so frame-level
 out-of-fold predictions are comparable with the video-level ones. The output `Examples`
 (payload SequenceExample, uncompressed TFRecords) has FoldSplitter's split names
@@ -18,7 +24,6 @@ import tensorflow as tf
 from tfx.dsl.component.experimental.annotations import (BeamComponentParameter, InputArtifact,
                                                         OutputArtifact, Parameter)
 from tfx.dsl.component.experimental.decorators import component
-from tfx.dsl.components.common.importer import Importer
 from tfx.types.standard_artifacts import Examples
 
 from components import artifact_properties, splits
@@ -32,49 +37,27 @@ PAYLOAD_FORMAT = "FORMAT_TF_SEQUENCE_EXAMPLE"
 REPORT_FILE = "report.json"
 
 
-def frame_input(patterns: list[str], input_fingerprint: str) -> Importer:
-    """The node that registers the frame-level files in place: an `Examples` artifact whose
-    uri is their common directory and whose custom properties hold the glob patterns, the
-    payload format and a fingerprint of the files (so that changed files are re-read)."""
-    absolute = [os.path.abspath(pattern) for pattern in patterns]
-    return Importer(
-        source_uri=os.path.commonpath([os.path.dirname(pattern) for pattern in absolute]),
-        artifact_type=Examples,
-        reimport=False,
-        custom_properties={artifact_properties.FILE_PATTERNS: json.dumps(absolute),
-                           artifact_properties.PAYLOAD_FORMAT: PAYLOAD_FORMAT,
-                           artifact_properties.FILE_FORMAT: splits.FRAME_FILE_FORMAT,
-                           artifact_properties.INPUT_FINGERPRINT: input_fingerprint},
-    ).with_id("FrameInput")
-
-
-def frame_files(frames) -> list[str]:
-    patterns = frames.get_string_custom_property(artifact_properties.FILE_PATTERNS)
-    if not patterns:
-        raise UserError(f"the frame-level artifact at {frames.uri} has no '{artifact_properties.FILE_PATTERNS}' "
-                        "(register it with components.frame_features.component.frame_input)")
-    return expand_patterns(json.loads(patterns), "frame-level")
-
-
 @component(use_beam=True)
 def FrameFeatures(
-    frames: InputArtifact[Examples],
+    frame_patterns: Parameter[str],
     split_examples: InputArtifact[Examples],
     frame_features: OutputArtifact[Examples],
+    input_fingerprint: Parameter[str] = "",
     num_folds: Parameter[int] = 5,
     num_classes: Parameter[int] = NUM_CLASSES,
     max_frames: Parameter[int] = MAX_FRAMES,
     max_bad_fraction: Parameter[float] = 0.01,
     beam_pipeline: BeamComponentParameter[beam.Pipeline] = None,
 ):
-    """`max_frames`: frames kept per video (aggregates use all); `max_bad_fraction`: the
+    """`frame_patterns`: a JSON list of glob patterns of frame-level TFRecords (labelled
+    and test videos alike: each is routed by its id); `max_frames`: frames kept per video (aggregates use all); `max_bad_fraction`: the
     job fails when more frame records than this are unusable, or more videos lack frames."""
     if max_frames < 1:
         raise UserError(f"max_frames must be at least 1, got {max_frames}")
     if not 0.0 <= max_bad_fraction < 1.0:
         raise UserError(f"max_bad_fraction must lie in [0, 1), got {max_bad_fraction}")
     names = splits.pipeline_split_names(num_folds)
-    files = frame_files(frames)
+    files = expand_patterns(json.loads(frame_patterns), "frame-level")
     video_splits = {name: splits.split_files_pattern(split_examples, name) for name in names}
     prefixes = {name: splits.split_prefix(frame_features, name) for name in names}
     report_path = os.path.join(frame_features.uri, REPORT_FILE)
@@ -88,5 +71,6 @@ def FrameFeatures(
     frame_features.set_string_custom_property(artifact_properties.PAYLOAD_FORMAT, PAYLOAD_FORMAT)
     frame_features.set_string_custom_property(artifact_properties.FILE_FORMAT, splits.FRAME_FILE_FORMAT)
     frame_features.set_int_custom_property(artifact_properties.MAX_FRAMES, max_frames)
+    frame_features.set_string_custom_property(artifact_properties.FILE_PATTERNS, frame_patterns)
     for key in artifact_properties.FRAME_REPORT_COUNTS:
         frame_features.set_int_custom_property(key, summary[key])

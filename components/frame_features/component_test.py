@@ -1,5 +1,5 @@
-"""FrameFeatures as a TFX component under LocalDagRunner: frame files registered in place
-by an Importer, routed by FoldSplitter's splits, read by a frame-level L1Trainer.
+"""FrameFeatures as a TFX component under LocalDagRunner: frame files read in place by
+their patterns, routed by FoldSplitter's splits, read by a frame-level L1Trainer.
 (The pipeline's own wiring lives in pipeline/pipeline.py; this checks the components.)"""
 import json
 import os
@@ -13,7 +13,7 @@ from tfx.orchestration.local.local_dag_runner import LocalDagRunner
 from components import splits
 from components.example_gen.component import VideoExampleGen
 from components.fold_splitter.component import FoldSplitter
-from components.frame_features.component import FrameFeatures, frame_input
+from components.frame_features.component import FrameFeatures
 from components.l1_trainer.component import L1Trainer
 from pipeline.beam_options import beam_args
 from y8m import synthetic
@@ -35,8 +35,8 @@ def test_frame_features_feed_a_frame_level_trainer(tmp_path):
         labelled_patterns=json.dumps([f"{data}/train*.tfrecord", f"{data}/validate*.tfrecord"]),
         test_patterns=json.dumps([f"{data}/test*.tfrecord"]), input_fingerprint="x", num_classes=CLASSES)
     fold_splitter = FoldSplitter(examples=example_gen.outputs["examples"], num_folds=FOLDS, holdout_fraction=0.2)
-    frames = frame_input(frame_patterns, fingerprint(expand_patterns(frame_patterns, "frame-level")))
-    frame_features = FrameFeatures(frames=frames.outputs["result"],
+    frame_features = FrameFeatures(frame_patterns=json.dumps(frame_patterns),
+                                   input_fingerprint=fingerprint(expand_patterns(frame_patterns, "frame-level")),
                                    split_examples=fold_splitter.outputs["split_examples"],
                                    num_folds=FOLDS, num_classes=CLASSES, max_frames=6, max_bad_fraction=0.0)
     trainer = L1Trainer(examples=fold_splitter.outputs["split_examples"],
@@ -44,7 +44,7 @@ def test_frame_features_feed_a_frame_level_trainer(tmp_path):
                         model_config=json.dumps(CONFIG), fold=0, num_folds=FOLDS, num_classes=CLASSES)
     LocalDagRunner().run(tfx_pipeline.Pipeline(
         pipeline_name="frames", pipeline_root=str(tmp_path / "root"),
-        components=[example_gen, fold_splitter, frames, frame_features, trainer],
+        components=[example_gen, fold_splitter, frame_features, trainer],
         metadata_connection_config=metadata.sqlite_metadata_connection_config(str(tmp_path / "mlmd.sqlite")),
         beam_pipeline_args=beam_args("local")))
 
