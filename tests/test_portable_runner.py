@@ -15,6 +15,7 @@ import sys
 import time
 from dataclasses import dataclass
 
+import numpy as np
 import pytest
 
 from cli_checks import error_line, y8m
@@ -185,7 +186,11 @@ def test_run_and_predict_on_the_portable_runner_equal_the_in_process_ones(data, 
     outcome = y8m(capfd, "predict", "--model", model, "--data", data / "test*.tfrecord", "--output", predictions,
                   *portable(job_service, worker_pool.address))
     assert outcome.code == 0, outcome.err
-    assert read_submission(str(predictions)) == read_submission(str(on_portable / "submission.csv"))
+    predicted, submitted = read_submission(str(predictions)), read_submission(str(on_portable / "submission.csv"))
+    assert sorted(predicted) == sorted(submitted)
+    for video_id, (class_ids, scores) in predicted.items():
+        np.testing.assert_array_equal(class_ids, submitted[video_id][0])
+        np.testing.assert_allclose(scores, submitted[video_id][1], rtol=1e-5)
     assert log_count(worker_pool.log, WORKER_STARTED) == BEAM_JOBS_OF_A_RUN + 1
 
 
