@@ -46,19 +46,25 @@ class InvalidInputError(UserError):
         return str(self)[len(self.MARKER):]
 
 
-def find_user_error(error: BaseException) -> UserError | None:
-    """The UserError inside `error` (itself, its cause chain, or an InvalidInputError's
-    marked text), cleaned to one line; None for any other error."""
+def error_chain(error: BaseException | None):
+    """`error`, then the exceptions it was raised from or while handling, each once."""
     seen = set()
     while error is not None and id(error) not in seen:
         seen.add(id(error))
-        if isinstance(error, UserError):
-            return type(error)(error.message)
-        text = str(error)
+        yield error
+        error = error.__cause__ or error.__context__
+
+
+def find_user_error(error: BaseException) -> UserError | None:
+    """The UserError inside `error` (itself, its cause chain, or an InvalidInputError's
+    marked text), cleaned to one line; None for any other error."""
+    for link in error_chain(error):
+        if isinstance(link, UserError):
+            return type(link)(link.message)
+        text = str(link)
         if InvalidInputError.MARKER in text:
             line = text[text.rindex(InvalidInputError.MARKER):].splitlines()[0]
             return InvalidInputError(one_line(line).rstrip(" '\"]"))
-        error = error.__cause__ or error.__context__
     return None
 
 

@@ -45,11 +45,14 @@ def metadata_config(output_dir: str):
 
 def run_local(labelled_patterns: list[str], test_patterns: list[str], output_dir: str, profile: Profile,
               beam_runner: str = "local", num_classes: int | None = None,
-              frame_patterns: list[str] | None = None) -> RunOutputs:
+              frame_patterns: list[str] | None = None, extra_beam_args: list[str] | None = None) -> RunOutputs:
+    """`extra_beam_args`: the user's Beam arguments (pipeline/beam_options.py)."""
     started = time.time()
     output_dir = os.path.abspath(output_dir)
     pipeline_root = os.path.join(output_dir, "pipeline_root")
+    beam_pipeline_args = beam_options.local_dag_beam_args(beam_runner, extra_beam_args)
     files = expand_patterns(labelled_patterns, "labelled") + expand_patterns(test_patterns, "test")
+    beam_options.check_job_service(beam_pipeline_args)  # before anything is written
     kwargs = {} if num_classes is None else {"num_classes": num_classes}
     if frame_patterns:
         kwargs.update(frame_patterns=[os.path.abspath(p) for p in frame_patterns],
@@ -59,14 +62,14 @@ def run_local(labelled_patterns: list[str], test_patterns: list[str], output_dir
         labelled_patterns=[os.path.abspath(p) for p in labelled_patterns],
         test_patterns=[os.path.abspath(p) for p in test_patterns],
         input_fingerprint=fingerprint(files), serving_model_dir=os.path.join(output_dir, "serving_model"),
-        beam_pipeline_args=beam_options.local_dag_beam_args(beam_runner),
-        metadata_connection_config=metadata_config(output_dir),
+        beam_pipeline_args=beam_pipeline_args, metadata_connection_config=metadata_config(output_dir),
         **kwargs)
     with run_state.exclusive_run(output_dir):
         with metadata.Metadata(metadata_config(output_dir)) as handle:
             run_state.cancel_interrupted_executions(handle.store, pipeline_root)
         try:
-            with progress.component_progress(len(tfx_pipeline.components)):
+            with (progress.component_progress(len(tfx_pipeline.components)),
+                  beam_options.worker_pool_errors(beam_pipeline_args)):
                 LocalDagRunner().run(tfx_pipeline)
         except Exception as error:
             with metadata.Metadata(metadata_config(output_dir)) as handle:

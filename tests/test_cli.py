@@ -84,6 +84,11 @@ def test_compile_and_submit_errors_are_one_line(tmp_path, capfd, monkeypatch):
     (["generate", "--output", "out", "--videos", "many"],
      "y8m generate: error: argument --videos: invalid int value: 'many' (see y8m generate --help)"),
     (["generate", "--output", "out", "--videos", "5"], "y8m generate: error: videos must be between 10 and"),
+    (["run", "--train", "t", "--test", "t", "--output", "out", "--beam-runner", "dataflow"],
+     "y8m run: error: argument --beam-runner: invalid choice: 'dataflow' (choose from 'local', "
+     "'local-multiprocess', 'portable')"),
+    (["predict", "--model", "m", "--data", "d", "--output", "p.csv", "--beam-runner", "portable"],
+     "y8m predict: error: Beam runner 'portable' needs --job_endpoint=... (pass each with --beam-arg)"),
 ])
 def test_bad_arguments_are_one_line(tmp_path, capfd, monkeypatch, argv, expected):
     monkeypatch.chdir(tmp_path)

@@ -1,10 +1,10 @@
 """`y8m`: the command-line entry point of the pipeline.
 
   y8m generate --output DIR      synthetic data in the YouTube-8M 2018 format
-  y8m run --train GLOB --test GLOB --output DIR [--profile quick|full|FILE.yaml]
+  y8m run --train GLOB --test GLOB --output DIR [--profile quick|full|FILE.yaml] [--beam-runner R --beam-arg ARG]
   y8m demo [--output DIR]        generate, run with the demo profile, serve the pushed model
   y8m score --submission CSV --labels GLOB
-  y8m predict --model DIR --data GLOB --output CSV
+  y8m predict --model DIR --data GLOB --output CSV [--beam-runner R --beam-arg ARG]
   y8m compile --output pipeline.yaml --train GLOB --test GLOB --serving-model-dir DIR [--image IMAGE]
   y8m submit --host URL --package pipeline.yaml --pipeline-root URI [--experiment NAME]
 """
@@ -21,11 +21,14 @@ os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from common.errors import ComponentFailedError, UserError, brief, find_user_error  # noqa: E402
+from pipeline.beam_options import BEAM_ARGS_BY_RUNNER  # noqa: E402  (names only; Beam loads on use)
 from y8m.command_log import logging_to  # noqa: E402
 
 log = logging.getLogger("y8m")
 
 LOG_FILE = "y8m.log"
+# Beam runners that read and write this machine's files (`y8m run`): Dataflow's workers cannot.
+ON_THIS_MACHINE = [runner for runner in BEAM_ARGS_BY_RUNNER if runner != "dataflow"]
 
 
 def _vocabulary_size(text: str) -> int:
@@ -65,6 +68,19 @@ def _add_run(commands) -> None:
     parser.add_argument("--classes", type=_vocabulary_size, default=None,
                         help="size of the label vocabulary (default 3862, the YouTube-8M 2018 one)")
     _add_frame_arguments(parser)
+    _add_beam_arguments(parser, ON_THIS_MACHINE, "local or local-multiprocess (in this process or its "
+                        "subprocesses), or portable (a Beam job service, whose workers must see this "
+                        "machine's paths)")
+
+
+def _add_beam_arguments(parser, runners: list[str], where: str) -> None:
+    """Where a command's Beam jobs run (pipeline/beam_options.py; kubernetes/README.md,
+    "Beam runners")."""
+    parser.add_argument("--beam-runner", default="local", choices=runners, help=f"where the Beam jobs run: {where}")
+    parser.add_argument("--beam-arg", action="append", default=[], metavar="ARG",
+                        help="a Beam pipeline argument, replacing the runner's default for the same option, "
+                             "e.g. --beam-arg=--job_endpoint=localhost:8099 "
+                             "--beam-arg=--environment_config=localhost:50000; repeatable")
 
 
 def _add_frame_arguments(parser) -> None:
@@ -98,7 +114,8 @@ def _add_predict(commands) -> None:
     parser.add_argument("--data", action="append", required=True, metavar="GLOB",
                         help="video-level TFRecords to predict; repeatable")
     parser.add_argument("--output", required=True, help="the Kaggle-format CSV to write")
-    parser.add_argument("--beam-runner", default="local", help="a runner of pipeline/beam_options.py")
+    _add_beam_arguments(parser, list(BEAM_ARGS_BY_RUNNER), "local, local-multiprocess, portable (a Beam job "
+                        "service) or dataflow (with gs:// paths)")
 
 
 def _add_compile(commands) -> None:
@@ -113,10 +130,8 @@ def _add_compile(commands) -> None:
     parser.add_argument("--image", default="y8m-pipeline:latest", help="the project image every task runs")
     parser.add_argument("--gpu-image", default=None, help="image of the tasks that request a GPU")
     parser.add_argument("--profile", default="quick", help="quick, full, or a path to a profile YAML")
-    parser.add_argument("--beam-runner", default="local",
-                        help="local, local-multiprocess (inside the task's pod), portable or dataflow")
-    parser.add_argument("--beam-arg", action="append", default=[], metavar="ARG",
-                        help="an extra Beam argument, e.g. --beam-arg=--job_endpoint=flink-jobserver:8099")
+    _add_beam_arguments(parser, list(BEAM_ARGS_BY_RUNNER), "local or local-multiprocess (inside the task's "
+                        "pod), portable (e.g. Flink's job server) or dataflow")
     parser.add_argument("--classes", type=_vocabulary_size, default=None, help="size of the label vocabulary")
     parser.add_argument("--no-cache", action="store_true",
                         help="turn KFP's cache off for every task of the package (its runs recompute everything)")
@@ -166,13 +181,15 @@ def cmd_generate(args) -> dict:
     return {key: value for key, value in summary.items() if key not in ("files", "frame_files")}
 
 
-def _run(train, test, output, profile_name, classes, frame_patterns=None) -> dict:
+def _run(train, test, output, profile_name, classes, frame_patterns=None, beam_runner="local",
+         beam_args=None) -> dict:
     from pipeline.local_runner import run_local
     from pipeline.profile import load_profile
     profile = load_profile(profile_name)
     log.info("running profile '%s' (%d L1 models, %d folds) into %s; its log: %s",
              profile.name, len(profile.l1_models), profile.folds, output, os.path.join(output, LOG_FILE))
-    outputs = run_local(train, test, output, profile, num_classes=classes, frame_patterns=frame_patterns)
+    outputs = run_local(train, test, output, profile, num_classes=classes, frame_patterns=frame_patterns,
+                        beam_runner=beam_runner, extra_beam_args=beam_args)
     with open(outputs.metrics_path) as source:
         report = json.load(source)
     return {
@@ -188,7 +205,7 @@ def _run(train, test, output, profile_name, classes, frame_patterns=None) -> dic
 
 def cmd_run(args) -> dict:
     return _run(args.train, args.test, args.output, args.profile, args.classes,
-                args.frame_train + args.frame_test)
+                args.frame_train + args.frame_test, args.beam_runner, args.beam_arg)
 
 
 def cmd_demo(args) -> dict:
@@ -220,7 +237,7 @@ def cmd_score(args) -> dict:
 def cmd_predict(args) -> dict:
     from pipeline.beam_options import beam_args
     from y8m.predict import predict
-    videos = predict(args.model, args.data, args.output, beam_args(args.beam_runner))
+    videos = predict(args.model, args.data, args.output, beam_args(args.beam_runner, args.beam_arg))
     return {"submission": args.output, "videos": videos}
 
 

@@ -13,6 +13,7 @@ from models import serving
 from schemas.video_level import NUM_CLASSES
 from common.errors import unwrapped_input_errors
 from common.input_files import expand_patterns
+from pipeline.beam_options import check_job_service, worker_pool_errors
 from schemas.submission import HEADER, format_line
 
 BATCH_SIZE = 256
@@ -35,12 +36,14 @@ class ScoreBatches(beam.DoFn):
 
 
 def predict(model_dir: str, patterns: list[str], output_csv: str, beam_args: list[str]) -> int:
-    """Writes the Kaggle-format submission of every video; returns the video count."""
+    """Writes the Kaggle-format submission of every video; returns the video count.
+    `beam_args`: from pipeline/beam_options.py."""
     serving.check_servable(model_dir)
     files = expand_patterns(patterns, "data")
+    check_job_service(beam_args)
     prefix = output_csv + ".part"
     try:
-        with unwrapped_input_errors(), beam.Pipeline(argv=beam_args) as pipeline:
+        with worker_pool_errors(beam_args), unwrapped_input_errors(), beam.Pipeline(argv=beam_args) as pipeline:
             videos = pipeline | "Read" >> ReadValidatedVideos(files, NUM_CLASSES)
             _ = {"data": videos} | "UniqueIds" >> CheckUniqueIds()
             lines = (videos
