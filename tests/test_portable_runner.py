@@ -132,7 +132,7 @@ blessing: {min_gap_ratio: 0.01}
 """
 CLASSES = 20
 # Its Beam jobs: VideoExampleGen, FoldSplitter, FrameFeatures, PredictionMerger,
-# SoftLabelIndexer, and the Distiller's transform analysis.
+# SoftLabelIndexer, and StudentTransform's analysis.
 BEAM_JOBS_OF_A_RUN = 6
 WORKER_STARTED = r"Starting worker with command"
 JOB_DONE = r"Completed job in [\d.]+ seconds with state DONE"
