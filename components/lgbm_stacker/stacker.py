@@ -126,7 +126,11 @@ def lightgbm_params(settings: StackerSettings) -> dict:
     """LGBMClassifier's training parameters for these settings, for `lightgbm.train`."""
     return {"objective": "binary", "metric": "binary_logloss", "learning_rate": settings.learning_rate,
             "num_leaves": settings.num_leaves, "min_child_samples": settings.min_child_samples,
-            "num_threads": settings.n_jobs, "random_state": settings.seed, "verbose": -1}
+            "num_threads": settings.n_jobs, "random_state": settings.seed, "verbose": -1,
+            # A Dataset built from a Sequence sees only Dataset parameters: the seed must reach
+            # its bin-boundary sample (rows beyond bin_construct_sample_cnt) by name, and
+            # without min_child_samples its pre-filter could drop a feature a leaf may split on.
+            "data_random_seed": settings.seed, "feature_pre_filter": False}
 
 
 def fit_fold(settings: StackerSettings, train: FoldRows, train_targets: np.ndarray,
