@@ -51,13 +51,13 @@ def stack_once(run_dir: str, profile_name: str, fraction: float) -> dict:
     with tempfile.TemporaryDirectory() as directory:
         predictions = types.SimpleNamespace(uri=directory)
         started = time.perf_counter()
-        stacker.stack(sources, merged_names, settings, profile.folds, NUM_CLASSES, predictions, directory)
+        summary = stacker.stack(sources, merged_names, settings, profile.folds, NUM_CLASSES, predictions, directory)
         seconds = time.perf_counter() - started
         peak = peak_rss_mb()
         gaps = {split: evaluate.score_split("stack", split, evaluate.read_top_k(predictions, split),
                                             labels[split], NUM_CLASSES)["gap"] for split in sources}
     return {"fraction": fraction, "train_videos": settings.max_train_videos, "fold_videos": fold_videos,
-            **gaps, "seconds": round(seconds, 1), "rss_before_mb": round(rss_before), "peak_rss_mb": round(peak)}
+            **gaps, "trees": [fold["trees"] for fold in summary["folds"]], "seconds": round(seconds, 1), "rss_before_mb": round(rss_before), "peak_rss_mb": round(peak)}
 
 
 def main() -> None:
@@ -70,14 +70,16 @@ def main() -> None:
     if args.one is not None:
         print(json.dumps(stack_once(args.run_dir, args.profile, args.one)), flush=True)
         return
-    print("| training videos | OOF GAP | held-out GAP | test GAP | stacker seconds | RSS before → peak (MB) |")
-    print("|---|---|---|---|---|---|")
+    print("| training videos | OOF GAP | held-out GAP | test GAP | trees per fold | stacker seconds "
+          "| RSS before → peak (MB) |")
+    print("|---|---|---|---|---|---|---|")
     for fraction in args.fractions:
         finished = subprocess.run([sys.executable, os.path.abspath(__file__), args.run_dir, "--profile", args.profile,
                                    "--one", str(fraction)], check=True, capture_output=True, text=True)
         result = json.loads(finished.stdout.strip().splitlines()[-1])
         print(f"| {result['train_videos']:,} of {result['fold_videos']:,} ({fraction:.0%}) | {result['oof']:.4f} "
-              f"| {result['holdout']:.4f} | {result['test']:.4f} | {result['seconds']} "
+              f"| {result['holdout']:.4f} | {result['test']:.4f} | {', '.join(map(str, result['trees']))} "
+              f"| {result['seconds']} "
               f"| {result['rss_before_mb']:,} → {result['peak_rss_mb']:,} |", flush=True)
 
 
