@@ -1,13 +1,14 @@
 """K-fold LightGBM over candidate rows (docs/method.md, Stage I; probabilities, not classes).
 
 Memory is bounded by settings, not by the number of videos (its paragraph in
-docs/method.md, Stage I). A split is read as a stream of chunks of `chunk_videos` videos, three times:
-(1) the fold videos' ids, folds and labels: the training sample (the `max_train_videos`
-fold videos with the smallest `splits.sample_key`) and each class's count per fold (the
-`class_prior` feature); (2) the sample's rows, the only rows held at once; K boosters
-train on them, LightGBM building its Datasets a batch at a time (`FoldRows`); (3) every
-video of every split scored chunk by chunk and written as it is scored. Per fold video
-only its top-20 (score, hit) pairs are kept, for its fold's GAP.
+docs/method.md, Stage I). The fold videos are read as chunks of `chunk_videos` videos
+three times, the held-out and test videos once: (1) the fold videos' ids, folds and
+labels: the training sample (the `max_train_videos` fold videos with the smallest
+`splits.sample_key`) and each class's count per fold (the `class_prior` feature); (2) the
+sample's rows, the only rows held at once; K boosters train on them, LightGBM building
+its Datasets a batch at a time (`FoldRows`); (3) every video of every split scored chunk
+by chunk and written as it is scored. Per fold video only its top-20 (score, hit) pairs
+are kept, for its fold's GAP.
 """
 import functools
 import logging
