@@ -12,7 +12,7 @@ import types
 
 from tfx.orchestration import metadata
 
-from components import artifact_properties, splits
+from components import artifact_properties
 from components.evaluator import evaluate
 from components.lgbm_stacker import l2_features, stacker
 from pipeline.local_runner import metadata_config
@@ -26,14 +26,20 @@ def latest_merged(run_dir: str):
     return merged.uri, json.loads(merged.custom_properties[artifact_properties.FEATURE_NAMES].string_value)
 
 
-def stack_with(feature_set: str, tables: dict, merged_names: list[str], profile) -> dict:
+def split_labels(sources: dict, chunk_videos: int) -> dict:
+    """split → video id → hard labels, from the merged rows."""
+    return {split: {video: labels for chunk in source(chunk_videos)
+                    for video, labels in zip(chunk.video_ids, chunk.labels)} for split, source in sources.items()}
+
+
+def stack_with(feature_set: str, sources: dict, labels: dict, merged_names: list[str], profile) -> dict:
     settings = dataclasses.replace(profile.stacker, feature_set=feature_set)
     with tempfile.TemporaryDirectory() as directory:
         predictions = types.SimpleNamespace(uri=directory)
-        stacker.stack(tables, merged_names, settings, profile.folds, NUM_CLASSES, predictions, directory)
+        stacker.stack(sources, merged_names, settings, profile.folds, NUM_CLASSES, predictions, directory)
         return {split: evaluate.score_split(
             f"stack ({feature_set})", split, evaluate.read_top_k(predictions, split),
-            dict(zip(table.video_ids, table.labels)), NUM_CLASSES)["gap"] for split, table in tables.items()}
+            labels[split], NUM_CLASSES)["gap"] for split in sources}
 
 
 def main() -> None:
@@ -43,11 +49,10 @@ def main() -> None:
     args = parser.parse_args()
     profile = load_profile(args.profile)
     uri, merged_names = latest_merged(args.run_dir)
-    merged = types.SimpleNamespace(uri=uri)
-    tables = {split: l2_features.load_candidates(splits.split_files_pattern(merged, split), len(merged_names))
-              for split in splits.PREDICTION_SPLITS}
+    sources = stacker.split_sources(types.SimpleNamespace(uri=uri))
+    labels = split_labels(sources, profile.stacker.chunk_videos)
     for feature_set in l2_features.FEATURE_SETS:
-        gaps = stack_with(feature_set, tables, merged_names, profile)
+        gaps = stack_with(feature_set, sources, labels, merged_names, profile)
         print(f"{feature_set:9s} ({len(l2_features.feature_names(feature_set, merged_names))} features): "
               + "  ".join(f"{split} GAP {gap:.4f}" for split, gap in gaps.items()), flush=True)
 

@@ -53,9 +53,20 @@ FRAME_TFRECORD_SUFFIX = ".tfrecord"
 FRAME_FILE_FORMAT = "tfrecords"
 
 
+def _hash64(video_id: str, salt) -> int:
+    digest = hashlib.sha256(f"{salt}:{video_id}".encode()).digest()
+    return int.from_bytes(digest[:8], "big")
+
+
 def _unit_hash(video_id: str, seed: int) -> float:
-    digest = hashlib.sha256(f"{seed}:{video_id}".encode()).digest()
-    return int.from_bytes(digest[:8], "big") / 2.0**64
+    return _hash64(video_id, seed) / 2.0**64
+
+
+def sample_key(video_id: str, purpose: str, seed: int = 0) -> int:
+    """A 64-bit hash of a video id for drawing a sample by id (those with the smallest
+    keys): independent of the order the videos come in and, through `purpose`, of
+    `fold_of`'s assignment (a sample by `fold_of`'s own hash would take one fold)."""
+    return _hash64(video_id, f"{purpose}:{seed}")
 
 
 def fold_of(video_id: str, num_folds: int, holdout_fraction: float, seed: int = 0) -> int:

@@ -179,6 +179,28 @@ def gap(class_ids, top_scores, labels: Sequence) -> float:
     return _gap(judged, _pooled_rank_order(judged))
 
 
+class PooledGap:
+    """`gap` over videos given a chunk at a time: `add` each chunk in order, then `gap()`
+    equals `gap` on the chunks concatenated. Holds every added video's top-k scores and
+    hits (9 bytes a pair), not its labels."""
+
+    def __init__(self):
+        self._scores: list[np.ndarray] = []
+        self._relevant: list[np.ndarray] = []
+        self._positives = 0
+
+    def add(self, class_ids, top_scores, labels: Sequence) -> None:
+        judged = _judge(class_ids, top_scores, labels)
+        self._scores.append(judged.top_scores.reshape(-1))
+        self._relevant.append(judged.relevant.reshape(-1))
+        self._positives += judged.true_classes.size
+
+    def gap(self) -> float:
+        scores = np.concatenate(self._scores) if self._scores else np.zeros(0)
+        relevant = np.concatenate(self._relevant) if self._relevant else np.zeros(0, bool)
+        return _average_precision(relevant[np.argsort(-scores, kind="stable")], self._positives)
+
+
 def hit_at_1(class_ids, top_scores, labels: Sequence) -> float:
     """Fraction of videos whose top-scored class is a true label (unlabelled videos miss)."""
     return _hit_at_1(_judge(class_ids, top_scores, labels))

@@ -71,6 +71,18 @@ def test_gap_ties_keep_pooled_order():
     assert metrics.gap([[5], [7]], [[0.5], [0.5]], [[], [7]]) == pytest.approx(0.5)
 
 
+def test_pooled_gap_over_chunks_equals_gap_over_all():
+    rng = np.random.default_rng(3)
+    scores, labels = random_case(rng)
+    scores = np.round(scores, 1)  # many ties: the pooled order across chunks must hold
+    class_ids, top_scores = metrics.top_k(scores, 10)
+    pooled = metrics.PooledGap()
+    for start, stop in [(0, 7), (7, 8), (8, 31), (31, 50)]:
+        pooled.add(class_ids[start:stop], top_scores[start:stop], labels[start:stop])
+    assert pooled.gap() == metrics.gap(class_ids, top_scores, labels)
+    assert metrics.PooledGap().gap() == 0.0
+
+
 def test_padding_matches_nothing_and_ranks_last():
     # Pooled: 0.9 true, 0.8 false, 0.1 true, padding (class -1, -inf): (1/1 + 2/3) / 2.
     class_ids, top_scores, labels = [[0, -1], [1, 2]], [[0.9, -np.inf], [0.8, 0.1]], [[0], [2]]

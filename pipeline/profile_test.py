@@ -47,6 +47,8 @@ def test_unknown_profile_is_a_user_error():
      "'min_gap_ratio' must be float"),
     ("l1_models:\n  - {name: a, family: mlp}\nstudent: {family: mlp}\nstacker: {num_leaves: 1}\n",
      "stacker: 'num_leaves' must be at least 2"),
+    ("l1_models:\n  - {name: a, family: mlp}\nstudent: {family: mlp}\nstacker: {max_train_videos: 0}\n",
+     "stacker: 'max_train_videos' must be at least 1"),
     ("l1_models:\n  - {name: a, family: mlp}\nstudent: {family: mlp}\nkubeflow: {resources: {Trainer: {cpu: 1}}}\n",
      r"kubeflow.resources: unknown keys \['Trainer'\]"),
     ("!!python/object/apply:os.system ['true']\n", "not valid YAML"),

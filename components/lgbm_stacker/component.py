@@ -1,8 +1,10 @@
 """LGBMStacker: one LightGBM binary classifier over (video, candidate) rows, K-fold.
 
-Trained on the same folds as the L1 models, with early stopping on the left-out fold;
-gives out-of-fold probabilities for every labelled video and the mean of the K models
-for the held-out split and test. The boosters are saved in LightGBM's text format.
+Trained on the same folds as the L1 models (at most `max_train_videos` of their videos,
+sampled by id), with early stopping on the left-out fold; gives out-of-fold
+probabilities for every labelled video and the mean of the K models for the held-out
+split and test, reading and writing the splits a chunk of videos at a time. The
+boosters are saved in LightGBM's text format.
 """
 import json
 
@@ -12,7 +14,7 @@ from tfx.types.standard_artifacts import Model
 
 import y8m_types
 from components import artifact_properties, splits
-from components.lgbm_stacker import l2_features, stacker
+from components.lgbm_stacker import stacker
 from components.lgbm_stacker.settings import StackerSettings
 from schemas.video_level import NUM_CLASSES
 
@@ -27,9 +29,8 @@ def LGBMStacker(
 ):
     settings = StackerSettings.from_json(stacker_settings)
     merged_names = json.loads(merged.get_string_custom_property(artifact_properties.FEATURE_NAMES))
-    tables = {split: l2_features.load_candidates(splits.split_files_pattern(merged, split), len(merged_names))
-              for split in splits.PREDICTION_SPLITS}
-    summary = stacker.stack(tables, merged_names, settings, num_folds, num_classes, predictions, model.uri)
+    summary = stacker.stack(stacker.split_sources(merged), merged_names, settings, num_folds, num_classes,
+                            predictions, model.uri)
     splits.set_split_names(predictions, list(splits.PREDICTION_SPLITS))
     predictions.set_string_custom_property(artifact_properties.MODEL_NAME, "stack")
     predictions.set_string_custom_property(artifact_properties.KIND, "stack")

@@ -5,7 +5,7 @@
 models put the candidate in their top 20) plus the class's frequency in the training
 folds, which depends on the fold being fitted and so is added here.
 """
-from typing import NamedTuple
+from typing import Iterator, NamedTuple
 
 import numpy as np
 import tensorflow as tf
@@ -17,6 +17,7 @@ PRIOR = "class_prior"
 
 
 class CandidateTable(NamedTuple):
+    """The rows of some videos (a chunk of a split, or the stacker's training sample)."""
     video_ids: list[str]
     folds: np.ndarray  # int64 [videos]
     labels: list[np.ndarray]  # hard labels per video
@@ -26,25 +27,29 @@ class CandidateTable(NamedTuple):
     targets: np.ndarray  # int8 [rows]: candidate is a true label
 
 
-def load_candidates(pattern: str, num_features: int) -> CandidateTable:
-    video_ids, video_folds, labels = [], [], []
-    row_video, candidates, features, targets = [], [], [], []
+def table_of(candidate_rows: list[rows.CandidateRow]) -> CandidateTable:
+    """The table of some decoded candidate rows (at least one), in their order."""
+    return CandidateTable(
+        [row.video_id for row in candidate_rows],
+        np.asarray([row.fold for row in candidate_rows], np.int64),
+        [row.labels for row in candidate_rows],
+        np.concatenate([np.full(row.candidates.size, index, np.int64) for index, row in enumerate(candidate_rows)]),
+        np.concatenate([row.candidates for row in candidate_rows]),
+        np.concatenate([row.features for row in candidate_rows]),
+        np.concatenate([np.isin(row.candidates, row.labels).astype(np.int8) for row in candidate_rows]))
+
+
+def read_chunks(pattern: str, chunk_videos: int) -> Iterator[CandidateTable]:
+    """The split's videos in file order, as tables of `chunk_videos` videos (the last fewer)."""
     files = tf.io.gfile.glob(pattern)
+    chunk = []
     for serialized in (tf.data.TFRecordDataset(files, compression_type="GZIP").as_numpy_iterator() if files else []):
-        row = rows.decode_candidates(serialized)
-        row_video.append(np.full(row.candidates.size, len(video_ids), np.int64))
-        video_ids.append(row.video_id)
-        video_folds.append(row.fold)
-        labels.append(row.labels)
-        candidates.append(row.candidates)
-        features.append(row.features)
-        targets.append(np.isin(row.candidates, row.labels).astype(np.int8))
-    if not video_ids:
-        empty = np.zeros(0, np.int64)
-        return CandidateTable([], empty, [], empty, empty, np.zeros((0, num_features), np.float32),
-                              np.zeros(0, np.int8))
-    return CandidateTable(video_ids, np.asarray(video_folds, np.int64), labels, np.concatenate(row_video),
-                          np.concatenate(candidates), np.concatenate(features), np.concatenate(targets))
+        chunk.append(rows.decode_candidates(serialized))
+        if len(chunk) == chunk_videos:
+            yield table_of(chunk)
+            chunk = []
+    if chunk:
+        yield table_of(chunk)
 
 
 def class_prior(labels: list[np.ndarray], num_classes: int) -> np.ndarray:
@@ -59,10 +64,15 @@ def feature_names(feature_set: str, merged_names: list[str]) -> list[str]:
     return merged_names + [PRIOR]
 
 
-def build_features(table: CandidateTable, feature_set: str, merged_names: list[str],
+def feature_matrix(features: np.ndarray, candidates: np.ndarray, feature_set: str, merged_names: list[str],
                    prior: np.ndarray) -> np.ndarray:
-    """[rows, features] float32 in the order of `feature_names`."""
+    """[rows, features] float32 in the order of `feature_names`, from rows' merged features."""
     if feature_set == "original":
         columns = [merged_names.index(name) for name in feature_names("original", merged_names)]
-        return table.features[:, columns]
-    return np.concatenate([table.features, prior[table.candidates][:, None].astype(np.float32)], axis=1)
+        return features[:, columns]
+    return np.concatenate([features, prior[candidates][:, None].astype(np.float32)], axis=1)
+
+
+def build_features(table: CandidateTable, feature_set: str, merged_names: list[str],
+                   prior: np.ndarray) -> np.ndarray:
+    return feature_matrix(table.features, table.candidates, feature_set, merged_names, prior)

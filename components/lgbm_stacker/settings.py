@@ -17,13 +17,20 @@ class StackerSettings:
     early_stopping_rounds: int = 30
     n_jobs: int = 0  # 0: LightGBM's default, every core
     seed: int = 0
+    # The fold videos whose rows train the boosters: a sample of at most this many, drawn
+    # by id (components/lgbm_stacker/stacker.py); the default takes every video of a run
+    # of up to a million labelled videos. Every video is still scored.
+    max_train_videos: int = 1_000_000
+    # Videos read, featurized and scored at a time (the memory of streaming a split).
+    chunk_videos: int = 10_000
 
     @classmethod
     def from_dict(cls, raw, where: str = "stacker") -> "StackerSettings":
         settings = cls(**scalar_fields(cls, raw, where))
         require(settings.feature_set in FEATURE_SETS, where,
                 f"feature_set must be one of {', '.join(FEATURE_SETS)}, got {settings.feature_set!r}")
-        for name in ("n_estimators", "early_stopping_rounds", "min_child_samples"):
+        for name in ("n_estimators", "early_stopping_rounds", "min_child_samples", "max_train_videos",
+                     "chunk_videos"):
             require(getattr(settings, name) >= 1, where, f"'{name}' must be at least 1, got {getattr(settings, name)}")
         require(settings.num_leaves >= 2, where, f"'num_leaves' must be at least 2, got {settings.num_leaves}")
         require(settings.learning_rate > 0, where, f"'learning_rate' must be positive, got {settings.learning_rate}")
