@@ -2,7 +2,6 @@
 import logging
 
 import numpy as np
-import tensorflow as tf
 
 from components import artifact_properties, splits
 from models import metrics
@@ -26,10 +25,8 @@ def evaluation_labels(examples, num_folds: int) -> dict[str, dict]:
 
 def read_top_k(artifact, split: str) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """video id → the top 20 (class ids, scores) of one prediction split."""
-    files = tf.io.gfile.glob(splits.split_files_pattern(artifact, split))
     top = {}
-    for serialized in (tf.data.TFRecordDataset(files, compression_type="GZIP").as_numpy_iterator()
-                       if files else []):
+    for serialized in splits.read_split_records(artifact, split):
         row = rows.decode_prediction(serialized)
         top[row.video_id] = rows.top_k_of(row, TOP_K)
     return top
