@@ -26,11 +26,10 @@ NETWORK_KEY_PREFIX = "student_network_"
 
 def networks_in_order(network_artifacts: list, count: int) -> list:
     """The StudentNetwork artifacts sorted by index; each of 0..count-1 exactly once."""
-    by_index = {artifact.get_int_custom_property(artifact_properties.NETWORK_INDEX): artifact
-                for artifact in network_artifacts}
-    if len(by_index) != len(network_artifacts) or sorted(by_index) != list(range(count)):
-        raise InvalidInputError(f"the student has {count} networks; its trained networks' indices are "
-                                f"{sorted(a.get_int_custom_property(artifact_properties.NETWORK_INDEX) for a in network_artifacts)}")
+    indices = [artifact.get_int_custom_property(artifact_properties.NETWORK_INDEX) for artifact in network_artifacts]
+    if sorted(indices) != list(range(count)):
+        raise InvalidInputError(f"the student has {count} networks; its trained networks' indices are {sorted(indices)}")
+    by_index = dict(zip(indices, network_artifacts))
     return [by_index[index] for index in range(count)]
 
 
