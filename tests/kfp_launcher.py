@@ -48,7 +48,7 @@ class Backend:
     # output into it (driver `provisionOutputs`, launcher `getLogWriter`).
     publish_logs: bool
     # KFP ≥ 2.15: the executor output file is `output_metadata.json` in the local copy of
-    # the task root, beside the outputs' folders; before, /tmp/kfp_outputs/output_metadata.json.
+    # the task root, beside the outputs' folders; before, LEGACY_OUTPUT_FILE.
     output_file_in_task_root: bool
 
 

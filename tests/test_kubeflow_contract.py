@@ -12,7 +12,7 @@ import yaml
 
 from components import artifact_properties, splits
 from components.evaluator.component import DISPLAY_NAMES
-from kfp_launcher import EXECUTOR_LOGS, KFP_2_0_TO_2_4, KFP_2_15_ON, Launcher, load_package, task_order
+from kfp_launcher import EXECUTOR_LOGS, KFP_2_0_TO_2_4, LEGACY_OUTPUT_FILE, KFP_2_15_ON, Launcher, load_package, task_order
 from pipeline.kubeflow_runner import compile_pipeline
 from pipeline.pipeline import assembler_id, trainer_id
 from pipeline.profile import parse_profile
@@ -144,9 +144,9 @@ def test_the_kfp_ui_gets_the_report_summary_and_scalars(launched):
 
 
 def test_the_first_tasks_run_as_on_kfp_2_0_to_2_4(package):
-    """No executor-logs output, the executor output file in /tmp/kfp_outputs."""
+    """No executor-logs output, the executor output file in the legacy place (LEGACY_OUTPUT_FILE)."""
     pipeline_spec, root = package
     launcher, results = launch(pipeline_spec, str(root / "kfp-2.0"), KFP_2_0_TO_2_4, FIRST_TASKS)
     assert_ran(results, FIRST_TASKS)
     assert set(launcher.outputs["FoldSplitter"]) == {"split_examples", "fold_table"}
-    assert launcher.executor_inputs["FoldSplitter"]["outputs"]["outputFile"].endswith("/tmp/kfp_outputs/output_metadata.json")
+    assert launcher.executor_inputs["FoldSplitter"]["outputs"]["outputFile"].endswith("/" + LEGACY_OUTPUT_FILE)
