@@ -23,7 +23,9 @@ def top_k(scores: np.ndarray, k: int = 20) -> tuple[np.ndarray, np.ndarray]:
     Returns (class_ids [N, k'] int64, top_scores [N, k'] float64), each row sorted by
     score descending, ties broken by lower class id (also at the k-th place).
     """
-    scores = np.asarray(scores, dtype=np.float64)
+    scores = np.asarray(scores)
+    if not np.issubdtype(scores.dtype, np.floating):
+        scores = scores.astype(np.float64)
     if scores.ndim != 2:
         raise ValueError(f"scores must be [videos, classes], got shape {scores.shape}")
     if k < 1:
@@ -32,9 +34,11 @@ def top_k(scores: np.ndarray, k: int = 20) -> tuple[np.ndarray, np.ndarray]:
         raise ValueError("scores hold NaN")
     num_videos, num_classes = scores.shape
     k = min(k, num_classes)
+    # Selected in the scores' own precision (a float32 → float64 cast keeps every order
+    # and tie); only the k chosen scores per row are widened.
     selected = _top_k_mask(scores, k)
     class_ids = np.nonzero(selected)[1].reshape(num_videos, k)  # ascending class id per row
-    top_scores = np.take_along_axis(scores, class_ids, axis=1)
+    top_scores = np.take_along_axis(scores, class_ids, axis=1).astype(np.float64)
     by_score = np.argsort(-top_scores, axis=1, kind="stable")
     return (np.take_along_axis(class_ids, by_score, axis=1),
             np.take_along_axis(top_scores, by_score, axis=1))
@@ -45,10 +49,16 @@ def _top_k_mask(scores: np.ndarray, k: int) -> np.ndarray:
     lowest class ids among those equal to it (argpartition alone picks ties arbitrarily)."""
     num_classes = scores.shape[1]
     kth_largest = np.partition(scores, num_classes - k, axis=1)[:, num_classes - k, None]
-    above = scores > kth_largest
-    places_left = k - above.sum(axis=1, keepdims=True)
-    tied = scores == kth_largest
-    return above | (tied & (np.cumsum(tied, axis=1) <= places_left))
+    selected = scores >= kth_largest
+    # Only rows with more ties at the k-th place than places left need the tie order.
+    places_left = k - (scores > kth_largest).sum(axis=1)
+    overfull = np.nonzero(selected.sum(axis=1) > k)[0]
+    if overfull.size:
+        rows = scores[overfull]
+        tied = rows == kth_largest[overfull]
+        selected[overfull] = (rows > kth_largest[overfull]) | (
+            tied & (np.cumsum(tied, axis=1) <= places_left[overfull, None]))
+    return selected
 
 
 class _Judged(NamedTuple):

@@ -110,12 +110,16 @@ def test_top_k_clips_k_to_classes_and_rejects_nan():
         metrics.top_k(np.array([[np.nan, 1.0]]), 1)
 
 
-def test_top_k_matches_full_stable_argsort():
-    scores = np.random.default_rng(0).integers(0, 5, size=(40, 30)).astype(np.float64)  # many ties
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.int64])
+def test_top_k_matches_full_stable_argsort(dtype):
+    rng = np.random.default_rng(0)
+    scores = rng.integers(0, 5, size=(40, 30)).astype(dtype)  # many ties
+    scores[::3] = rng.permutation(30)  # and some tie-free rows
     class_ids, top_scores = metrics.top_k(scores, 7)
     expected = np.argsort(-scores, axis=1, kind="stable")[:, :7]
     np.testing.assert_array_equal(class_ids, expected)
     np.testing.assert_array_equal(top_scores, np.take_along_axis(scores, expected, 1))
+    assert top_scores.dtype == np.float64
 
 
 def test_hit_at_1():

@@ -96,14 +96,12 @@ def fit(model: keras.Model, train_dataset: tf.data.Dataset,
     keras.utils.set_random_seed(recipe.seed)
     if recipe.mixup_alpha > 0:
         train_dataset = mixup(train_dataset, recipe.mixup_alpha, recipe.seed)
-    model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate=recipe.learning_rate,
-                                        global_clipnorm=recipe.clipnorm),
-        loss=keras.losses.BinaryCrossentropy(from_logits=True))
+    model.compile(optimizer=adam(recipe), loss=keras.losses.BinaryCrossentropy(from_logits=True))
     callbacks = _callbacks(recipe, validation_features, validation_labels, log_dir,
                            progress_prefix, validation_batch_size)
-    history = model.fit(train_dataset, epochs=recipe.max_epochs, callbacks=callbacks,
-                        verbose=0).history
+    train_dataset, steps_per_epoch = _epochs_of_one_iterator(train_dataset)
+    history = model.fit(train_dataset, epochs=recipe.max_epochs, steps_per_epoch=steps_per_epoch,
+                        callbacks=callbacks, verbose=0).history
     history = {name: [float(value) for value in values] for name, values in history.items()}
     epochs_run = len(history["loss"])
     if validation_features is None:
@@ -113,6 +111,27 @@ def fit(model: keras.Model, train_dataset: tf.data.Dataset,
     best = int(np.argmax(val_gaps))  # the first maximum: the epoch EarlyStopping restored
     return {"best_val_gap": val_gaps[best], "best_epoch": best + 1, "epochs_run": epochs_run,
             "history": history}
+
+
+def adam(recipe: TrainingRecipe):
+    """Adam with the recipe's rate and global-norm clipping, as one fused kernel per weight.
+
+    The same update as `keras.optimizers.Adam` (m, v, bias-corrected step, epsilon 1e-7);
+    that one runs it as about ten separate ops per weight, which took 37% of an mlp
+    training step (docs/results.md, "a training step against the matmul limit")."""
+    return keras.optimizers.legacy.Adam(learning_rate=recipe.learning_rate,
+                                        global_clipnorm=recipe.clipnorm)
+
+
+def _epochs_of_one_iterator(dataset: tf.data.Dataset) -> tuple:
+    """(dataset, steps_per_epoch) for `fit`: a finite dataset repeated, so that Keras keeps
+    one iterator instead of building a new one each epoch (tearing the old one down
+    stalled some epochs by 1.5–2.5 s). Each repetition is still one pass over the
+    data, reshuffled by the dataset's own shuffle."""
+    steps = int(dataset.cardinality())
+    if steps < 1:  # unknown or infinite: epochs end where the dataset does
+        return dataset, None
+    return dataset.repeat(), steps
 
 
 def _callbacks(recipe: TrainingRecipe, validation_features, validation_labels,

@@ -104,3 +104,40 @@ def test_recipe_from_dict_rejects_unknown_keys_and_non_numbers():
 def test_recipe_from_dict_rejects_values_out_of_range(values, message):
     with pytest.raises(UserError, match=message):
         training.TrainingRecipe.from_dict(values, "l1_models[0]: training")
+
+
+def test_adam_takes_the_reference_steps_with_global_norm_clipping():
+    recipe = training.TrainingRecipe(learning_rate=0.1, clipnorm=1.0)
+    weights = tf.Variable([1.0, -2.0, 0.5])
+    gradients = [np.array([3.0, 4.0, 0.0]), np.array([0.1, -0.2, 0.05])]  # the first is clipped
+    optimizer = training.adam(recipe)
+    m, v, expected = np.zeros(3), np.zeros(3), weights.numpy().astype(np.float64)
+    for step, gradient in enumerate(gradients, start=1):
+        optimizer.apply_gradients([(tf.constant(gradient, tf.float32), weights)])
+        clipped = gradient * min(1.0, recipe.clipnorm / np.linalg.norm(gradient))
+        m = 0.9 * m + 0.1 * clipped
+        v = 0.999 * v + 0.001 * clipped ** 2
+        rate = recipe.learning_rate * np.sqrt(1 - 0.999 ** step) / (1 - 0.9 ** step)
+        expected -= rate * m / (np.sqrt(v) + 1e-7)
+        np.testing.assert_allclose(weights.numpy(), expected, rtol=1e-5)
+
+
+def test_fit_runs_each_epoch_over_every_batch_once(monkeypatch):
+    features, targets = learnable_problem(num_videos=300)
+    dataset = (tf.data.Dataset.from_tensor_slices((features, targets))
+               .shuffle(300, seed=0, reshuffle_each_iteration=True).batch(64))  # 5 batches, the last of 44
+    batches_per_epoch = []
+
+    class CountBatches(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            batches_per_epoch.append(0)
+
+        def on_train_batch_end(self, batch, logs=None):
+            batches_per_epoch[-1] += 1
+
+    model = registry.build_model("mlp", 20, hidden_size=8)
+    recipe = training.TrainingRecipe(max_epochs=3)
+    with_counter = training._callbacks
+    monkeypatch.setattr(training, "_callbacks", lambda *args: with_counter(*args) + [CountBatches()])
+    result = training.fit(model, dataset, None, None, recipe)
+    assert batches_per_epoch == [5, 5, 5] and result["epochs_run"] == 3

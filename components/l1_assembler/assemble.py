@@ -62,7 +62,7 @@ def mean_rows(fold_artifacts: list, split: str, model_name: str):
 def assemble(fold_artifacts: list, predictions, num_folds: int, model_name: str) -> list[dict]:
     """Writes the model's `oof`, `holdout` and `test` predictions; returns the fold summaries."""
     in_order = folds_in_order(fold_artifacts, num_folds, model_name)
-    splits.write_split_records(predictions, splits.OOF, out_of_fold_records(in_order))
+    splits.write_split_records(predictions, splits.OOF, out_of_fold_records(in_order), dense_scores=True)
     for split in (splits.HOLDOUT, splits.TEST):
-        splits.write_split_records(predictions, split, mean_rows(in_order, split, model_name))
+        splits.write_split_records(predictions, split, mean_rows(in_order, split, model_name), dense_scores=True)
     return [artifact_properties.training_summary(artifact) for artifact in in_order]
