@@ -12,14 +12,26 @@ goes first, so that a slow spell of a shared machine does not favour one.
         --test 'DIR/validate003[2-9].tfrecord' [--profile quick]
 """
 import argparse
+import collections
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
 import time
 
 REPOSITORY = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# The runner's progress line of a finished component, e.g. "[3/27] L1Trainer-mlp-fold-0: done in 41 s".
+DONE_LINE = re.compile(r"\[\d+/\d+\] ([\w-]+): done in (\d+) s")
+
+
+def seconds_by_component_type(log_text: str) -> dict:
+    """Seconds per component type (the id without its model, fold or index), summed."""
+    totals = collections.Counter()
+    for component_id, seconds in DONE_LINE.findall(log_text):
+        totals[component_id.split("-")[0]] += int(seconds)
+    return dict(totals)
 
 
 def run_at(revision: str, args, workdir: str) -> dict:
@@ -35,13 +47,16 @@ def run_at(revision: str, args, workdir: str) -> dict:
         command += [flag for pattern in args.test for flag in ("--test", pattern)]
         environment = {**os.environ, "PYTHONPATH": tree, "TF_USE_LEGACY_KERAS": "1"}
         started = time.monotonic()
-        with open(os.path.join(workdir, "log.txt"), "w") as log:
+        log_path = os.path.join(workdir, "log.txt")
+        with open(log_path, "w") as log:
             subprocess.run(command, cwd=tree, env=environment, stdout=log, stderr=subprocess.STDOUT, check=True)
         seconds = time.monotonic() - started
+        with open(log_path) as log:
+            components = seconds_by_component_type(log.read())
         with open(os.path.join(output, "metrics.json")) as source:
             report = json.load(source)
         gaps = {f"{stage['name']}/{stage['split']}": stage["gap"] for stage in report["stages"]}
-        return {"seconds": seconds, "gaps": gaps}
+        return {"seconds": seconds, "gaps": gaps, "components": components}
     finally:
         subprocess.run(["git", "-C", REPOSITORY, "worktree", "remove", "--force", tree], check=True)
 
@@ -66,6 +81,10 @@ def main() -> None:
     before, after = results[args.before], results[args.after]
     before_seconds = sum(r["seconds"] for r in before) / len(before)
     after_seconds = sum(r["seconds"] for r in after) / len(after)
+    print(f"\n{'component (summed)':28s} {'before':>8s} {'after':>8s} {'ratio':>8s}")
+    for name, old in before[-1]["components"].items():
+        new = after[-1]["components"].get(name, 0)
+        print(f"{name:28s} {old:7d}s {new:7d}s {old / max(new, 1):8.2f}")
     print(f"\n{'stage/split':28s} {'before':>8s} {'after':>8s} {'diff':>8s}")
     largest = 0.0
     for stage in before[-1]["gaps"]:

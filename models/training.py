@@ -120,7 +120,21 @@ def adam(recipe: TrainingRecipe):
     that one runs it as about ten separate ops per weight, which took 37% of an mlp
     training step (docs/results.md, "a training step against the matmul limit")."""
     return keras.optimizers.legacy.Adam(learning_rate=recipe.learning_rate,
-                                        global_clipnorm=recipe.clipnorm)
+                                        gradient_transformers=[_clipped_to_global_norm(recipe.clipnorm)])
+
+
+def _clipped_to_global_norm(clipnorm: float):
+    """`tf.clip_by_global_norm` as a gradient transformer that leaves the gradients alone
+    while their norm is within `clipnorm` (the usual case): the library's version scales
+    every gradient by `clipnorm · min(1/norm, 1/clipnorm)` in every step, a pass over all
+    weights that took 4% of an mlp training step."""
+    def clip(grads_and_vars):
+        gradients, variables = zip(*grads_and_vars)
+        norm = tf.linalg.global_norm(gradients)
+        gradients = tf.cond(norm > clipnorm, lambda: [g * (clipnorm / norm) for g in gradients],
+                            lambda: list(gradients))
+        return list(zip(gradients, variables))
+    return clip
 
 
 def _epochs_of_one_iterator(dataset: tf.data.Dataset) -> tuple:

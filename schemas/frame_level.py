@@ -134,17 +134,44 @@ def aggregate(record: FrameRecord) -> dict[str, np.ndarray]:
     }
 
 
+ADDED_CONTEXT_KEYS = (*AGGREGATE_KEYS, SOURCE_FRAMES_KEY, STAND_IN_KEY)
+
+
+def aggregates_context(aggregates: dict, source_frames: int, stand_in: bool = False) -> tf.train.Features:
+    """The context features a frame-feature record adds to its frame-level record."""
+    feature = {key: tf.train.Feature(float_list=tf.train.FloatList(value=aggregates[key].tolist()))
+               for key in AGGREGATE_KEYS}
+    feature[SOURCE_FRAMES_KEY] = tf.train.Feature(int64_list=tf.train.Int64List(value=[source_frames]))
+    feature[STAND_IN_KEY] = tf.train.Feature(int64_list=tf.train.Int64List(value=[int(stand_in)]))
+    return tf.train.Features(feature=feature)
+
+
 def add_aggregates(sequence: tf.train.SequenceExample, aggregates: dict, source_frames: int,
                    max_frames: int, stand_in: bool = False) -> tf.train.SequenceExample:
     """Truncates the proto's frames to `max_frames` and writes the aggregates into its context, in place."""
     context = sequence.context.feature
-    for key in AGGREGATE_KEYS:
-        context[key].float_list.value[:] = aggregates[key].tolist()
-    context[SOURCE_FRAMES_KEY].int64_list.value[:] = [source_frames]
-    context[STAND_IN_KEY].int64_list.value[:] = [int(stand_in)]
+    for key, value in aggregates_context(aggregates, source_frames, stand_in).feature.items():
+        context[key].CopyFrom(value)
     for key in (RGB_KEY, AUDIO_KEY):
         del sequence.feature_lists.feature_list[key].feature[max_frames:]
     return sequence
+
+
+def with_aggregates(serialized: bytes, sequence: tf.train.SequenceExample, aggregates: dict,
+                    max_frames: int) -> bytes:
+    """The frame-feature record of a parsed frame-level record (`serialized`, `sequence`).
+
+    A record with at most `max_frames` frames and none of the added keys is kept as it
+    is, with the added context appended as a second serialized message: a protobuf
+    parser merges concatenated messages (map entries added), so the frames, nearly all
+    of the bytes, are not serialized again. Otherwise the proto is changed and
+    serialized whole."""
+    source_frames = len(sequence.feature_lists.feature_list[RGB_KEY].feature)
+    context = sequence.context.feature
+    if source_frames <= max_frames and not any(key in context for key in ADDED_CONTEXT_KEYS):
+        added = tf.train.SequenceExample(context=aggregates_context(aggregates, source_frames))
+        return serialized + added.SerializeToString()
+    return add_aggregates(sequence, aggregates, source_frames, max_frames).SerializeToString()
 
 
 def stand_in_record(video_id: str, labels, mean_rgb: np.ndarray, mean_audio: np.ndarray) -> bytes:

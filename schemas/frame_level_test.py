@@ -1,6 +1,7 @@
 """The frame-level record: official dequantization, parsing with clear errors, aggregates."""
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from schemas import frame_level
 from schemas.video_level import AUDIO_SIZE, RGB_SIZE
@@ -52,6 +53,38 @@ def test_add_aggregates_truncates_frames_and_fills_context():
     np.testing.assert_array_equal(truncated.rgb, record_rgb[:3])
     assert sequence.context.feature[frame_level.SOURCE_FRAMES_KEY].int64_list.value == [5]
     assert len(sequence.context.feature["std_rgb"].float_list.value) == RGB_SIZE
+
+
+@pytest.mark.parametrize("num_frames, max_frames", [(4, 4), (4, 9), (6, 3)])
+def test_with_aggregates_equals_the_rewritten_record(num_frames, max_frames):
+    rgb, audio = frames(np.random.default_rng(3), num_frames)
+    serialized = frame_level.make_sequence_example("v2", [3, 7], rgb, audio).SerializeToString()
+    record, sequence = frame_level.parse_frame_proto(serialized)
+    aggregates = frame_level.aggregate(record)
+    output = frame_level.with_aggregates(serialized, sequence, aggregates, max_frames)
+    rewritten = frame_level.add_aggregates(frame_level.parse_frame_proto(serialized)[1], aggregates,
+                                           num_frames, max_frames)
+    assert tf.train.SequenceExample.FromString(output) == rewritten
+    context_spec, sequence_spec = frame_level.frame_feature_spec()
+    parsed = [tf.io.parse_single_sequence_example(record_bytes, context_spec, sequence_spec)
+              for record_bytes in (output, rewritten.SerializeToString())]
+    for part in (0, 1):
+        for key, value in parsed[0][part].items():
+            other = parsed[1][part][key]
+            if isinstance(value, tf.SparseTensor):
+                value, other = tf.sparse.to_dense(value), tf.sparse.to_dense(other)
+            np.testing.assert_array_equal(value.numpy(), other.numpy())
+
+
+def test_with_aggregates_replaces_context_it_would_add():
+    rgb, audio = frames(np.random.default_rng(4), 2)
+    sequence = frame_level.make_sequence_example("v3", [], rgb, audio)
+    sequence.context.feature[frame_level.SOURCE_FRAMES_KEY].int64_list.value[:] = [99]
+    serialized = sequence.SerializeToString()
+    record, parsed = frame_level.parse_frame_proto(serialized)
+    output = tf.train.SequenceExample.FromString(
+        frame_level.with_aggregates(serialized, parsed, frame_level.aggregate(record), 5))
+    assert output.context.feature[frame_level.SOURCE_FRAMES_KEY].int64_list.value == [2]
 
 
 def _mutated(mutate) -> bytes:

@@ -60,9 +60,7 @@ class FrameOutput(NamedTuple):
 def frame_feature_record(serialized: bytes, num_classes: int, max_frames: int) -> tuple[str, bytes]:
     """(video id, frame-feature record) of one frame-level record; ValueError if it is malformed."""
     record, sequence = frame_level.parse_frame_proto(serialized, num_classes)
-    aggregates = frame_level.aggregate(record)
-    frame_level.add_aggregates(sequence, aggregates, len(record.rgb), max_frames)
-    return record.video_id, sequence.SerializeToString()
+    return record.video_id, frame_level.with_aggregates(serialized, sequence, frame_level.aggregate(record), max_frames)
 
 
 class ParseFrameFile(beam.DoFn):
