@@ -12,8 +12,8 @@ import types
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 
-from components import splits  # noqa: E402
 from components.l1_trainer import trainer  # noqa: E402
+from models import data  # noqa: E402
 from models.model_config import L1ModelConfig  # noqa: E402
 from schemas.video_level import NUM_CLASSES  # noqa: E402
 
@@ -31,13 +31,13 @@ def main() -> None:
     if not split_dirs:
         raise SystemExit(f"no FoldSplitter output under {args.run_dir}")
     examples = types.SimpleNamespace(uri=split_dirs[-1])
-    fold_sets = [trainer.load_split(examples, name) for name in splits.fold_split_names(args.folds)]
-    print(f"{sum(len(s.ids) for s in fold_sets)} videos; validation fold 0: {len(fold_sets[0].ids)}")
+    files = trainer.split_files(examples, L1ModelConfig.from_dict(CONFIG), args.folds)
+    print(f"{data.count_records(files.folds)} videos; validation fold 0: {data.count_records(files.folds[:1])}")
     print("top_classes  parameters  fold-0 GAP@20  seconds")
     for top in args.top:
         config = L1ModelConfig.from_dict({**CONFIG, "top_classes": top})
         started = time.time()
-        model, summary = trainer.train_one_fold(config, fold_sets, 0, NUM_CLASSES, log_dir=None)
+        model, summary = trainer.train_one_fold(config, files, 0, NUM_CLASSES, log_dir=None)
         print(f"{top or 'all':>11}  {model.count_params():>10,}  {summary['best_val_gap']:>13.4f}  "
               f"{time.time() - started:>7.0f}", flush=True)
 

@@ -1,8 +1,9 @@
 """Roofline of a training step: examples/s through the real training path against the
 machine's dense-matmul limit at the same shapes and thread count, measured in one run.
 
-For each model, the training examples/s of `models.data.target_dataset` + `models.training.fit`
-(the L1Trainer's path; validation left out, the step is what is measured), the FLOPs of
+For each model, the training examples/s of `models.data.training_batches` + `models.training.fit`
+(the L1Trainer's path, streamed from a TFRecord file as the trainer reads a split;
+validation left out, the step is what is measured), the FLOPs of
 one step's matrix products from the layer shapes (forward, and backward: the weight
 gradient and, but for the first layer, the input gradient), and the time the same
 products take alone (`tf.matmul` at those shapes, in a loop). achieved/peak is the
@@ -17,6 +18,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
@@ -32,18 +34,29 @@ MODELS = {
 CLASSES = 3862
 
 
-def synthetic_inputs(family: str, kwargs: dict, videos: int, rng):
+def write_inputs(family: str, kwargs: dict, videos: int, directory: str) -> str:
+    """Synthetic videos with 3 labels each as one split file of the kind the family reads
+    (gzipped video-level Examples, or frame-level SequenceExamples); returns its path."""
     import numpy as np
+    import tensorflow as tf
 
     from models import registry
-    labels = [rng.choice(CLASSES, 3, replace=False) for _ in range(videos)]
-    if registry.reads(family) == "frames":
-        frames = kwargs["max_frames"]
-        features = {"frames": rng.integers(0, 256, (videos, frames, 1152), dtype=np.uint8),
-                    "num_frames": np.full(videos, frames, np.int32)}
-    else:
-        features = rng.normal(size=(videos, 1152)).astype(np.float32)
-    return features, labels
+    from schemas import frame_level, video_level
+    rng = np.random.default_rng(0)
+    frames = registry.reads(family) == "frames"
+    path = os.path.join(directory, "videos.tfrecord" + ("" if frames else ".gz"))
+    with tf.io.TFRecordWriter(path, options="" if frames else "GZIP") as writer:
+        for index in range(videos):
+            labels = rng.choice(CLASSES, 3, replace=False)
+            if frames:
+                quantized = rng.integers(0, 256, (kwargs["max_frames"], video_level.FEATURE_SIZE), dtype=np.uint8)
+                record = frame_level.make_sequence_example(str(index), labels, quantized[:, :video_level.RGB_SIZE],
+                                                           quantized[:, video_level.RGB_SIZE:])
+            else:
+                rgb, audio = np.split(rng.normal(size=video_level.FEATURE_SIZE), [video_level.RGB_SIZE])
+                record = video_level.make_example(str(index), labels, rgb, audio)
+            writer.write(record.SerializeToString())
+    return path
 
 
 def matmul_shapes(model, batch: int) -> list[tuple[int, int, int]]:
@@ -100,14 +113,15 @@ def measure(name: str, threads: int, videos: int, epochs: int) -> dict:
 
     from models import data, registry, training
     family, kwargs, batch, learning_rate = MODELS[name]
-    rng = np.random.default_rng(0)
-    features, labels = synthetic_inputs(family, kwargs, videos, rng)
-    target_ids, target_weights = data.padded(labels)
-    keras.utils.set_random_seed(0)
-    dataset = data.target_dataset(features, target_ids, target_weights, CLASSES, batch, seed=0)
-    model = registry.build_model(family, CLASSES, **kwargs)
     recipe = training.TrainingRecipe(batch_size=batch, max_epochs=epochs, learning_rate=learning_rate)
-    epoch_seconds = training.fit(model, dataset, None, None, recipe)["history"]["seconds"]
+    max_frames = kwargs.get("max_frames") if registry.reads(family) == "frames" else None
+    with tempfile.TemporaryDirectory(prefix="train-step-") as directory:
+        path = write_inputs(family, kwargs, videos, directory)
+        keras.utils.set_random_seed(0)
+        dataset = data.training_batches([path], data.Targets(CLASSES), batch, recipe.shuffle_buffer, seed=0,
+                                        max_frames=max_frames)
+        model = registry.build_model(family, CLASSES, **kwargs)
+        epoch_seconds = training.fit(model, dataset, None, recipe)["history"]["seconds"]
     steady = min(epoch_seconds[1:])  # the first epoch traces the step function
     examples_per_second = videos / steady
     shapes = matmul_shapes(model, batch)

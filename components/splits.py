@@ -155,8 +155,10 @@ def split_names(artifact) -> list[str]:
 
 def labels_by_id(examples, names: list[str]) -> dict[str, np.ndarray]:
     """Video id → hard label ids, over the splits `names` of a video-level artifact."""
-    videos = data.load_videos([split_files_pattern(examples, name) for name in names])
-    return dict(zip(videos.ids, videos.labels))
+    labels = {}
+    for batch in data.read_batches([split_files_pattern(examples, name) for name in names]):
+        labels.update(zip(data.ids_of(batch), data.label_rows(batch[data.LABELS])))
+    return labels
 
 
 def read_split_records(artifact, split: str):
@@ -180,7 +182,9 @@ def write_split_records(artifact, split: str, records, dense_scores: bool = Fals
             writer.write(record)
 
 
-def write_dense_predictions(artifact, split: str, ids: list[str], scores) -> None:
-    """One dense prediction row (schemas/predictions.py) per video id."""
+def write_dense_predictions(artifact, split: str, batches) -> None:
+    """One dense prediction row (schemas/predictions.py) per video, from (video ids,
+    scores [b, C]) batches, written as they come."""
     write_split_records(artifact, split, (predictions.encode_prediction(video_id, row)
-                                          for video_id, row in zip(ids, scores)), dense_scores=True)
+                                          for ids, scores in batches for video_id, row in zip(ids, scores)),
+                        dense_scores=True)

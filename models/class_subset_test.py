@@ -7,14 +7,6 @@ from models import data, layers, registry
 from common.errors import UserError
 
 
-def test_most_frequent_classes_and_restricted_targets():
-    labels = [np.array([3, 1]), np.array([3]), np.array([1, 7]), np.array([3, 2])]
-    assert list(data.most_frequent_classes(labels, 2)) == [1, 3]
-    assert list(data.most_frequent_classes(labels, 3)) == [1, 2, 3]  # ties: the lower id
-    target_ids = np.array([[3, 1], [2, -1]])
-    assert data.restricted_to(target_ids, np.array([1, 3])).tolist() == [[3, 1], [-1, -1]]
-
-
 def test_subset_model_predicts_over_the_whole_vocabulary():
     model = registry.build_subset_model("mlp", [2, 5, 7], 10, hidden_size=8)
     assert model.layers[-2].output_shape[-1] == 3  # the trained output layer is K wide
@@ -30,21 +22,27 @@ def test_subset_outside_the_vocabulary_is_refused():
         registry.build_subset_model("mlp", [0, 12], 10)
 
 
-def test_trainer_learns_the_top_classes_and_predicts_in_original_ids():
+def test_trainer_learns_the_top_classes_and_predicts_in_original_ids(tmp_path):
     from components.l1_trainer import trainer
     from models import training
+    from models.data_test import video_record, write_split
     from models.model_config import L1ModelConfig
     rng = np.random.default_rng(0)
-    fold_sets = []
-    for _ in range(3):
-        labels = [rng.choice(10, size=2, replace=False, p=np.linspace(10, 1, 10) / 55) for _ in range(60)]
-        fold_sets.append(data.VideoSet([f"v{i}" for i in range(60)],
-                                       rng.normal(size=(60, 1152)).astype(np.float32), labels))
+    patterns, labels = [], []
+    for fold in range(3):
+        fold_labels = [rng.choice(10, size=2, replace=False, p=np.linspace(10, 1, 10) / 55) for _ in range(60)]
+        features = rng.normal(size=(60, 1152)).astype(np.float32)
+        patterns.append(write_split(tmp_path, f"fold_{fold}", [
+            video_record(f"f{fold}v{i}", fold_labels[i], features[i]) for i in range(60)]))
+        labels.append(fold_labels)
     config = L1ModelConfig.from_dict({"name": "mlp_top3", "family": "mlp", "kwargs": {"hidden_size": 8},
                                       "top_classes": 3, "training": {"batch_size": 32, "max_epochs": 1}})
-    model, summary = trainer.train_one_fold(config, fold_sets, 0, 10, log_dir=None)
-    subset = data.most_frequent_classes([l for s in fold_sets[1:] for l in s.labels], 3)
-    probabilities = training.predict_probabilities(model, fold_sets[0].features, 64)
+    files = trainer.SplitFiles(patterns, "", "", None, False)
+    model, summary = trainer.train_one_fold(config, files, 0, 10, log_dir=None)
+    counts = np.bincount(np.concatenate(labels[1] + labels[2]), minlength=10)
+    subset = data.most_frequent_classes(counts, 3)
+    probabilities = np.concatenate([scores for _, scores in training.predict_batches(
+        model, data.read_batches([patterns[0]]))])
     assert probabilities.shape == (60, 10)
     outside = [c for c in range(10) if c not in subset]
     assert probabilities[:, outside].max() < 1e-9 and probabilities[:, subset].min() > 1e-6

@@ -16,14 +16,14 @@ import tensorflow as tf
 import tf_keras as keras
 from scipy.special import expit
 
-from models.metrics import gap, top_k
+from models import data
+from models.metrics import PooledGap, top_k
 from common.config_fields import require, scalar_fields
 from common.errors import UserError
 
 logger = logging.getLogger("y8m.training")
 
 GAP_TOP_K = 20
-VALIDATION_BATCH_SIZE = 1024
 
 
 @dataclasses.dataclass(frozen=True)
@@ -37,6 +37,8 @@ class TrainingRecipe:
     clipnorm: float = 10.0  # on the global gradient norm, as torch's clip_grad_norm_
     mixup_alpha: float = 0.0  # 0 = off
     seed: int = 0
+    # Serialized training records held for shuffling (models/data.py): the bound of a
+    # trainer's memory; about 5 kB each for video-level records, far more for frames.
     shuffle_buffer: int = 10000
 
     @classmethod
@@ -81,30 +83,28 @@ def mixup(dataset: tf.data.Dataset, alpha: float, seed: int) -> tf.data.Dataset:
     return dataset.map(mix)
 
 
-def fit(model: keras.Model, train_dataset: tf.data.Dataset,
-        validation_features: np.ndarray | None, validation_labels: list[np.ndarray] | None,
-        recipe: TrainingRecipe, log_dir: str | None = None,
-        progress_prefix: str = "", validation_batch_size: int = VALIDATION_BATCH_SIZE) -> dict:
+def fit(model: keras.Model, train_dataset: tf.data.Dataset, validation: tf.data.Dataset | None,
+        recipe: TrainingRecipe, log_dir: str | None = None, progress_prefix: str = "") -> dict:
     """Trains `model` (logits out) and leaves it holding its best-validation-GAP weights.
 
     `train_dataset` yields batched (features [b, 1152] float32, targets [b, C] float32,
-    multi-hot or soft). Without validation data (None, e.g. a student whose every fold
-    is leaky) it trains `max_epochs` epochs, keeps the last weights and reports
-    best_val_gap None. Returns best_val_gap, best_epoch (1-based), epochs_run and the
+    multi-hot or soft); `validation` the validation videos as parsed batches
+    (`models.data.read_batches`), streamed through the model after every epoch. Without
+    validation data (None, e.g. a student whose every fold is leaky) it trains
+    `max_epochs` epochs, keeps the last weights and reports best_val_gap None. Returns best_val_gap, best_epoch (1-based), epochs_run and the
     per-epoch history (loss, seconds, and with validation val_gap and lr).
     """
     keras.utils.set_random_seed(recipe.seed)
     if recipe.mixup_alpha > 0:
         train_dataset = mixup(train_dataset, recipe.mixup_alpha, recipe.seed)
     model.compile(optimizer=adam(recipe), loss=keras.losses.BinaryCrossentropy(from_logits=True))
-    callbacks = _callbacks(recipe, validation_features, validation_labels, log_dir,
-                           progress_prefix, validation_batch_size)
+    callbacks = _callbacks(recipe, validation, log_dir, progress_prefix)
     train_dataset, steps_per_epoch = _epochs_of_one_iterator(train_dataset)
     history = model.fit(train_dataset, epochs=recipe.max_epochs, steps_per_epoch=steps_per_epoch,
                         callbacks=callbacks, verbose=0).history
     history = {name: [float(value) for value in values] for name, values in history.items()}
     epochs_run = len(history["loss"])
-    if validation_features is None:
+    if validation is None:
         return {"best_val_gap": None, "best_epoch": epochs_run, "epochs_run": epochs_run,
                 "history": history}
     val_gaps = history["val_gap"]
@@ -148,16 +148,15 @@ def _epochs_of_one_iterator(dataset: tf.data.Dataset) -> tuple:
     return dataset.repeat(), steps
 
 
-def _callbacks(recipe: TrainingRecipe, validation_features, validation_labels,
-               log_dir: str | None, progress_prefix: str,
-               validation_batch_size: int = VALIDATION_BATCH_SIZE) -> list:
+def _callbacks(recipe: TrainingRecipe, validation: tf.data.Dataset | None, log_dir: str | None,
+               progress_prefix: str) -> list:
     progress = _EpochProgress(progress_prefix, recipe.max_epochs)
-    if validation_features is None:
+    if validation is None:
         callbacks = [progress]
     else:
         # Order matters: the later callbacks read the `val_gap` the first one logs.
         callbacks = [
-            _ValidationGap(validation_features, validation_labels, validation_batch_size),
+            _ValidationGap(validation),
             progress,
             keras.callbacks.ReduceLROnPlateau(monitor="val_gap", mode="max",
                                               factor=recipe.lr_plateau_factor,
@@ -171,31 +170,36 @@ def _callbacks(recipe: TrainingRecipe, validation_features, validation_labels,
     return callbacks
 
 
-def predict_probabilities(model: keras.Model, features: np.ndarray,
-                          batch_size: int = 1024) -> np.ndarray:
-    """Sigmoid scores [N, C] float32 of a logits model."""
-    logits = model.predict(features, batch_size=batch_size, verbose=0)
-    return expit(logits).astype(np.float32)
+def probabilities(model: keras.Model, features) -> np.ndarray:
+    """Sigmoid scores [b, C] float32 of a logits model on one batch of features."""
+    return expit(model.predict_on_batch(features)).astype(np.float32)
 
 
-def validation_gap(model: keras.Model, features: np.ndarray, labels: list[np.ndarray],
-                   batch_size: int = VALIDATION_BATCH_SIZE) -> float:
-    """GAP@20 of the model's scores against the true class ids of each video."""
-    scores = predict_probabilities(model, features, batch_size)
-    return gap(*top_k(scores, GAP_TOP_K), labels)
+def predict_batches(model: keras.Model, batches: tf.data.Dataset):
+    """(video ids, scores [b, C] float32) per parsed batch (`models.data.read_batches`)."""
+    for batch in batches:
+        yield data.ids_of(batch), probabilities(model, batch[data.FEATURES])
+
+
+def validation_gap(model: keras.Model, batches: tf.data.Dataset) -> float:
+    """GAP@20 of the model's scores against the true class ids of each video, streamed:
+    what is held per video is its top 20 scores and hits (`PooledGap`)."""
+    pooled = PooledGap()
+    for batch in batches:
+        scores = probabilities(model, batch[data.FEATURES])
+        pooled.add(*top_k(scores, GAP_TOP_K), data.label_rows(batch[data.LABELS]))
+    return pooled.gap()
 
 
 class _ValidationGap(keras.callbacks.Callback):
     """Puts the held-out GAP@20 into each epoch's logs as `val_gap`."""
 
-    def __init__(self, features: np.ndarray, labels: list[np.ndarray], batch_size: int = VALIDATION_BATCH_SIZE):
+    def __init__(self, batches: tf.data.Dataset):
         super().__init__()
-        self._features = features
-        self._labels = labels
-        self._batch_size = batch_size  # frame-level inputs are ~100 times larger per video
+        self._batches = batches
 
     def on_epoch_end(self, epoch, logs=None):
-        logs["val_gap"] = validation_gap(self.model, self._features, self._labels, self._batch_size)
+        logs["val_gap"] = validation_gap(self.model, self._batches)
 
 
 class _EpochProgress(keras.callbacks.Callback):

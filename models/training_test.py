@@ -5,7 +5,7 @@ import pytest
 import tensorflow as tf
 import tf_keras as keras
 
-from models import registry, training
+from models import data, registry, training
 from models.metrics import gap, top_k
 from schemas.video_level import FEATURE_SIZE
 from common.errors import UserError
@@ -20,6 +20,13 @@ def learnable_problem(num_videos=2000, num_classes=20, latent_size=16, seed=0):
     class_scores = latent @ rng.normal(size=(latent_size, num_classes))
     targets = class_scores > np.quantile(class_scores, 0.85, axis=0)  # about 3 labels a video
     return features.astype(np.float32), targets.astype(np.float32)
+
+
+def parsed_batches(features, labels, batch_size=128):
+    """In-memory videos as the batches `models.data.read_batches` yields."""
+    return tf.data.Dataset.from_tensor_slices({
+        data.IDS: [f"v{i}" for i in range(len(labels))], data.FEATURES: features,
+        data.LABELS: tf.ragged.constant([row.tolist() for row in labels], dtype=tf.int64)}).batch(batch_size)
 
 
 def test_fit_learns_stops_early_and_keeps_the_best_weights(caplog):
@@ -37,7 +44,7 @@ def test_fit_learns_stops_early_and_keeps_the_best_weights(caplog):
     keras.utils.set_random_seed(recipe.seed)
     model = registry.build_model("mlp", 20, hidden_size=64, dropout=0.0)
     with caplog.at_level(logging.INFO, logger="y8m.training"):
-        result = training.fit(model, train_dataset, features[validation], labels[validation],
+        result = training.fit(model, train_dataset, parsed_batches(features[validation], labels[validation]),
                               recipe, progress_prefix="[mlp fold 0] ")
 
     assert result["best_val_gap"] > prior_gap + 0.3
@@ -48,7 +55,7 @@ def test_fit_learns_stops_early_and_keeps_the_best_weights(caplog):
     assert len(progress) == result["epochs_run"]
     assert progress[0].startswith("[mlp fold 0] epoch 1/30 loss ")
 
-    scores = training.predict_probabilities(model, features[validation])
+    scores = training.probabilities(model, features[validation])
     assert scores.dtype == np.float32 and scores.min() >= 0 and scores.max() <= 1
     restored_gap = gap(*top_k(scores), labels[validation])
     assert restored_gap == pytest.approx(result["best_val_gap"], abs=1e-6)
@@ -60,7 +67,7 @@ def test_fit_without_validation_runs_every_epoch(caplog):
     recipe = training.TrainingRecipe(max_epochs=2)
     model = registry.build_model("gated_mlp", 20, hidden_size=8)
     with caplog.at_level(logging.INFO, logger="y8m.training"):
-        result = training.fit(model, dataset, None, None, recipe, progress_prefix="student")
+        result = training.fit(model, dataset, None, recipe, progress_prefix="student")
 
     assert result["best_val_gap"] is None
     assert result["best_epoch"] == result["epochs_run"] == 2
@@ -139,5 +146,5 @@ def test_fit_runs_each_epoch_over_every_batch_once(monkeypatch):
     recipe = training.TrainingRecipe(max_epochs=3)
     with_counter = training._callbacks
     monkeypatch.setattr(training, "_callbacks", lambda *args: with_counter(*args) + [CountBatches()])
-    result = training.fit(model, dataset, None, None, recipe)
+    result = training.fit(model, dataset, None, recipe)
     assert batches_per_epoch == [5, 5, 5] and result["epochs_run"] == 3

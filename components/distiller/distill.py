@@ -19,7 +19,6 @@ import logging
 import os
 import tempfile
 
-import numpy as np
 import tensorflow as tf
 import tf_keras
 
@@ -72,16 +71,16 @@ def train_network(soft_labels, config: StudentConfig, index: int, num_folds: int
     network = build_network(config, index, num_classes)
     member = config.networks()[index]
     recipe = member.recipe
-    videos = data.load_videos(splits.fold_files_patterns(soft_labels, num_folds), with_soft_labels=True)
-    target_ids, target_weights = data.padded(*data.mixed_targets(videos, config.soft_label_weight))
+    patterns = splits.fold_files_patterns(soft_labels, num_folds)
     transform = preprocessing.transform_layer(preprocessing.load(transform_dir))
     tf_keras.utils.set_random_seed(recipe.seed)  # its shuffling depends on its own seed only
-    dataset = data.target_dataset(videos.features, target_ids, target_weights, num_classes,
-                                  recipe.batch_size, seed=recipe.seed)
+    dataset = data.training_batches(patterns, data.Targets(num_classes, config.soft_label_weight), recipe.batch_size,
+                                    recipe.shuffle_buffer, seed=recipe.seed)
     count = len(config.networks())
     name = f"student network {index + 1}/{count} ({member.family})" if count > 1 else "student"
-    log.info("%s: %d videos, %d parameters", name, len(videos.ids), network.count_params())
-    summary = training.fit(network, transformed(dataset, transform), None, None, recipe,
+    log.info("%s: %d batches of %d videos per epoch, %d parameters", name, int(dataset.cardinality()),
+             recipe.batch_size, network.count_params())
+    summary = training.fit(network, transformed(dataset, transform), None, recipe,
                            log_dir=log_dir, progress_prefix=f"{name}: ")
     return network, {"family": member.family, **{key: value for key, value in summary.items() if key != "history"}}
 
@@ -105,31 +104,34 @@ def transformed(dataset: tf.data.Dataset, transform_layer) -> tf.data.Dataset:
     return dataset.map(apply, num_parallel_calls=tf.data.AUTOTUNE)
 
 
-def predict_split(serving_fn, examples, split: str) -> tuple[list[str], np.ndarray]:
-    """Runs the exported signature over a split's serialized Examples: video ids and scores."""
-    files = tf.io.gfile.glob(splits.split_files_pattern(examples, split))
-    ids, scores = [], []
-    if files:
-        batches = tf.data.TFRecordDataset(files, compression_type="GZIP").batch(PREDICT_BATCH)
-        for batch in batches.as_numpy_iterator():
-            outputs = serving.predict_serialized(serving_fn, list(batch))
-            ids.extend(video_id.decode() for video_id in outputs["video_id"])
-            scores.append(outputs["probabilities"])
-    return ids, np.concatenate(scores) if scores else np.zeros((0, 0), np.float32)
+def predict_split(serving_fn, examples, split: str, predictions_artifact=None) -> tuple[int, float | None]:
+    """Runs the exported signature over a split's serialized Examples batch by batch and,
+    when `predictions_artifact` is given, writes the scores as they come. Returns the
+    number of videos and the GAP@20 on hard labels (None when no video has labels)."""
+    files = data.files_of([splits.split_files_pattern(examples, split)])
+    pooled, counts = metrics.PooledGap(), {"videos": 0, "labels": 0}
+
+    def scored_batches():
+        for batch in tf.data.TFRecordDataset(files, compression_type="GZIP").batch(PREDICT_BATCH):
+            outputs = serving.predict_serialized(serving_fn, batch)
+            labels = data.label_rows(data.parse_labels(batch))
+            pooled.add(*metrics.top_k(outputs["probabilities"], GAP_TOP_K), labels)
+            counts["videos"] += len(labels)
+            counts["labels"] += sum(len(video_labels) for video_labels in labels)
+            yield [video_id.decode() for video_id in outputs["video_id"]], outputs["probabilities"]
+
+    if predictions_artifact is None:
+        for _ in scored_batches():
+            pass
+    else:
+        splits.write_dense_predictions(predictions_artifact, split, scored_batches())
+    return counts["videos"], pooled.gap() if counts["labels"] else None
 
 
-def holdout_gap(ids: list[str], scores: np.ndarray, labels_by_id: dict) -> float | None:
-    """GAP@20 of held-out scores on hard labels; None without labelled held-out videos."""
-    if not ids or not any(len(labels_by_id[video_id]) for video_id in ids):
-        return None
-    return float(metrics.gap(*metrics.top_k(scores, GAP_TOP_K), [labels_by_id[video_id] for video_id in ids]))
-
-
-def score_export(export_dir: str, examples, labels_by_id: dict) -> dict:
+def score_export(export_dir: str, examples) -> dict:
     """Size and held-out GAP of one exported SavedModel (predicted from serialized Examples)."""
-    ids, scores = predict_split(serving.load(export_dir), examples, splits.HOLDOUT)
-    return {"saved_model_bytes": serving.saved_model_bytes(export_dir),
-            "holdout_gap": holdout_gap(ids, scores, labels_by_id)}
+    _, holdout = predict_split(serving.load(export_dir), examples, splits.HOLDOUT)
+    return {"saved_model_bytes": serving.saved_model_bytes(export_dir), "holdout_gap": holdout}
 
 
 def export_and_predict(model, model_artifact, examples, predictions_artifact, transform_dir: str,
@@ -140,20 +142,16 @@ def export_and_predict(model, model_artifact, examples, predictions_artifact, tr
     export_dir = os.path.join(model_artifact.uri, SERVING_DIR)
     serving.export(model, export_dir, transform_dir, weights_dtype)
     serving_fn = serving.load(export_dir)
-    labels_by_id = splits.labels_by_id(examples, [splits.HOLDOUT])
-    counts, holdout = {}, None
+    counts, gaps = {}, {}
     for split in splits.STUDENT_PREDICTION_SPLITS:
-        ids, scores = predict_split(serving_fn, examples, split)
-        splits.write_dense_predictions(predictions_artifact, split, ids, scores)
-        counts[split] = len(ids)
-        if split == splits.HOLDOUT:
-            holdout = holdout_gap(ids, scores, labels_by_id)
+        counts[split], gaps[split] = predict_split(serving_fn, examples, split, predictions_artifact)
+    holdout = gaps[splits.HOLDOUT]
     size = serving.saved_model_bytes(export_dir)
     precisions = {weights_dtype: {"saved_model_bytes": size, "holdout_gap": holdout}}
     if weights_dtype != "float32":
         with tempfile.TemporaryDirectory(prefix="float32-reference-") as reference_dir:
             serving.export(model, reference_dir, transform_dir, "float32")
-            precisions["float32"] = score_export(reference_dir, examples, labels_by_id)
+            precisions["float32"] = score_export(reference_dir, examples)
     for dtype, scored in precisions.items():
         log.info("student export with %s weights: %s bytes, held-out GAP %s", dtype,
                  f"{scored['saved_model_bytes']:,}", scored["holdout_gap"])

@@ -17,7 +17,7 @@ def fold_output(tmp_path, fold: int, scores: dict, model_name: str = "mlp"):
     artifact = y8m_types.FoldPredictions()
     artifact.uri = str(tmp_path / f"{model_name}-fold-{fold}")
     for split, (ids, split_scores) in scores.items():
-        splits.write_dense_predictions(artifact, split, ids, split_scores)
+        splits.write_dense_predictions(artifact, split, [(ids, split_scores)])
     artifact.set_string_custom_property(artifact_properties.MODEL_NAME, model_name)
     artifact.set_int_custom_property(artifact_properties.FOLD, fold)
     artifact.set_string_custom_property(artifact_properties.TRAINING_SUMMARY, f'{{"fold": {fold}}}')

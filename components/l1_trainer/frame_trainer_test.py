@@ -51,13 +51,14 @@ def frame_features(tmp_path_factory):
 
 def test_frames_load_truncated_and_padded(frame_features):
     artifact, ids = frame_features
-    videos = data.load_frame_videos([splits.frame_split_files_pattern(artifact, FIRST_FOLD)], MAX_FRAMES)
-    assert videos.ids == ids[FIRST_FOLD]
-    assert videos.features["frames"].shape == (8, MAX_FRAMES, RGB_SIZE + AUDIO_SIZE)
+    batch, = list(data.read_batches([splits.frame_split_files_pattern(artifact, FIRST_FOLD)], max_frames=MAX_FRAMES))
+    assert data.ids_of(batch) == ids[FIRST_FOLD]
+    frames, counts = batch[data.FEATURES]["frames"].numpy(), batch[data.FEATURES]["num_frames"].numpy()
+    assert frames.shape == (8, MAX_FRAMES, RGB_SIZE + AUDIO_SIZE)
     # 1 + i % 6 source frames, of which at most 5 were kept by FrameFeatures, 4 by the model.
-    assert videos.features["num_frames"].tolist() == [min(1 + i % 6, 5, MAX_FRAMES) for i in range(8)]
-    assert not videos.features["frames"][0, 1:].any()  # zero padding after the one frame
-    assert [labels.tolist() for labels in videos.labels] == [[i % CLASSES] for i in range(8)]
+    assert counts.tolist() == [min(1 + i % 6, 5, MAX_FRAMES) for i in range(8)]
+    assert not frames[0, 1:].any()  # zero padding after the one frame
+    assert [labels.tolist() for labels in data.label_rows(batch[data.LABELS])] == [[i % CLASSES] for i in range(8)]
 
 
 def test_frame_model_predicts_every_video_of_every_split(frame_features, tmp_path):

@@ -10,6 +10,7 @@ predictions it writes are the same.
 import logging
 import os
 import time
+from typing import NamedTuple
 
 import tf_keras
 
@@ -25,10 +26,6 @@ FRAME_PREDICT_BATCH = 64
 log = logging.getLogger("y8m.l1_trainer")
 
 
-def load_split(examples, split: str, with_soft_labels: bool = False) -> data.VideoSet:
-    return data.load_videos([splits.split_files_pattern(examples, split)], with_soft_labels=with_soft_labels)
-
-
 def check_inputs(config: L1ModelConfig, soft_labels, frame_features) -> None:
     """A frame-level family needs FrameFeatures' output, a second-round model the soft labels."""
     if config.second_round != (soft_labels is not None):
@@ -41,34 +38,61 @@ def check_inputs(config: L1ModelConfig, soft_labels, frame_features) -> None:
                         "features; frame_features is only for frame-level families")
 
 
-def train_one_fold(config: L1ModelConfig, fold_sets: list[data.VideoSet], fold: int, num_classes: int,
+class SplitFiles(NamedTuple):
+    """Where a model's videos are: the file patterns of each split it reads."""
+    folds: list[str]  # one pattern per fold split, fold 0 first
+    holdout: str
+    test: str
+    max_frames: int | None  # FrameFeatures' records (frame-level families), that many frames kept
+    with_soft_labels: bool  # the fold files carry soft labels (SoftLabelIndexer's output)
+
+
+def split_files(examples, config: L1ModelConfig, num_folds: int, soft_labels=None, frame_features=None) -> SplitFiles:
+    """The model's input splits: frames for frame-level families; with `soft_labels`
+    (SoftLabelIndexer's output) its fold splits replace the examples'."""
+    check_inputs(config, soft_labels, frame_features)
+    fold_names = splits.fold_split_names(num_folds)
+    if frame_features is not None:
+        def pattern(split):
+            return splits.frame_split_files_pattern(frame_features, split)
+        return SplitFiles([pattern(name) for name in fold_names], pattern(splits.HOLDOUT), pattern(splits.TEST),
+                          config.frame_length, False)
+    fold_source = soft_labels if soft_labels is not None else examples
+    return SplitFiles([splits.split_files_pattern(fold_source, name) for name in fold_names],
+                      splits.split_files_pattern(examples, splits.HOLDOUT),
+                      splits.split_files_pattern(examples, splits.TEST), None, soft_labels is not None)
+
+
+def split_batches(config: L1ModelConfig, files: SplitFiles, pattern: str):
+    """The videos of one split's files as parsed batches, in file order."""
+    return data.read_batches([pattern], _predict_batch(config), files.max_frames)
+
+
+def train_one_fold(config: L1ModelConfig, files: SplitFiles, fold: int, num_classes: int,
                    log_dir: str | None) -> tuple:
     """Trains on every fold but `fold`, validates on `fold`'s hard labels; returns (model,
     fit summary). With `soft_label_weight` w the targets are w·soft + (1 − w)·hard."""
     recipe = config.training
-    train_set = data.concatenate([s for k, s in enumerate(fold_sets) if k != fold])
-    if config.second_round:
-        target_ids, target_weights = data.padded(*data.mixed_targets(train_set, config.soft_label_weight))
-    else:
-        target_ids, target_weights = data.padded(train_set.labels)
+    training_files = [pattern for k, pattern in enumerate(files.folds) if k != fold]
     class_subset = None
     if config.top_classes:
         # Chosen on the training folds only; the model still predicts (and is validated)
         # over every class, with the classes outside the subset never ranked.
-        class_subset = data.most_frequent_classes(train_set.labels, config.top_classes)
-        target_ids = data.restricted_to(target_ids, class_subset)
+        counts = data.label_counts(training_files, num_classes, files.max_frames)
+        class_subset = data.most_frequent_classes(counts, config.top_classes)
+    targets = data.Targets(num_classes, config.soft_label_weight if config.second_round else None,
+                           None if class_subset is None else tuple(int(c) for c in class_subset))
     # Shuffling and initial weights depend on (seed, fold) only, not on what ran before
     # in this process: a fold trained alone (a resumed run, one task on Kubeflow) learns the same.
     tf_keras.utils.set_random_seed(recipe.seed + fold)
-    train_dataset = data.target_dataset(train_set.features, target_ids, target_weights,
-                                        num_classes, recipe.batch_size, seed=recipe.seed + fold)
+    train_dataset = data.training_batches(training_files, targets, recipe.batch_size, recipe.shuffle_buffer,
+                                          seed=recipe.seed + fold, max_frames=files.max_frames)
     if class_subset is None:
         model = registry.build_model(config.family, num_classes, **config.kwargs)
     else:
         model = registry.build_subset_model(config.family, list(class_subset), num_classes, **config.kwargs)
-    summary = training.fit(model, train_dataset, fold_sets[fold].features, fold_sets[fold].labels,
-                           recipe, log_dir=log_dir, progress_prefix=f"{config.name} fold {fold}: ",
-                           validation_batch_size=_predict_batch(config))
+    summary = training.fit(model, train_dataset, split_batches(config, files, files.folds[fold]), recipe,
+                           log_dir=log_dir, progress_prefix=f"{config.name} fold {fold}: ")
     return model, summary
 
 
@@ -76,36 +100,22 @@ def _predict_batch(config: L1ModelConfig) -> int:
     return FRAME_PREDICT_BATCH if config.reads_frames else PREDICT_BATCH
 
 
-def load_splits(examples, config: L1ModelConfig, num_folds: int, soft_labels=None, frame_features=None):
-    """(fold sets, holdout, test) of the model's input: frames for frame-level families;
-    with `soft_labels` (SoftLabelIndexer's output) its fold splits replace the examples'."""
-    check_inputs(config, soft_labels, frame_features)
-    fold_names = splits.fold_split_names(num_folds)
-    if frame_features is not None:
-        def load(split):
-            return data.load_frame_videos([splits.frame_split_files_pattern(frame_features, split)], config.frame_length)
-        return [load(name) for name in fold_names], load(splits.HOLDOUT), load(splits.TEST)
-    fold_source = soft_labels if soft_labels is not None else examples
-    fold_sets = [load_split(fold_source, name, soft_labels is not None) for name in fold_names]
-    return fold_sets, load_split(examples, splits.HOLDOUT), load_split(examples, splits.TEST)
-
-
 def train_fold(examples, fold_predictions, config: L1ModelConfig, fold: int, num_folds: int, num_classes: int,
                soft_labels=None, frame_features=None) -> dict:
     """Trains the model of one fold and writes its scores on that fold (`oof`), on the
-    held-out split and on test into `fold_predictions`; returns the fold's summary.
-    `soft_labels`: SoftLabelIndexer's output, whose fold splits then replace the examples';
-    `frame_features`: FrameFeatures' output, read instead of the examples by frame-level families."""
+    held-out split and on test into `fold_predictions`, batch by batch as they are made;
+    returns the fold's summary. `soft_labels`: SoftLabelIndexer's output, whose fold
+    splits then replace the examples'; `frame_features`: FrameFeatures' output, read
+    instead of the examples by frame-level families."""
     if not 0 <= fold < num_folds:
         raise UserError(f"L1 model '{config.name}': fold {fold} is outside 0..{num_folds - 1}")
     started = time.time()
-    fold_sets, holdout, test = load_splits(examples, config, num_folds, soft_labels, frame_features)
+    files = split_files(examples, config, num_folds, soft_labels, frame_features)
     log_dir = os.path.join(fold_predictions.uri, "logs")
-    model, summary = train_one_fold(config, fold_sets, fold, num_classes, log_dir)
-    batch = _predict_batch(config)
-    for split, videos in ((splits.OOF, fold_sets[fold]), (splits.HOLDOUT, holdout), (splits.TEST, test)):
-        splits.write_dense_predictions(fold_predictions, split, videos.ids,
-                                       training.predict_probabilities(model, videos.features, batch))
+    model, summary = train_one_fold(config, files, fold, num_classes, log_dir)
+    for split, pattern in ((splits.OOF, files.folds[fold]), (splits.HOLDOUT, files.holdout), (splits.TEST, files.test)):
+        splits.write_dense_predictions(fold_predictions, split, training.predict_batches(
+            model, split_batches(config, files, pattern)))
     log.info("%s fold %d (of %d): validation GAP %.4f (%.0f s)", config.name, fold, num_folds,
              summary["best_val_gap"], time.time() - started)
     tf_keras.backend.clear_session()  # the local runner trains every fold in one process
