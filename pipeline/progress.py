@@ -6,10 +6,16 @@ format strings are fixed (tfx/orchestration/local/local_dag_runner.py and
 tfx/orchestration/portable/launcher.py, TFX 1.21). A filter on the `absl` logger reads
 them while the run lasts and passes only warnings and errors on, so TFX's INFO chatter
 stays out of the terminal and the log file.
+
+The absl logger's level is set through absl's own verbosity flag: TensorFlow's SavedModel
+export sets that flag to FATAL and back to the value it read from the flag, so a level set
+on the logger alone is lost at the first export (the run went silent from StudentTransform on).
 """
 import contextlib
 import logging
 import time
+
+from absl import logging as absl_logging
 
 log = logging.getLogger("y8m.run")
 
@@ -45,11 +51,11 @@ def component_progress(components: int):
     """Within: one progress line as each of the run's `components` starts and ends."""
     tfx_logger = logging.getLogger(TFX_LOGGER)
     progress = ComponentProgress(components)
-    saved_level = tfx_logger.level
-    tfx_logger.setLevel(logging.INFO)
+    saved_verbosity = absl_logging.get_verbosity()
+    absl_logging.set_verbosity(absl_logging.INFO)
     tfx_logger.addFilter(progress)
     try:
         yield progress
     finally:
         tfx_logger.removeFilter(progress)
-        tfx_logger.setLevel(saved_level)
+        absl_logging.set_verbosity(saved_verbosity)
