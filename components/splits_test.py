@@ -53,3 +53,15 @@ def test_layouts_and_labels_by_id(tmp_path):
     assert tf.io.gfile.glob(splits.frame_split_files_pattern(artifact, "fold_0")) == []  # gzipped, not frames
     labels = splits.labels_by_id(artifact, splits.fold_split_names(2))
     assert {video_id: value.tolist() for video_id, value in labels.items()} == {"a": [0, 7], "b": [0, 7], "c": [1, 7]}
+
+
+def test_split_records_are_written_a_bounded_number_to_a_file_and_read_back_in_order(tmp_path):
+    artifact = types.SimpleNamespace(uri=str(tmp_path))
+    records = [f"record {i}".encode() for i in range(7)]
+    splits.write_split_records(artifact, splits.OOF, records, records_per_file=3)
+    files = sorted(tf.io.gfile.glob(splits.split_files_pattern(artifact, splits.OOF)))
+    assert [len(list(tf.data.TFRecordDataset(f, compression_type="GZIP"))) for f in files] == [3, 3, 1]
+    assert list(splits.read_split_records(artifact, splits.OOF)) == records
+    splits.write_split_records(artifact, splits.HOLDOUT, [], records_per_file=3)
+    assert len(tf.io.gfile.glob(splits.split_files_pattern(artifact, splits.HOLDOUT))) == 1
+    assert list(splits.read_split_records(artifact, splits.HOLDOUT)) == []

@@ -20,14 +20,15 @@ from common.errors import InvalidInputError, unwrapped_input_errors
 
 
 def prediction_files(artifact, model_name: str) -> list[str]:
-    """The file pattern of each prediction split; a split without files is an error."""
-    patterns = []
+    """The files of every prediction split; a split without files is an error."""
+    files = []
     for split in splits.PREDICTION_SPLITS:
         pattern = splits.split_files_pattern(artifact, split)
-        if not tf.io.gfile.glob(pattern):
+        split_files = sorted(tf.io.gfile.glob(pattern))
+        if not split_files:
             raise InvalidInputError(f"model '{model_name}': no '{split}' prediction files at {pattern}")
-        patterns.append(pattern)
-    return patterns
+        files += split_files
+    return files
 
 
 def merge_all(split_examples, predictions: list, merged, num_folds: int, beam_pipeline) -> None:

@@ -5,11 +5,16 @@ test, each once; anything else is an error naming the model and the video id. Fo
 video the candidates are the union of every model's top 20 labels (docs/method.md, Stage H),
 each with its L2 features (`schemas/predictions.py: l2_feature_names`).
 
-A dense row (3862 scores) is never shuffled. The join runs in two shuffles of small
-data: (1) each model's top 20 per video → the video's candidates (and the coverage
-checks); (2) each model's score and rank of just those candidates, looked up while its
-dense rows stream past → one row per video. Shuffled bytes, and the local runner's
-memory, are about a hundredth of a join of the dense rows.
+A dense row (3862 scores) is never shuffled, and no worker holds anything per video of
+the whole set. Each model's files are read twice, a file per task:
+(1) each row's top 20, with where the row lies (file, index) → joined by video id with
+    the videos: the video's candidates (and the coverage checks), and per model and file
+    a routing table (index → video id, candidates);
+(2) each file again with its routing table (bounded by the rows of one file: the
+    writers' `splits.RECORDS_PER_FILE`): each row's scores and ranks of its candidates
+    → joined by video id: one row per video.
+Shuffled bytes are about a hundredth of a join of the dense rows; a distributed runner
+spills them to disk, the local runner keeps them in memory.
 """
 import apache_beam as beam
 import numpy as np
@@ -20,6 +25,9 @@ from schemas import video_level
 from common.errors import InvalidInputError
 
 VIDEO = "video"
+COLUMNS = "columns"
+ROUTES = "routes"
+SHUFFLED_INTS = np.int32
 
 
 def video_key(serialized: bytes, fold: int):
@@ -46,8 +54,33 @@ def top_labels(scores: np.ndarray) -> np.ndarray:
     return np.argpartition(-scores, count - 1)[:count]
 
 
+def packed(class_ids: np.ndarray) -> bytes:
+    """Class ids or ranks as they are shuffled: int32 bytes (a pickled int64 array, Beam's
+    fallback for numpy, is several times larger, and the local runner holds every shuffle)."""
+    return np.asarray(class_ids, SHUFFLED_INTS).tobytes()
+
+
+def unpacked(data: bytes) -> np.ndarray:
+    return np.frombuffer(data, SHUFFLED_INTS)
+
+
+def file_rows(path: str, model_name: str):
+    """(index, video id, dense scores) of every row of one prediction file."""
+    for index, serialized in video_level.read_records(path):
+        yield (index, *dense_scores(serialized, model_name))
+
+
+def file_tops(numbered_path: tuple[int, str], model_name: str):
+    """Pass 1 over one prediction file: (video id, (file number, index, top 20)) of each row."""
+    file, path = numbered_path
+    for index, video_id, scores in file_rows(path, model_name):
+        yield video_id, (file, index, packed(top_labels(scores)))
+
+
 def candidate_set(video_id: str, grouped: dict, model_names: list[str]):
-    """(video id, (fold, labels, candidates)); every model and the video appear exactly once."""
+    """(video id, (fold, labels, candidates)); and under tag ROUTES, per model, where its
+    row of the video lies with the candidates to look up there: ((model, file number),
+    (index, video id, candidates)). Every model and the video appear exactly once."""
     videos = list(grouped[VIDEO])
     if not videos:
         model = next(name for name in model_names if list(grouped[name]))
@@ -62,7 +95,27 @@ def candidate_set(video_id: str, grouped: dict, model_names: list[str]):
             raise InvalidInputError(f"model '{name}': video '{video_id}' {problem}")
         tops.append(found[0])
     fold, labels = videos[0]
-    return video_id, (fold, labels, np.unique(np.concatenate(tops)))
+    candidates = packed(np.unique(np.concatenate([unpacked(top) for _, _, top in tops])))
+    yield video_id, (fold, labels, candidates)
+    for name, (file, index, _) in zip(model_names, tops):
+        yield beam.pvalue.TaggedOutput(ROUTES, ((name, file), (index, video_id, candidates)))
+
+
+def file_columns(routed_file, prediction_files: dict):
+    """Pass 2 over one prediction file, with its routing table (index → video id,
+    candidates; bounded by the rows of one file): (video id, (model, its scores and
+    ranks of the candidates)) of each row."""
+    (model_name, file), routes = routed_file
+    wanted = {index: (video_id, candidates) for index, video_id, candidates in routes}
+    path = prediction_files[model_name][file]
+    for index, video_id, scores in file_rows(path, model_name):
+        expected_id, candidates = wanted.pop(index, (None, None))
+        if video_id != expected_id:  # the first pass read this file otherwise
+            raise InvalidInputError(f"model '{model_name}': {path}: record {index} changed while the job ran")
+        candidate_scores, ranks = model_column(scores, unpacked(candidates))
+        yield video_id, (model_name, candidate_scores.tobytes(), packed(ranks))
+    if wanted:
+        raise InvalidInputError(f"model '{model_name}': {path} lost records while the job ran")
 
 
 def model_column(scores: np.ndarray, candidates: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -94,14 +147,17 @@ def candidates_of(video_id: str, fold: int, labels: np.ndarray, scores: np.ndarr
 
 def assemble(video_id: str, grouped: dict, model_names: list[str]) -> rows.CandidateRow:
     (fold, labels, candidates), = grouped[VIDEO]
-    columns = [next(iter(grouped[name])) for name in model_names]
-    return l2_row(video_id, fold, labels, candidates,
+    by_model = {name: (np.frombuffer(scores, np.float32), unpacked(ranks))
+                for name, scores, ranks in grouped[COLUMNS]}
+    columns = [by_model[name] for name in model_names]
+    return l2_row(video_id, fold, labels, unpacked(candidates).astype(np.int64),
                   np.stack([c[0] for c in columns], axis=1), np.stack([c[1] for c in columns], axis=1))
 
 
 @beam.ptransform_fn
 def MergePredictions(pipeline, video_splits: dict, prediction_files: dict):  # pylint: disable=invalid-name
-    """video_splits: fold number → file pattern; prediction_files: model name → patterns.
+    """video_splits: fold number → file pattern; prediction_files: model name → its
+    prediction files (paths).
 
     Returns a PCollection of CandidateRow.
     """
@@ -110,25 +166,18 @@ def MergePredictions(pipeline, video_splits: dict, prediction_files: dict):  # p
                | f"Key{fold}" >> beam.Map(video_key, fold)
                for fold, pattern in video_splits.items()]
               | "Videos" >> beam.Flatten())
-
-    def read_dense(name: str, stage: str):
-        # Each shuffle reads the files afresh: a dense PCollection consumed twice would be
-        # held whole by the runner until the second consumer's side input is ready.
-        return ([pipeline | f"{stage}Read{name}{i}" >> beam.io.ReadFromTFRecord(pattern)
-                 for i, pattern in enumerate(prediction_files[name])]
-                | f"{stage}All{name}" >> beam.Flatten()
-                | f"{stage}Decode{name}" >> beam.Map(dense_scores, name))
-
-    tops = {name: read_dense(name, "Tops") | f"Top{name}" >> beam.MapTuple(
-        lambda video_id, scores: (video_id, top_labels(scores))) for name in names}
+    tops = {name: (pipeline
+                   | f"Files{name}" >> beam.Create(list(enumerate(prediction_files[name])))
+                   | f"SpreadFiles{name}" >> beam.Reshuffle()
+                   | f"Tops{name}" >> beam.FlatMap(file_tops, name))
+            for name in names}
     candidate_sets = ({VIDEO: videos, **tops}
                       | "JoinTops" >> beam.CoGroupByKey()
-                      | "Candidates" >> beam.Map(lambda joined: candidate_set(*joined, names)))
-    candidates_by_id = beam.pvalue.AsDict(candidate_sets | "CandidatesOnly" >> beam.MapTuple(
-        lambda video_id, video: (video_id, video[2])))
-    columns = {name: read_dense(name, "Columns") | f"Column{name}" >> beam.Map(
-        lambda row, lookup: (row[0], model_column(row[1], lookup[row[0]])), candidates_by_id)
-        for name in names}
-    return ({VIDEO: candidate_sets, **columns}
+                      | "Candidates" >> beam.FlatMap(lambda joined: candidate_set(*joined, names)).with_outputs(
+                          ROUTES, main="candidates"))
+    columns = (candidate_sets[ROUTES]
+               | "RoutesByFile" >> beam.GroupByKey()
+               | "Columns" >> beam.FlatMap(file_columns, prediction_files))
+    return ({VIDEO: candidate_sets.candidates, COLUMNS: columns}
             | "JoinColumns" >> beam.CoGroupByKey()
             | "Rows" >> beam.Map(lambda joined: assemble(*joined, names)))

@@ -59,10 +59,14 @@ def small_case(tmp_path):
         order = rng.permutation(len(ids))  # file order must not matter
         _write(str(tmp_path / f"{name}.tfrecord"),
                [rows.encode_prediction(ids[i], matrix[i]) for i in order])
+        for part, rows_of_part in enumerate((order[:5], order[5:])):  # the same rows in two files
+            _write(str(tmp_path / f"{name}-{part}.tfrecord"),
+                   [rows.encode_prediction(ids[i], matrix[i]) for i in rows_of_part])
     return tmp_path, ids, scores
 
 
-def test_beam_merge_joins_by_id(small_case):
+@pytest.mark.parametrize("files", [["{}.tfrecord"], ["{}-0.tfrecord", "{}-1.tfrecord"]])
+def test_beam_merge_joins_by_id(small_case, files):
     path, ids, scores = small_case
     expected = {v: merge.candidates_of(v, 0, np.array([i % CLASSES]), np.stack([scores["a"][i], scores["b"][i]]))
                 for i, v in enumerate(ids)}
@@ -78,7 +82,7 @@ def test_beam_merge_joins_by_id(small_case):
     with TestPipeline() as pipeline:
         merged = pipeline | merge.MergePredictions(
             {0: str(path / "videos.tfrecord")},
-            {"a": [str(path / "a.tfrecord")], "b": [str(path / "b.tfrecord")]})
+            {name: [str(path / file.format(name)) for file in files] for name in ("a", "b")})
         assert_that(merged, check)
 
 
@@ -123,3 +127,15 @@ def test_top_labels_of_a_vocabulary_smaller_than_twenty():
     assert sorted(merge.top_labels(scores)) == [0, 1, 2, 3]
     many = np.linspace(0, 1, 30, dtype=np.float32)
     assert sorted(merge.top_labels(many)) == list(range(10, 30))
+
+
+def test_a_file_that_changed_between_the_passes_is_an_error(small_case):
+    path, ids, scores = small_case
+    files = {"a": [str(path / "a-0.tfrecord")]}
+    file_ids = [video_id for _, video_id, _ in merge.file_rows(files["a"][0], "a")]
+    other = next(v for v in ids if v != file_ids[0])
+    with pytest.raises(InvalidInputError, match="record 0 changed while the job ran"):
+        list(merge.file_columns((("a", 0), [(0, other, merge.packed([1]))]), files))
+    routes = [(index, video_id, merge.packed([1])) for index, video_id in enumerate(file_ids)]
+    with pytest.raises(InvalidInputError, match="lost records"):
+        list(merge.file_columns((("a", 0), routes + [(len(file_ids), "v999", merge.packed([1]))]), files))
