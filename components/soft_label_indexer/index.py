@@ -3,6 +3,13 @@
 A training record is the video-level Example plus `soft_label_ids` and
 `soft_label_values`: the stack's out-of-fold probabilities on the video's candidates
 (zero elsewhere). Trainers read features, hard and soft labels in one stream.
+
+The video records are never shuffled, and no worker holds anything per video of the
+whole set: (1) each fold file's video ids, with where each record lies (file, index), are
+joined by id with the soft-label rows; (2) each fold file is read again with its routing
+table (index → soft labels; bounded by the records of one file) and its records are
+written with their soft labels attached. The shuffled bytes are the ids and the sparse
+soft labels (about a tenth of the records).
 """
 import apache_beam as beam
 import numpy as np
@@ -14,45 +21,75 @@ from schemas import video_level
 from common.errors import InvalidInputError
 
 
-
-def keyed_video(serialized: bytes, fold: int):
+def video_id_of(serialized: bytes) -> str:
     feature = tf.train.Example.FromString(serialized).features.feature
-    return feature[video_level.ID_KEY].bytes_list.value[0].decode(), (fold, serialized)
+    return feature[video_level.ID_KEY].bytes_list.value[0].decode()
+
+
+def video_places(numbered_file: tuple[int, tuple[int, str]]):
+    """Pass 1 over one fold file: (video id, (file number, index)) of each record."""
+    file, (_, path) = numbered_file
+    for index, serialized in video_level.read_records(path):
+        yield video_id_of(serialized), (file, index)
 
 
 def keyed_soft_labels(serialized: bytes):
+    """(video id, (class ids, probabilities) as int64 and float32 bytes) of a stack row."""
     row = rows.decode_prediction(serialized)
     if row.class_ids is None:
         raise InvalidInputError(f"stack prediction of video '{row.video_id}' is dense; expected sparse rows")
     if not (np.isfinite(row.scores).all() and (row.scores >= 0).all() and (row.scores <= 1).all()):
         raise InvalidInputError(f"stack prediction of video '{row.video_id}' is not a probability in [0, 1]")
-    return row.video_id, (row.class_ids, row.scores)
+    return row.video_id, (np.asarray(row.class_ids, np.int64).tobytes(), np.asarray(row.scores, np.float32).tobytes())
 
 
-def with_soft_labels(video_id: str, grouped: dict) -> tuple[int, bytes]:
-    """(fold, the video's Example with its soft labels added)."""
-    videos, soft = list(grouped["video"]), list(grouped["soft"])
-    if len(videos) != 1 or len(soft) != 1:
-        raise InvalidInputError(f"video '{video_id}': {len(videos)} video records and {len(soft)} "
+def soft_label_route(video_id: str, grouped: dict):
+    """(file number, (index, soft labels)) of a video with one record and one soft-label row."""
+    places, soft = list(grouped["video"]), list(grouped["soft"])
+    if len(places) != 1 or len(soft) != 1:
+        raise InvalidInputError(f"video '{video_id}': {len(places)} video records and {len(soft)} "
                                 "soft-label rows; expected one of each")
-    fold, serialized = videos[0]
+    file, index = places[0]
+    return file, (index, soft[0])
+
+
+def with_soft_labels(serialized: bytes, soft_labels: tuple[bytes, bytes]) -> bytes:
+    """The video's Example with its soft labels added."""
     example = tf.train.Example.FromString(serialized)
-    class_ids, values = soft[0]
-    example.features.feature[SOFT_IDS_KEY].int64_list.value.extend(class_ids.tolist())
-    example.features.feature[SOFT_VALUES_KEY].float_list.value.extend(values.tolist())
-    return fold, example.SerializeToString()
+    class_ids, values = soft_labels
+    example.features.feature[SOFT_IDS_KEY].int64_list.value.extend(np.frombuffer(class_ids, np.int64).tolist())
+    example.features.feature[SOFT_VALUES_KEY].float_list.value.extend(np.frombuffer(values, np.float32).tolist())
+    return example.SerializeToString()
+
+
+def labelled_records(routed_file, fold_files: list[tuple[int, str]]):
+    """Pass 2 over one fold file with its routing table: (fold, Example with soft labels)
+    of each of its records."""
+    file, routes = routed_file
+    fold, path = fold_files[file]
+    soft_of = dict(routes)
+    for index, serialized in video_level.read_records(path):
+        if index not in soft_of:  # the first pass read this file otherwise
+            raise InvalidInputError(f"{path}: record {index} changed while the job ran")
+        yield fold, with_soft_labels(serialized, soft_of.pop(index))
+    if soft_of:
+        raise InvalidInputError(f"{path} lost records while the job ran")
 
 
 @beam.ptransform_fn
 def JoinSoftLabels(pipeline, fold_patterns: list[str], soft_label_pattern: str):  # pylint: disable=invalid-name
-    """Returns (fold, serialized Example with soft labels) for every video of the folds."""
-    videos = ([pipeline | f"ReadFold{fold}" >> beam.io.ReadFromTFRecord(pattern)
-               | f"KeyFold{fold}" >> beam.Map(keyed_video, fold)
-               for fold, pattern in enumerate(fold_patterns)]
-              | "Videos" >> beam.Flatten())
+    """Returns (fold, serialized Example with soft labels) for every video of the folds;
+    `fold_patterns[k]`: the files of fold k (globbed when the pipeline is built)."""
+    fold_files = [(fold, path) for fold, pattern in enumerate(fold_patterns)
+                  for path in sorted(tf.io.gfile.glob(pattern))]
+    places = (pipeline
+              | "FoldFiles" >> beam.Create(list(enumerate(fold_files)))
+              | "SpreadFoldFiles" >> beam.Reshuffle()
+              | "VideoIds" >> beam.FlatMap(video_places))
     soft = (pipeline | "ReadSoft" >> beam.io.ReadFromTFRecord(soft_label_pattern)
             | "KeySoft" >> beam.Map(keyed_soft_labels))
-    return ({"video": videos, "soft": soft}
+    return ({"video": places, "soft": soft}
             | "Join" >> beam.CoGroupByKey()
-            | "Attach" >> beam.MapTuple(with_soft_labels))
-
+            | "Route" >> beam.MapTuple(soft_label_route)
+            | "RoutesByFile" >> beam.GroupByKey()
+            | "Attach" >> beam.FlatMap(labelled_records, fold_files))

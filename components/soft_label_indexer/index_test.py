@@ -5,7 +5,7 @@ import tensorflow as tf
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
-from components.soft_label_indexer.index import JoinSoftLabels, with_soft_labels
+from components.soft_label_indexer.index import JoinSoftLabels, labelled_records, soft_label_route
 from schemas import predictions as rows
 from schemas import video_level
 from schemas.soft_labels import SOFT_IDS_KEY, SOFT_VALUES_KEY
@@ -42,4 +42,14 @@ def test_soft_labels_attach_to_their_video_in_its_fold(tmp_path):
 
 def test_a_video_without_soft_labels_is_an_error():
     with pytest.raises(InvalidInputError, match="video 'a': 1 video records and 0 soft-label rows"):
-        with_soft_labels("a", {"video": [(0, video("a"))], "soft": []})
+        soft_label_route("a", {"video": [(0, 0)], "soft": []})
+
+
+def test_a_fold_file_that_changed_between_the_passes_is_an_error(tmp_path):
+    write(tmp_path / "fold0.tfrecord", [video("a"), video("b")])
+    soft = (np.array([3], np.int64).tobytes(), np.array([0.5], np.float32).tobytes())
+    files = [(0, str(tmp_path / "fold0.tfrecord"))]
+    with pytest.raises(InvalidInputError, match="record 1 changed while the job ran"):
+        list(labelled_records((0, [(0, soft)]), files))
+    with pytest.raises(InvalidInputError, match="lost records"):
+        list(labelled_records((0, [(0, soft), (1, soft), (2, soft)]), files))
