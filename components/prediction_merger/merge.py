@@ -31,11 +31,10 @@ SHUFFLED_INTS = np.int32
 
 
 def video_key(serialized: bytes, fold: int):
-    """(video id, (fold, hard labels)) of a video-level record."""
+    """(video id, (fold, hard labels packed)) of a video-level record."""
     feature = tf.train.Example.FromString(serialized).features.feature
     video_id = feature[video_level.ID_KEY].bytes_list.value[0].decode()
-    labels = np.asarray(feature[video_level.LABELS_KEY].int64_list.value, np.int64)
-    return video_id, (fold, labels)
+    return video_id, (fold, packed(feature[video_level.LABELS_KEY].int64_list.value))
 
 
 def dense_scores(serialized: bytes, model_name: str) -> tuple[str, np.ndarray]:
@@ -150,7 +149,7 @@ def assemble(video_id: str, grouped: dict, model_names: list[str]) -> rows.Candi
     by_model = {name: (np.frombuffer(scores, np.float32), unpacked(ranks))
                 for name, scores, ranks in grouped[COLUMNS]}
     columns = [by_model[name] for name in model_names]
-    return l2_row(video_id, fold, labels, unpacked(candidates).astype(np.int64),
+    return l2_row(video_id, fold, unpacked(labels).astype(np.int64), unpacked(candidates).astype(np.int64),
                   np.stack([c[0] for c in columns], axis=1), np.stack([c[1] for c in columns], axis=1))
 
 
