@@ -54,7 +54,7 @@ def analysed_transform(records: list[bytes], work_dir: str) -> str:
             writer.write(record)
     transform_dir = os.path.join(work_dir, "transform")
     with beam.Pipeline(argv=beam_args("local")) as pipeline:
-        preprocessing.analyze(pipeline, [path], transform_dir, True, os.path.join(work_dir, "tmp"))
+        preprocessing.analyze(pipeline, path, transform_dir, True, os.path.join(work_dir, "tmp"))
     return transform_dir
 
 

@@ -89,7 +89,7 @@ def validate_folds(num_folds: int, holdout_fraction: float) -> None:
         raise UserError(f"holdout_fraction must lie in (0, 0.5), got {holdout_fraction}")
 
 
-def fold_split_name(fold: int) -> str:
+def fold_split_name(fold: int | str) -> str:
     return f"fold_{fold}"
 
 
@@ -137,6 +137,13 @@ def frame_split_files_pattern(artifact, split: str) -> str:
 def fold_files_patterns(artifact, num_folds: int) -> list[str]:
     """The files of every fold split (for the student: its training videos)."""
     return [split_files_pattern(artifact, name) for name in fold_split_names(num_folds)]
+
+
+def all_folds_files_pattern(artifact) -> str:
+    """One pattern of the files of every fold split of an artifact that has fold splits
+    only (SoftLabelIndexer's): for a Beam read, where several patterns would be several
+    reads, flattened, which the local runner holds whole."""
+    return split_files_pattern(artifact, fold_split_name("*"))
 
 
 def split_prefix(artifact, split: str) -> str:

@@ -38,7 +38,7 @@ def _analysed(tmp_path, records, standardize: bool) -> str:
             writer.write(record)
     transform_dir = str(tmp_path / "transform")
     with beam.Pipeline(argv=beam_args("local")) as pipeline:
-        preprocessing.analyze(pipeline, [path], transform_dir, standardize, str(tmp_path / "tmp"))
+        preprocessing.analyze(pipeline, path, transform_dir, standardize, str(tmp_path / "tmp"))
     return transform_dir
 
 

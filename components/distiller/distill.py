@@ -23,7 +23,7 @@ import tensorflow as tf
 import tf_keras
 
 from components import splits
-from common.errors import UserError
+from common.errors import InvalidInputError, UserError
 from models import data, metrics, preprocessing, registry, serving, training
 from models.model_config import StudentConfig
 
@@ -39,7 +39,10 @@ BYTES_PER_WEIGHT = {"float32": 4, "float16": 2}
 def analyze_training_features(pipeline, soft_labels, num_folds: int, transform_dir: str,
                               standardize: bool, temp_dir: str) -> None:
     """Adds the full-pass feature analysis over the student's training videos to `pipeline`."""
-    preprocessing.analyze(pipeline, splits.fold_files_patterns(soft_labels, num_folds), transform_dir,
+    if splits.split_names(soft_labels) != splits.fold_split_names(num_folds):
+        raise InvalidInputError(f"the soft labels have the splits {splits.split_names(soft_labels)}; "
+                                f"expected the {num_folds} fold splits only")
+    preprocessing.analyze(pipeline, splits.all_folds_files_pattern(soft_labels), transform_dir,
                           standardize, temp_dir)
 
 

@@ -155,16 +155,19 @@ def assemble(video_id: str, grouped: dict, model_names: list[str]) -> rows.Candi
 
 @beam.ptransform_fn
 def MergePredictions(pipeline, video_splits: dict, prediction_files: dict):  # pylint: disable=invalid-name
-    """video_splits: fold number → file pattern; prediction_files: model name → its
-    prediction files (paths).
+    """video_splits: fold number → file pattern (globbed when the pipeline is built);
+    prediction_files: model name → its prediction files (paths).
 
     Returns a PCollection of CandidateRow.
     """
     names = list(prediction_files)
-    videos = ([pipeline | f"Read{fold}" >> beam.io.ReadFromTFRecord(pattern)
-               | f"Key{fold}" >> beam.Map(video_key, fold)
-               for fold, pattern in video_splits.items()]
-              | "Videos" >> beam.Flatten())
+    # One read of every file: Beam's local runner would hold a Flatten of one read per split whole.
+    video_files = [(fold, path) for fold, pattern in video_splits.items() for path in sorted(tf.io.gfile.glob(pattern))]
+    videos = (pipeline
+              | "VideoFiles" >> beam.Create(video_files)
+              | "SpreadVideoFiles" >> beam.Reshuffle()
+              | "Videos" >> beam.FlatMapTuple(lambda fold, path: (video_key(serialized, fold)
+                                                                  for _, serialized in video_level.read_records(path))))
     tops = {name: (pipeline
                    | f"Files{name}" >> beam.Create(list(enumerate(prediction_files[name])))
                    | f"SpreadFiles{name}" >> beam.Reshuffle()
