@@ -27,9 +27,10 @@ def latest_merged(run_dir: str):
 
 
 def split_labels(sources: dict, chunk_videos: int) -> dict:
-    """split → video id → hard labels, from the merged rows."""
-    return {split: {video: labels for chunk in source(chunk_videos)
-                    for video, labels in zip(chunk.video_ids, chunk.labels)} for split, source in sources.items()}
+    """split → the hard labels of its videos, from the merged rows."""
+    return {split: evaluate.label_index_of({video: labels for chunk in source(chunk_videos)
+                                            for video, labels in zip(chunk.video_ids, chunk.labels)})
+            for split, source in sources.items()}
 
 
 def stack_with(feature_set: str, sources: dict, labels: dict, merged_names: list[str], profile) -> dict:

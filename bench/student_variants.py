@@ -137,8 +137,8 @@ def run_variant(name: str, config: dict, inputs: dict, work_dir: str, with_test:
     result = {"name": name, "config": config, "parameters": int(student.count_params()),
               "train_seconds": round(train_seconds, 1), "precisions": exported["precisions"]}
     for split in splits.STUDENT_PREDICTION_SPLITS if with_test else (splits.HOLDOUT,):
-        labels = splits.labels_by_id(examples, [split])
-        if any(len(video_labels) for video_labels in labels.values()):
+        labels = evaluate.label_index(examples, [split])
+        if labels.labels.size:
             result[split] = evaluate.score_split(name, split, evaluate.read_top_k(predictions, split), labels,
                                                  num_classes)
     return result

@@ -239,7 +239,39 @@ def per_class_ap(class_ids, top_scores, labels: Sequence, num_classes: int) -> n
 
 def evaluate(class_ids, top_scores, labels: Sequence, num_classes: int) -> dict:
     """All metrics at once: {"gap", "hit_at_1", "perr", "map"} as floats, "videos" as int."""
-    judged = _judge(class_ids, top_scores, labels)
+    return _evaluate(_judge(class_ids, top_scores, labels), num_classes)
+
+
+class PooledEvaluation:
+    """`evaluate` and `per_class_ap` over videos given a chunk at a time: `add` each chunk
+    in order, then ask; the results equal those on the chunks concatenated when the scores
+    are float32 (as stored predictions are). Holds per pair its class id, score and hit
+    (9 bytes), per video its label count and per true label its class (4 bytes each):
+    about 200 bytes a video at k = 20, not its labels or ids."""
+
+    def __init__(self):
+        self._parts: list[_Judged] = []
+
+    def add(self, class_ids, top_scores, labels: Sequence) -> None:
+        judged = _judge(class_ids, top_scores, labels)
+        self._parts.append(_Judged(judged.class_ids.astype(np.int32), judged.top_scores.astype(np.float32),
+                                   judged.relevant, judged.label_counts.astype(np.int32),
+                                   judged.true_classes.astype(np.int32)))
+
+    def _judged(self) -> _Judged:
+        if not self._parts:
+            return _judge(np.zeros((0, 0), np.int64), np.zeros((0, 0)), [])
+        return _Judged(*(np.concatenate(field) for field in zip(*self._parts)))
+
+    def evaluate(self, num_classes: int) -> dict:
+        return _evaluate(self._judged(), num_classes)
+
+    def per_class_ap(self, num_classes: int) -> np.ndarray:
+        judged = self._judged()
+        return _per_class_ap(judged, _pooled_rank_order(judged), num_classes)
+
+
+def _evaluate(judged: _Judged, num_classes: int) -> dict:
     rank_order = _pooled_rank_order(judged)
     return {
         "gap": _gap(judged, rank_order),

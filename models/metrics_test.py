@@ -209,3 +209,20 @@ def test_gap_is_fast():
     start = time.perf_counter()
     metrics.gap(class_ids, top_scores, labels)
     assert time.perf_counter() - start < 15.0  # ~1 s on 2 vCPUs; generous against noisy hosts
+
+
+def test_pooled_evaluation_over_chunks_equals_evaluate_over_all():
+    rng = np.random.default_rng(5)
+    videos, k, classes = 53, 20, 40
+    class_ids = np.stack([rng.permutation(classes)[:k] for _ in range(videos)])
+    class_ids[:5, 15:] = -1  # padded rows
+    top_scores = rng.random((videos, k)).astype(np.float32)
+    top_scores[:5, 15:] = -np.inf
+    labels = [rng.choice(classes, rng.integers(0, 5), replace=False) for _ in range(videos)]
+    pooled = metrics.PooledEvaluation()
+    for start in range(0, videos, 17):
+        pooled.add(class_ids[start:start + 17], top_scores[start:start + 17], labels[start:start + 17])
+    assert pooled.evaluate(classes) == metrics.evaluate(class_ids, top_scores, labels, classes)
+    np.testing.assert_array_equal(pooled.per_class_ap(classes),
+                                  metrics.per_class_ap(class_ids, top_scores, labels, classes))
+    assert metrics.PooledEvaluation().evaluate(classes)["videos"] == 0

@@ -122,6 +122,5 @@ def publish_outputs(output_dir: str, seconds: float) -> RunOutputs:
 
 
 def write_test_submission(predictions_uri: str, path: str) -> None:
-    top = evaluate.read_top_k(types.SimpleNamespace(uri=predictions_uri), splits.TEST)
-    video_ids = list(top)
-    write_submission(path, video_ids, [top[v][0] for v in video_ids], [top[v][1] for v in video_ids])
+    top = list(evaluate.read_top_k(types.SimpleNamespace(uri=predictions_uri), splits.TEST))
+    write_submission(path, [row[0] for row in top], [row[1] for row in top], [row[2] for row in top])

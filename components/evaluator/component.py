@@ -11,7 +11,6 @@ scalar metrics (KFP's `system.` types, y8m_types.py), each under a display name.
 import json
 import os
 
-import numpy as np
 
 from tfx import types
 from tfx.dsl.components.base import base_component, base_executor, executor_spec
@@ -60,8 +59,7 @@ def evaluate_run(split_examples, l1_predictions: list, stack_predictions, studen
 def write_report(directory: str, metrics_report: dict, labels: dict, stack_predictions, student_predictions,
                  student_model, num_classes: int, settings: dict) -> str:
     """Writes report.html into `directory`; returns the page."""
-    fold_labels = np.concatenate([np.zeros(0, np.int64), *labels[splits.OOF].values()])
-    frequency = np.bincount(fold_labels.astype(np.int64), minlength=num_classes)
+    frequency = labels[splits.OOF].class_frequency(num_classes)
     ap_by_stage = {name: evaluate.per_class_ap(artifact, labels[splits.HOLDOUT], num_classes)
                    for name, artifact in (("stack", stack_predictions), ("student", student_predictions))}
     model_bytes = (student_model.get_int_custom_property(artifact_properties.SAVED_MODEL_BYTES)

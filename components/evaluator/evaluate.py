@@ -1,58 +1,144 @@
-"""GAP@20, Hit@1, PERR and MAP of every stage on hard labels, joined by video id."""
+"""GAP@20, Hit@1, PERR and MAP of every stage on hard labels, joined by video id.
+
+Held per split: the labels of its videos as a compact index (`LabelIndex`: sorted ids,
+labels in CSR form, about 30 bytes a video), and, while a stage is scored, its judged
+top-20 pairs (`metrics.PooledEvaluation`, about 200 bytes a video). Predictions stream
+in chunks of CHUNK_ROWS rows; nothing else grows with the number of videos.
+"""
 import logging
+from typing import NamedTuple
 
 import numpy as np
 
 from components import artifact_properties, splits
-from models import metrics
+from models import data, metrics
 from schemas import predictions as rows
 from common.errors import InvalidInputError
 
 log = logging.getLogger("y8m.evaluator")
 
 TOP_K = 20
+CHUNK_ROWS = 10_000
 
 
-def evaluation_labels(examples, num_folds: int) -> dict[str, dict]:
+class LabelIndex(NamedTuple):
+    """The hard labels of a set of videos: ids sorted (fixed-width bytes), the labels of
+    the video at position i in `labels[offsets[i]:offsets[i + 1]]`."""
+    ids: np.ndarray
+    offsets: np.ndarray  # int64, one more than the videos
+    labels: np.ndarray  # int32
+
+    def __len__(self) -> int:
+        return self.ids.size
+
+    def positions(self, video_ids: np.ndarray) -> np.ndarray:
+        """Each id's position in the index; -1 for an id not in it."""
+        if not len(self):
+            return np.full(video_ids.size, -1)
+        found = np.minimum(np.searchsorted(self.ids, video_ids), len(self) - 1)
+        return np.where(self.ids[found] == video_ids, found, -1)
+
+    def labels_at(self, positions: np.ndarray) -> list[np.ndarray]:
+        return [self.labels[self.offsets[p]:self.offsets[p + 1]] for p in positions]
+
+    def class_frequency(self, num_classes: int) -> np.ndarray:
+        return np.bincount(self.labels, minlength=num_classes)
+
+
+def label_index(examples, names: list[str]) -> LabelIndex:
+    """The hard labels of the videos of the splits `names` of a video-level artifact."""
+    ids, counts, labels = [], [], []
+    for batch in data.read_batches([splits.split_files_pattern(examples, name) for name in names]):
+        ids.append(batch[data.IDS].numpy())
+        counts.append(batch[data.LABELS].row_lengths().numpy())
+        labels.append(batch[data.LABELS].values.numpy())
+    return _indexed(ids, counts, labels, f"the splits {names}")
+
+
+def label_index_of(labels_by_id: dict) -> LabelIndex:
+    """The index of a mapping video id → hard labels."""
+    return _indexed([np.array([video_id.encode() for video_id in labels_by_id], object)],
+                    [np.array([len(labels) for labels in labels_by_id.values()], np.int64)],
+                    [np.concatenate([np.zeros(0, np.int64), *labels_by_id.values()])], "the labels")
+
+
+def _indexed(ids: list, counts: list, labels: list, where: str) -> LabelIndex:
+    """The index of videos given in parts: ids, label counts and labels in video order."""
+    if not ids:
+        return LabelIndex(np.zeros(0, "S1"), np.zeros(1, np.int64), np.zeros(0, np.int32))
+    ids, counts = np.concatenate(ids).astype(np.bytes_), np.concatenate(counts)
+    labels = np.concatenate(labels).astype(np.int32)
+    order = np.argsort(ids, kind="stable")
+    ids = ids[order]
+    repeated = ids[1:][ids[1:] == ids[:-1]]
+    if repeated.size:
+        raise InvalidInputError(f"video '{repeated[0].decode()}' occurs more than once in {where}")
+    starts = np.cumsum(counts) - counts
+    counts = counts[order]
+    offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    # Each sorted video's labels, gathered from where its record put them.
+    gather = np.repeat(starts[order] - offsets[:-1], counts) + np.arange(offsets[-1])
+    return LabelIndex(ids, offsets, labels[gather])
+
+
+def evaluation_labels(examples, num_folds: int) -> dict[str, LabelIndex]:
     """Hard labels per evaluation split; `test` only when the test files carry labels."""
-    labels = {splits.OOF: splits.labels_by_id(examples, splits.fold_split_names(num_folds)),
-              splits.HOLDOUT: splits.labels_by_id(examples, [splits.HOLDOUT])}
-    test = splits.labels_by_id(examples, [splits.TEST])
-    if any(len(video_labels) for video_labels in test.values()):
+    labels = {splits.OOF: label_index(examples, splits.fold_split_names(num_folds)),
+              splits.HOLDOUT: label_index(examples, [splits.HOLDOUT])}
+    test = label_index(examples, [splits.TEST])
+    if test.labels.size:
         labels[splits.TEST] = test
     return labels
 
 
-def read_top_k(artifact, split: str) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """video id → the top 20 (class ids, scores) of one prediction split."""
-    top = {}
+def read_top_k(artifact, split: str):
+    """Yields (video id, top 20 class ids, their scores) of each row of one prediction split."""
     for serialized in splits.read_split_records(artifact, split):
         row = rows.decode_prediction(serialized)
-        top[row.video_id] = rows.top_k_of(row, TOP_K)
-    return top
+        yield (row.video_id, *rows.top_k_of(row, TOP_K))
 
 
-def aligned(name: str, split: str, top: dict, labels: dict):
-    """(class ids, scores, labels) of the labelled videos, joined by video id."""
-    missing = [video_id for video_id in labels if video_id not in top]
-    if missing:
-        raise InvalidInputError(f"{name}: {len(missing)} videos of split '{split}' have no prediction, "
-                                f"e.g. {missing[:5]}")
-    ids = list(labels)
-    class_ids = np.stack([_padded(top[video_id][0], -1) for video_id in ids])
-    scores = np.stack([_padded(top[video_id][1], -np.inf) for video_id in ids])
-    return class_ids, scores, [labels[video_id] for video_id in ids]
+def pooled_split(name: str, split: str, top_k_rows, labels: LabelIndex) -> metrics.PooledEvaluation:
+    """Every labelled video's top 20 judged against its labels, joined by video id and read
+    in chunks; predictions of other videos are left out. Every labelled video must have
+    exactly one prediction."""
+    pooled, seen = metrics.PooledEvaluation(), np.zeros(len(labels), bool)
+    chunk = []
+    for row in top_k_rows:
+        chunk.append(row)
+        if len(chunk) == CHUNK_ROWS:
+            _add_chunk(name, split, chunk, labels, pooled, seen)
+            chunk = []
+    _add_chunk(name, split, chunk, labels, pooled, seen)
+    if not seen.all():
+        missing = [video_id.decode() for video_id in labels.ids[~seen][:5]]
+        raise InvalidInputError(f"{name}: {int((~seen).sum())} videos of split '{split}' have no prediction, "
+                                f"e.g. {missing}")
+    return pooled
 
 
-def score_split(name: str, split: str, top: dict, labels: dict, num_classes: int) -> dict:
-    return metrics.evaluate(*aligned(name, split, top, labels), num_classes)
+def _add_chunk(name: str, split: str, chunk: list, labels: LabelIndex, pooled, seen: np.ndarray) -> None:
+    if not chunk:
+        return
+    positions = labels.positions(np.array([video_id.encode() for video_id, _, _ in chunk]))
+    kept = np.flatnonzero(positions >= 0)
+    positions = positions[kept]
+    if seen[positions].any() or np.unique(positions).size < positions.size:
+        raise InvalidInputError(f"{name}: a video of split '{split}' has more than one prediction")
+    seen[positions] = True
+    class_ids = np.stack([_padded(chunk[i][1], -1) for i in kept]) if kept.size else np.zeros((0, TOP_K))
+    scores = np.stack([_padded(chunk[i][2], -np.inf) for i in kept]) if kept.size else np.zeros((0, TOP_K))
+    pooled.add(class_ids, scores, labels.labels_at(positions))
 
 
-def per_class_ap(artifact, holdout_labels: dict, num_classes: int) -> np.ndarray:
+def score_split(name: str, split: str, top_k_rows, labels: LabelIndex, num_classes: int) -> dict:
+    return pooled_split(name, split, top_k_rows, labels).evaluate(num_classes)
+
+
+def per_class_ap(artifact, holdout_labels: LabelIndex, num_classes: int) -> np.ndarray:
     """Each class's AP on the held-out split."""
-    top = read_top_k(artifact, splits.HOLDOUT)
-    return metrics.per_class_ap(*aligned(artifact_properties.model_name(artifact), splits.HOLDOUT,
-                                         top, holdout_labels), num_classes)
+    return pooled_split(artifact_properties.model_name(artifact), splits.HOLDOUT,
+                        read_top_k(artifact, splits.HOLDOUT), holdout_labels).per_class_ap(num_classes)
 
 
 def _padded(values: np.ndarray, fill) -> np.ndarray:
@@ -60,7 +146,7 @@ def _padded(values: np.ndarray, fill) -> np.ndarray:
     return np.concatenate([values, np.full(TOP_K - len(values), fill, values.dtype)])
 
 
-def stage_metrics(name: str, kind: str, artifact, labels: dict[str, dict], num_classes: int) -> list[dict]:
+def stage_metrics(name: str, kind: str, artifact, labels: dict[str, LabelIndex], num_classes: int) -> list[dict]:
     """Scores of every labelled split of the artifact; never out-of-fold for a model whose
     targets came from the stack (its teachers saw those folds)."""
     leaky = artifact.has_custom_property(artifact_properties.SOFT_LABEL_WEIGHT)
