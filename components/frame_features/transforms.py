@@ -39,6 +39,7 @@ log = logging.getLogger("y8m.frame_features")
 report_log = logging.getLogger(__name__)
 
 BAD = "bad"
+MISSING = "missing"
 TEMPORARY_PREFIX = ".writing-"
 # Reasons kept in the report, per job: enough to see what is wrong without a huge file.
 REPORTED_REASONS = 20
@@ -50,11 +51,17 @@ class BadRecord(NamedTuple):
     reason: str
 
 
-class FrameOutput(NamedTuple):
-    video_id: str
+class RecordAt(NamedTuple):
+    """Where a record lies: its file and its index there."""
     path: str
     index: int
-    serialized: bytes  # the frame-feature record
+
+
+class VideoAt(NamedTuple):
+    """A video-level record's split and place in FoldSplitter's files."""
+    split: str
+    path: str
+    index: int
 
 
 def frame_feature_record(serialized: bytes, num_classes: int, max_frames: int) -> tuple[str, bytes]:
@@ -63,70 +70,103 @@ def frame_feature_record(serialized: bytes, num_classes: int, max_frames: int) -
     return record.video_id, frame_level.with_aggregates(serialized, sequence, frame_level.aggregate(record), max_frames)
 
 
-class ParseFrameFile(beam.DoFn):
-    """A frame-level file → FrameOutput per good record; BadRecord (tag BAD) per bad one."""
-
-    def __init__(self, num_classes: int, max_frames: int):
-        super().__init__()
-        self._num_classes = num_classes
-        self._max_frames = max_frames
-
-    def process(self, path: str):
-        for item in video_level.scan_records(path):
-            if isinstance(item, video_level.Damage):  # the rest of the file is lost
-                yield beam.pvalue.TaggedOutput(BAD, BadRecord(path, item.index, item.reason))
-                continue
-            index, serialized = item
-            try:
-                video_id, output = frame_feature_record(serialized, self._num_classes, self._max_frames)
-            except ValueError as error:
-                yield beam.pvalue.TaggedOutput(BAD, BadRecord(path, index, str(error)))
-                continue
-            yield FrameOutput(video_id, path, index, output)
+def frame_ids(path: str, num_classes: int):
+    """Pass 1 over a frame-level file: (video id, RecordAt) per good record; BadRecord (tag
+    BAD) per corrupt or malformed one. Each record is validated in full, so that the join
+    sees good records only (a video whose one record is malformed gets a stand-in)."""
+    for item in video_level.scan_records(path):
+        if isinstance(item, video_level.Damage):  # the rest of the file is lost
+            yield beam.pvalue.TaggedOutput(BAD, BadRecord(path, item.index, item.reason))
+            continue
+        index, serialized = item
+        try:
+            record, _ = frame_level.parse_frame_proto(serialized, num_classes)
+        except ValueError as error:
+            yield beam.pvalue.TaggedOutput(BAD, BadRecord(path, index, str(error)))
+            continue
+        yield record.video_id, RecordAt(path, index)
 
 
-def route(frame: FrameOutput, split_of: dict):
-    """(split, record) of a video that has a video-level record; an orphan is a BadRecord (tag BAD)."""
-    split = split_of.get(frame.video_id)
-    if split is None:
-        yield beam.pvalue.TaggedOutput(BAD, BadRecord(
-            frame.path, frame.index, f"video {frame.video_id} has no video-level record"))
-        return
-    yield split, frame.serialized
+def video_id_of(serialized: bytes) -> str:
+    feature = tf.train.Example.FromString(serialized).features.feature
+    return feature[video_level.ID_KEY].bytes_list.value[0].decode()
 
 
-def split_records(split_and_path: tuple[str, str]):
-    """(split, serialized record) of every record of one of FoldSplitter's files."""
+def video_places(split_and_path: tuple[str, str]):
+    """(video id, VideoAt) of every record of one of FoldSplitter's files."""
     split, path = split_and_path
-    for _, serialized in video_level.read_records(path):
-        yield split, serialized
+    for index, serialized in video_level.read_records(path):
+        yield video_id_of(serialized), VideoAt(split, path, index)
 
 
-def video_split(serialized: bytes, split: str) -> tuple[str, str]:
-    """(video id, split) of a video-level record of FoldSplitter's split `split`."""
-    feature = tf.train.Example.FromString(serialized).features.feature
-    return feature[video_level.ID_KEY].bytes_list.value[0].decode(), split
-
-
-def missing_video(joined) -> list[tuple[str, str]]:
-    """[(video id, split)] when the video has no good frame record; a second record is an error."""
+def join_video(joined):
+    """One video id's video-level record and good frame records → where its output comes from:
+    (frame file, (index, video id, split)) when it has both; (video-level file, (index,
+    split)) under tag MISSING when it has no frame record; an orphan's BadRecord under tag
+    BAD. A second good frame record for the id fails the job."""
     video_id, grouped = joined
-    frame_records = sum(grouped["frames"])
-    if frame_records > 1:
-        raise InvalidInputError(f"video id '{video_id}' has {frame_records} frame-level records")
-    splits_of_video = list(grouped["split"])
-    return [(video_id, splits_of_video[0])] if splits_of_video and frame_records == 0 else []
+    frames = list(grouped["frames"])
+    if len(frames) > 1:
+        raise InvalidInputError(f"video id '{video_id}' has {len(frames)} frame-level records")
+    videos = list(grouped["videos"])  # at most one: VideoExampleGen fails on a repeated id
+    if not videos:
+        (frame,) = frames
+        yield beam.pvalue.TaggedOutput(BAD, BadRecord(
+            frame.path, frame.index, f"video {video_id} has no video-level record"))
+    elif frames:
+        yield frames[0].path, (frames[0].index, video_id, videos[0].split)
+    else:
+        yield beam.pvalue.TaggedOutput(MISSING, (videos[0].path, (videos[0].index, videos[0].split)))
 
 
-def stand_in(serialized: bytes, split: str, missing: dict):
-    """(split, stand-in record) of a video-level record whose video has no usable frames."""
+def wanted_records(path: str, wanted):
+    """(index, serialized record) of the records of `path` whose index is in `wanted`; stops
+    after the last of them. Fails when the file has fewer records than when it was first read."""
+    last = max(wanted)
+    for index, serialized in video_level.read_records(path):
+        if index in wanted:
+            yield index, serialized
+        if index == last:
+            return
+    raise changed_file(path, last, "gone")
+
+
+def routed_records(path_and_routes, num_classes: int, max_frames: int):
+    """Pass 2 over a frame-level file, with its routing table (index → video id, split):
+    (split, frame-feature record) of each of its records that has a video."""
+    path, routes = path_and_routes
+    route_of = {index: (video_id, split) for index, video_id, split in routes}
+    for index, serialized in wanted_records(path, route_of):
+        video_id, split = route_of[index]
+        # Pass 1 found a valid record of video_id here: anything else means the file changed.
+        try:
+            read_id, output = frame_feature_record(serialized, num_classes, max_frames)
+        except ValueError as error:
+            raise changed_file(path, index, str(error)) from None
+        if read_id != video_id:
+            raise changed_file(path, index, f"video {read_id}, not {video_id}")
+        yield split, output
+
+
+def changed_file(path: str, index: int, found: str) -> InvalidInputError:
+    return InvalidInputError(f"{path}: record {index} changed while the job ran (now: {found})")
+
+
+def stand_ins(path_and_missing):
+    """(split, stand-in record) of each video of one video-level file that has no usable frames."""
+    path, missing = path_and_missing
+    split_of = dict(missing)
+    for index, serialized in wanted_records(path, split_of):
+        yield split_of[index], stand_in(serialized)
+
+
+def stand_in(serialized: bytes) -> bytes:
+    """The stand-in frame-feature record of a video-level record (its video has no usable frames)."""
     feature = tf.train.Example.FromString(serialized).features.feature
-    video_id = feature[video_level.ID_KEY].bytes_list.value[0].decode()
-    if video_id not in missing:
-        return
     labels = feature[video_level.LABELS_KEY].int64_list.value if video_level.LABELS_KEY in feature else []
-    yield split, frame_level.stand_in_record(
-        video_id, labels, np.asarray(feature[video_level.RGB_KEY].float_list.value, np.float32),
+    return frame_level.stand_in_record(
+        feature[video_level.ID_KEY].bytes_list.value[0].decode(), labels,
+        np.asarray(feature[video_level.RGB_KEY].float_list.value, np.float32),
         np.asarray(feature[video_level.AUDIO_KEY].float_list.value, np.float32))
 
 
@@ -212,41 +252,36 @@ def AggregateFrames(pipeline, frame_files: list[str], video_splits: dict, num_cl
     Flatten of them would make the local runner hold every frame record in memory."""
     video_files = [(split, path) for split, pattern in video_splits.items()
                    for path in sorted(tf.io.gfile.glob(pattern))]
-
-    def read_videos(stage: str):
-        # (split, video-level record). Each use reads the files afresh: a collection consumed
-        # twice, once behind a side input computed later (the stand-ins), would be held whole.
-        return (pipeline
-                | f"{stage}Files" >> beam.Create(video_files)
-                | f"{stage}Spread" >> beam.Reshuffle()
-                | f"{stage}Read" >> beam.FlatMap(split_records))
-
-    split_table = read_videos("Table") | "SplitTable" >> beam.MapTuple(lambda split, record: video_split(record, split))
-    parsed = (pipeline
+    videos = (pipeline
+              | "VideoFiles" >> beam.Create(video_files)
+              | "SpreadVideoFiles" >> beam.Reshuffle()
+              | "VideoIds" >> beam.FlatMap(video_places))
+    frames = (pipeline
               | "Files" >> beam.Create(sorted(frame_files))
               | "SpreadFiles" >> beam.Reshuffle()
-              | "Parse" >> beam.ParDo(ParseFrameFile(num_classes, max_frames)).with_outputs(BAD, main="good"))
-    routed = parsed.good | "Route" >> beam.FlatMap(route, beam.pvalue.AsDict(split_table)).with_outputs(
-        BAD, main="routed")
-    missing = ({"split": split_table,
-                "frames": parsed.good | "FrameIds" >> beam.Map(lambda frame: (frame.video_id, 1))}
-               | "JoinIds" >> beam.CoGroupByKey()
-               | "Missing" >> beam.FlatMap(missing_video))
-    stand_ins = read_videos("StandIn") | "StandIns" >> beam.FlatMap(
-        lambda row, missing_ids: stand_in(row[1], row[0], missing_ids), beam.pvalue.AsDict(missing))
-    records = (routed.routed, stand_ins)
+              | "FrameIds" >> beam.FlatMap(frame_ids, num_classes).with_outputs(BAD, main="good"))
+    joined = ({"videos": videos, "frames": frames.good}
+              | "JoinIds" >> beam.CoGroupByKey()
+              | "Route" >> beam.FlatMap(join_video).with_outputs(BAD, MISSING, main="routes"))
+    routed = (joined.routes
+              | "RoutesByFile" >> beam.GroupByKey()
+              | "Aggregate" >> beam.FlatMap(routed_records, num_classes, max_frames))
+    stand_in_records = (joined[MISSING]
+                        | "MissingByFile" >> beam.GroupByKey()
+                        | "StandIns" >> beam.FlatMap(stand_ins))
+    records = (routed, stand_in_records)
 
     def count(collection, name):
         return beam.pvalue.AsSingleton(collection | name >> beam.combiners.Count.Globally())
 
-    bad = (parsed[BAD], routed[BAD]) | "Bad" >> beam.Flatten()
+    bad = (frames[BAD], joined[BAD]) | "Bad" >> beam.Flatten()
     summary = (pipeline
                | "One" >> beam.Create([None])
                | "Report" >> beam.Map(
                    lambda _, bad_summary, good, videos, without: report(bad_summary, good, videos, without),
                    beam.pvalue.AsSingleton(bad | "SummariseBad" >> beam.CombineGlobally(BadRecordSummary())),
-                   count(routed.routed, "CountGood"), count(split_table, "CountVideos"),
-                   count(missing, "CountMissing"))
+                   count(joined.routes, "CountGood"), count(videos, "CountVideos"),
+                   count(joined[MISSING], "CountMissing"))
                | "Check" >> beam.Map(check_report, max_bad_fraction, report_path))
     return records, summary
 

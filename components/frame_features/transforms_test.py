@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 from apache_beam.testing.test_pipeline import TestPipeline
-from apache_beam.testing.util import assert_that
+from apache_beam.testing.util import assert_that, equal_to
 
+from common.errors import InvalidInputError
 from components import splits
 from components.frame_features import transforms
 from schemas import frame_level, video_level
@@ -140,14 +141,76 @@ def test_a_video_with_two_frame_records_fails_the_job(case):
         run(case, 0.5, frame_files=[case.frame_files[0], case.frame_files[0]])
 
 
+def join(video_id, videos, frames):
+    return list(transforms.join_video((video_id, {"videos": videos, "frames": frames})))
+
+
 def test_orphans_and_missing_videos_are_decided_by_id():
-    joined = ("a", {"split": ["fold_0"], "frames": []})
-    assert transforms.missing_video(joined) == [("a", "fold_0")]
-    assert transforms.missing_video(("b", {"split": ["test"], "frames": [1]})) == []
-    assert transforms.missing_video(("c", {"split": [], "frames": [1]})) == []
-    frame = transforms.FrameOutput("c", "f.tfrecord", 4, b"")
-    (bad,) = list(transforms.route(frame, {"a": "fold_0"}))
-    assert bad.value == transforms.BadRecord("f.tfrecord", 4, "video c has no video-level record")
+    video = transforms.VideoAt("fold_0", "v.tfrecord", 7)
+    frame = transforms.RecordAt("f.tfrecord", 4)
+    (missing,) = join("a", [video], [])
+    assert missing.tag == transforms.MISSING and missing.value == ("v.tfrecord", (7, "fold_0"))
+    assert join("b", [transforms.VideoAt("test", "t.tfrecord", 0)], [frame]) == [("f.tfrecord", (4, "b", "test"))]
+    (orphan,) = join("c", [], [frame])
+    assert orphan.tag == transforms.BAD
+    assert orphan.value == transforms.BadRecord("f.tfrecord", 4, "video c has no video-level record")
+    with pytest.raises(InvalidInputError, match="video id 'd' has 2 frame-level records"):
+        join("d", [video], [frame, transforms.RecordAt("f.tfrecord", 5)])
+
+
+def frame_record(video_id, frames=2, rgb_bytes=video_level.RGB_SIZE):
+    rgb = np.full((frames, rgb_bytes), 7, np.uint8)
+    audio = np.full((frames, video_level.AUDIO_SIZE), 9, np.uint8)
+    return frame_level.make_sequence_example(video_id, [1], rgb, audio).SerializeToString()
+
+
+def video_record(video_id):
+    return video_level.make_example(video_id, [1], [0.5] * video_level.RGB_SIZE,
+                                    [0.5] * video_level.AUDIO_SIZE).SerializeToString()
+
+
+def split_id_stand_in(row):
+    split, serialized = row
+    record = decoded(serialized)
+    return split, record["id"].decode(), int(record["frames_stand_in"])
+
+
+def test_routing_joins_frame_records_to_fold_and_test_videos_by_id(tmp_path):
+    """One frame file: a fold video, a test video, an orphan, a malformed record of a video
+    that also has a good one, and a malformed record of a video that has none."""
+    split_examples = types.SimpleNamespace(uri=str(tmp_path / "split_examples"))
+    splits.write_split_records(split_examples, "fold_0", [video_record(v) for v in ("a", "b", "m", "x")])
+    splits.write_split_records(split_examples, "test", [video_record("t")])
+    frames = str(tmp_path / "frames.tfrecord")
+    _write(frames, [frame_record("a"), frame_record("t"), frame_record("zzzz"), frame_record("b", rgb_bytes=9),
+                    frame_record("m", rgb_bytes=9), frame_record("b")])
+    video_splits = {name: splits.split_files_pattern(split_examples, name) for name in ("fold_0", "test")}
+
+    def check_report(reports):
+        (report,) = reports
+        assert (report["good_records"], report["bad_records"], report["videos"]) == (3, 3, 5)
+        assert report["videos_without_frames"] == 2
+        assert report["bad_record_reasons"] == [  # each bad record once, with its file and index
+            f"{frames}: record 2: video zzzz has no video-level record",
+            f"{frames}: record 3: frame 0 of 'rgb' of video b has 9 bytes, expected 1024 bytes",
+            f"{frames}: record 4: frame 0 of 'rgb' of video m has 9 bytes, expected 1024 bytes"]
+
+    with TestPipeline() as pipeline:
+        (own, stand_ins), report = pipeline | transforms.AggregateFrames([frames], video_splits, CLASSES, MAX_FRAMES, 0.9)
+        assert_that(own | "Own" >> beam.Map(split_id_stand_in),
+                    equal_to([("fold_0", "a", 0), ("fold_0", "b", 0), ("test", "t", 0)]), label="CheckOwn")
+        assert_that(stand_ins | "StandIns" >> beam.Map(split_id_stand_in),
+                    equal_to([("fold_0", "m", 1), ("fold_0", "x", 1)]), label="CheckStandIns")
+        assert_that(report, check_report, label="CheckReport")
+
+
+def test_a_frame_file_changed_between_its_two_reads_fails_the_job(tmp_path):
+    frames = str(tmp_path / "frames.tfrecord")
+    _write(frames, [frame_record("a"), frame_record("b")])
+    with pytest.raises(Exception, match=r"record 1 changed while the job ran \(now: video b, not c\)"):
+        with TestPipeline() as pipeline:
+            _ = (pipeline | beam.Create([(frames, [(0, "a", "fold_0"), (1, "c", "fold_0")])])
+                 | beam.FlatMap(transforms.routed_records, CLASSES, MAX_FRAMES))
 
 
 def at_least_one_file_per_split(counts):
