@@ -8,8 +8,10 @@ and with one every consuming task would download the whole frame-level set
 (kubernetes/README.md, "Open-source KFP runtime gaps"). `input_fingerprint` (a digest of
 the files' names, sizes and times) is a parameter too, so changed files are re-read
 rather than taken from the cache.
-Each video goes to the split FoldSplitter gave it (joined by video id), so frame-level
-out-of-fold predictions are comparable with the video-level ones. The output `Examples`
+Each video goes to the split FoldSplitter gave it, so frame-level out-of-fold predictions
+are comparable with the video-level ones: a Beam join on video ids (ids and record places
+only; frames are never shuffled) gives each frame file a routing table, and each file is
+read twice, once for its ids and once for its frames. The output `Examples`
 (payload SequenceExample, uncompressed TFRecords) has FoldSplitter's split names
 (`fold_0..`, `holdout`, `test`) and one record per video: id, labels, aggregates (mean,
 standard deviation, maximum per dimension) and the first `max_frames` quantized frames.

@@ -5,9 +5,14 @@ aggregate over all of its frames (per-dimension mean, standard deviation, maximu
 the first `max_frames` frames (quantized, as stored; trainers pad and mask), and write
 the aggregates into the record's context (schemas/frame_level.py).
 
-Routing joins by video id, never by position: the split of every video comes from
-FoldSplitter's examples, as a side input (id → split; ids only, small next to frames, so
-frames are never shuffled). Policy for records that cannot be used:
+Routing joins by video id, never by position, and never shuffles frames. Pass 1 reads
+every frame file for its video ids: (video id, file, record index) per good record. A
+Beam join on ids with FoldSplitter's examples (video id → split, file, record index)
+gives each frame file its routing table (record index → video id, split), bounded by the
+records of that file; no worker holds a table of every video. Pass 2 reads each frame
+file again with its table and makes the frame-feature record of each routed record, for
+its video's split (a record that differs from pass 1's fails the job: the file changed). Videos without a frame record get stand-ins read from their
+video-level files by index. Policy for records that cannot be used:
 
 - a corrupt or malformed record, or one whose video has no video-level record (an
   orphan), is counted as bad, with its file and record index;
@@ -16,8 +21,8 @@ frames are never shuffled). Policy for records that cannot be used:
   frame-level model still predicts every video (PredictionMerger requires it); these
   are counted as missing;
 - the job fails when bad records exceed `max_bad_fraction` of the frame records read,
-  or missing videos that fraction of all videos; a video id with two frame records
-  fails it at once; below the threshold, the counts are logged as a warning.
+  or missing videos that fraction of all videos; a video id with two valid frame
+  records fails it at once; below the threshold, the counts are logged as a warning.
 """
 import collections
 import json
