@@ -94,18 +94,27 @@ def _frames(sequence: tf.train.SequenceExample, key: str, size: int, video_id: s
     return np.frombuffer(b"".join(values), np.uint8).reshape(len(values), size)
 
 
+def _video_id(context) -> str:
+    """The id in a record's context features; ValueError when there is not exactly one."""
+    ids = context[ID_KEY].bytes_list.value if ID_KEY in context else []
+    if len(ids) != 1 or not ids[0]:
+        raise ValueError(f"context '{ID_KEY}' must hold exactly one non-empty bytes value")
+    return ids[0].decode("utf-8", errors="replace")
+
+
+def _not_a_sequence_example(error) -> ValueError:
+    return ValueError(f"not a tf.train.SequenceExample ({error})")
+
+
 def parse_frame_proto(serialized: bytes, num_classes: int = NUM_CLASSES
                       ) -> tuple[FrameRecord, tf.train.SequenceExample]:
     """Parses and validates one record; returns it and its proto; raises ValueError saying what is wrong."""
     try:
         sequence = tf.train.SequenceExample.FromString(serialized)
     except Exception as error:  # protobuf raises its own DecodeError
-        raise ValueError(f"not a tf.train.SequenceExample ({error})") from None
+        raise _not_a_sequence_example(error) from None
     context = sequence.context.feature
-    ids = context[ID_KEY].bytes_list.value if ID_KEY in context else []
-    if len(ids) != 1 or not ids[0]:
-        raise ValueError(f"context '{ID_KEY}' must hold exactly one non-empty bytes value")
-    video_id = ids[0].decode("utf-8", errors="replace")
+    video_id = _video_id(context)
     rgb = _frames(sequence, RGB_KEY, RGB_SIZE, video_id)
     audio = _frames(sequence, AUDIO_KEY, AUDIO_SIZE, video_id)
     if len(rgb) != len(audio):
@@ -121,6 +130,66 @@ def parse_frame_proto(serialized: bytes, num_classes: int = NUM_CLASSES
 
 def parse_frame_record(serialized: bytes, num_classes: int = NUM_CLASSES) -> FrameRecord:
     return parse_frame_proto(serialized, num_classes)[0]
+
+
+# SequenceExample's `context` (tf.train.Features): field 1, length-delimited.
+CONTEXT_FIELD = 1
+_VARINT, _FIXED64, _LENGTH_DELIMITED, _FIXED32 = 0, 1, 2, 5
+
+
+def _varint(data: bytes, position: int) -> tuple[int, int]:
+    """(value, position after it) of the base-128 varint at `position`."""
+    value = shift = 0
+    while shift < 64:
+        if position >= len(data):
+            raise ValueError(f"a varint runs past the end at byte {position}")
+        byte = data[position]
+        position += 1
+        value |= (byte & 0x7F) << shift
+        if byte < 0x80:
+            return value, position
+        shift += 7
+    raise ValueError(f"a varint longer than 10 bytes ends at byte {position}")
+
+
+def _field_bytes(data: bytes, number: int) -> list[bytes]:
+    """The bytes of each occurrence of length-delimited field `number` of a serialized
+    message; the other fields are skipped unread. ValueError when the bytes are not a
+    protobuf message."""
+    found, position = [], 0
+    while position < len(data):
+        key, position = _varint(data, position)
+        if key >> 3 == 0:
+            raise ValueError(f"field number 0 at byte {position}")
+        wire_type = key & 7
+        if wire_type == _VARINT:
+            _, position = _varint(data, position)
+            continue
+        if wire_type == _LENGTH_DELIMITED:
+            length, position = _varint(data, position)
+            if key >> 3 == number and position + length <= len(data):
+                found.append(data[position:position + length])
+            position += length
+        elif wire_type in (_FIXED64, _FIXED32):
+            position += 8 if wire_type == _FIXED64 else 4
+        else:
+            raise ValueError(f"wire type {wire_type} at byte {position}")
+        if position > len(data):
+            raise ValueError(f"a field runs past the end ({len(data)} bytes)")
+    return found
+
+
+def read_video_id(serialized: bytes) -> str:
+    """The video id of a serialized frame-level record, read from its context alone: the
+    frames, nearly all of the bytes, are skipped, not parsed or checked. The same id as
+    parse_frame_proto's; ValueError (worded as its) when the bytes are not a
+    SequenceExample or the context has no single id."""
+    try:
+        # Occurrences of a message field merge, as their concatenation parses (with_aggregates' output has two).
+        context = tf.train.Features.FromString(b"".join(_field_bytes(serialized, CONTEXT_FIELD)))
+    except Exception as error:  # ValueError from the walk; protobuf raises its own DecodeError
+        raise _not_a_sequence_example(error) from None
+    return _video_id(context.feature)
 
 
 def aggregate(record: FrameRecord) -> dict[str, np.ndarray]:

@@ -114,3 +114,34 @@ def test_no_frames_and_garbage_are_refused():
         frame_level.parse_frame_record(empty.SerializeToString())
     with pytest.raises(ValueError, match="not a tf.train.SequenceExample"):
         frame_level.parse_frame_record(b"\xff\xff garbage")
+
+
+def test_read_video_id_reads_the_context_alone():
+    rgb, audio = frames(np.random.default_rng(5), 3)
+    sequence = frame_level.make_sequence_example("aB9z", [2], rgb, audio)
+    serialized = sequence.SerializeToString()
+    assert frame_level.read_video_id(serialized) == "aB9z"
+    # Frames before the context, and a context in two parts (with_aggregates' output) read the same.
+    frames_first = (tf.train.SequenceExample(feature_lists=sequence.feature_lists).SerializeToString()
+                    + tf.train.SequenceExample(context=sequence.context).SerializeToString())
+    assert frame_level.read_video_id(frames_first) == "aB9z"
+    record, parsed = frame_level.parse_frame_proto(serialized)
+    aggregated = frame_level.with_aggregates(serialized, parsed, frame_level.aggregate(record), 5)
+    assert frame_level.read_video_id(aggregated) == "aB9z"
+    # The frames are not read: a malformed frame is pass 2's to find.
+    assert frame_level.read_video_id(_mutated(lambda s: s.feature_lists.feature_list.pop("rgb"))) == "vid0"
+
+
+@pytest.mark.parametrize("mutate", [lambda s: s.context.feature.pop("id"),
+                                    lambda s: s.context.feature["id"].bytes_list.value.append(b"v2"),
+                                    lambda s: s.context.feature["id"].bytes_list.value.__setitem__(0, b"")])
+def test_read_video_id_refuses_a_record_without_one_id(mutate):
+    with pytest.raises(ValueError, match="context 'id' must hold exactly one non-empty bytes value"):
+        frame_level.read_video_id(_mutated(mutate))
+
+
+@pytest.mark.parametrize("garbage", [b"\xff\xff garbage", b"garbage", b"\x0a\x05abc", b"\x0a\x03\xff\xff\xff",
+                                     b"\x08" + b"\xff" * 11])
+def test_read_video_id_refuses_bytes_that_are_not_a_sequence_example(garbage):
+    with pytest.raises(ValueError, match=r"not a tf\.train\.SequenceExample \(.+\)"):
+        frame_level.read_video_id(garbage)
