@@ -6,23 +6,27 @@ the first `max_frames` frames (quantized, as stored; trainers pad and mask), and
 the aggregates into the record's context (schemas/frame_level.py).
 
 Routing joins by video id, never by position, and never shuffles frames. Pass 1 reads
-every frame file for its video ids: (video id, file, record index) per good record. A
-Beam join on ids with FoldSplitter's examples (video id → split, file, record index)
-gives each frame file its routing table (record index → video id, split), bounded by the
-records of that file; no worker holds a table of every video. Pass 2 reads each frame
-file again with its table and makes the frame-feature record of each routed record, for
-its video's split (a record that differs from pass 1's fails the job: the file changed). Videos without a frame record get stand-ins read from their
-video-level files by index. Policy for records that cannot be used:
+every frame file for its video ids only, from each record's context (the frames, nearly
+all of the bytes, are skipped): (video id, file, record index) per record. A Beam join on
+ids with FoldSplitter's examples (video id → split, file, record index) gives each frame
+file its routing table (record index → video id and its video-level record), bounded by
+the records of that file; no worker holds a table of every video. Pass 2 reads each
+frame file again with its table, validates each routed record in full (the only full
+parse) and makes its frame-feature record, for its video's split (a record whose id
+differs from pass 1's fails the job: the file changed). A video without a frame record
+(found by the join) or whose record is malformed (found in pass 2) gets a stand-in read
+from its video-level file by index. Policy for records that cannot be used:
 
 - a corrupt or malformed record, or one whose video has no video-level record (an
-  orphan), is counted as bad, with its file and record index;
+  orphan; validated too, so that a malformed one says what is wrong), is counted as
+  bad, with its file and record index;
 - a labelled or test video without a usable frame record gets a stand-in: its
   video-level means as one quantized frame, flagged `frames_stand_in`, so that every
   frame-level model still predicts every video (PredictionMerger requires it); these
   are counted as missing;
 - the job fails when bad records exceed `max_bad_fraction` of the frame records read,
-  or missing videos that fraction of all videos; a video id with two valid frame
-  records fails it at once; below the threshold, the counts are logged as a warning.
+  or missing videos that fraction of all videos; a video id with two frame records
+  (valid or not) fails it at once; below the threshold, the counts are logged as a warning.
 """
 import collections
 import json
@@ -72,24 +76,29 @@ class VideoAt(NamedTuple):
 def frame_feature_record(serialized: bytes, num_classes: int, max_frames: int) -> tuple[str, bytes]:
     """(video id, frame-feature record) of one frame-level record; ValueError if it is malformed."""
     record, sequence = frame_level.parse_frame_proto(serialized, num_classes)
-    return record.video_id, frame_level.with_aggregates(serialized, sequence, frame_level.aggregate(record), max_frames)
+    return record.video_id, aggregated_record(serialized, record, sequence, max_frames)
 
 
-def frame_ids(path: str, num_classes: int):
-    """Pass 1 over a frame-level file: (video id, RecordAt) per good record; BadRecord (tag
-    BAD) per corrupt or malformed one. Each record is validated in full, so that the join
-    sees good records only (a video whose one record is malformed gets a stand-in)."""
+def aggregated_record(serialized: bytes, record, sequence, max_frames: int) -> bytes:
+    """The frame-feature record of a parsed frame-level record."""
+    return frame_level.with_aggregates(serialized, sequence, frame_level.aggregate(record), max_frames)
+
+
+def frame_ids(path: str):
+    """Pass 1 over a frame-level file: (video id, RecordAt) per record whose id can be read
+    (from its context alone: the frames are validated in pass 2); BadRecord (tag BAD) per
+    corrupt record or one without an id."""
     for item in video_level.scan_records(path):
         if isinstance(item, video_level.Damage):  # the rest of the file is lost
             yield beam.pvalue.TaggedOutput(BAD, BadRecord(path, item.index, item.reason))
             continue
         index, serialized = item
         try:
-            record, _ = frame_level.parse_frame_proto(serialized, num_classes)
+            video_id = frame_level.read_video_id(serialized)
         except ValueError as error:
             yield beam.pvalue.TaggedOutput(BAD, BadRecord(path, index, str(error)))
             continue
-        yield record.video_id, RecordAt(path, index)
+        yield video_id, RecordAt(path, index)
 
 
 def video_id_of(serialized: bytes) -> str:
@@ -104,24 +113,32 @@ def video_places(split_and_path: tuple[str, str]):
         yield video_id_of(serialized), VideoAt(split, path, index)
 
 
+class Route(NamedTuple):
+    """A frame record's entry in its file's routing table: its video's video-level record,
+    or None for an orphan (pass 2 validates it, to report what is wrong with it)."""
+    index: int
+    video_id: str
+    video: VideoAt | None
+
+
+def missing_video(video: VideoAt):
+    """A video without a usable frame record, by its video-level file (tag MISSING)."""
+    return beam.pvalue.TaggedOutput(MISSING, (video.path, (video.index, video.split)))
+
+
 def join_video(joined):
-    """One video id's video-level record and good frame records → where its output comes from:
-    (frame file, (index, video id, split)) when it has both; (video-level file, (index,
-    split)) under tag MISSING when it has no frame record; an orphan's BadRecord under tag
-    BAD. A second good frame record for the id fails the job."""
+    """One video id's video-level record and frame records → (frame file, Route) when it has
+    a frame record (an orphan's Route has no video); the video under tag MISSING when it has
+    none. A second frame record for the id fails the job, valid or not."""
     video_id, grouped = joined
     frames = list(grouped["frames"])
     if len(frames) > 1:
         raise InvalidInputError(f"video id '{video_id}' has {len(frames)} frame-level records")
     videos = list(grouped["videos"])  # at most one: VideoExampleGen fails on a repeated id
-    if not videos:
-        (frame,) = frames
-        yield beam.pvalue.TaggedOutput(BAD, BadRecord(
-            frame.path, frame.index, f"video {video_id} has no video-level record"))
-    elif frames:
-        yield frames[0].path, (frames[0].index, video_id, videos[0].split)
+    if frames:
+        yield frames[0].path, Route(frames[0].index, video_id, videos[0] if videos else None)
     else:
-        yield beam.pvalue.TaggedOutput(MISSING, (videos[0].path, (videos[0].index, videos[0].split)))
+        yield missing_video(videos[0])
 
 
 def wanted_records(path: str, wanted):
@@ -137,20 +154,28 @@ def wanted_records(path: str, wanted):
 
 
 def routed_records(path_and_routes, num_classes: int, max_frames: int):
-    """Pass 2 over a frame-level file, with its routing table (index → video id, split):
-    (split, frame-feature record) of each of its records that has a video."""
+    """Pass 2 over a frame-level file, with its routing table (Routes): validates each
+    routed record in full; (split, frame-feature record) of each valid one that has a
+    video. A malformed record or an orphan is a BadRecord (tag BAD); a malformed record's
+    video is missing (tag MISSING), to get a stand-in."""
     path, routes = path_and_routes
-    route_of = {index: (video_id, split) for index, video_id, split in routes}
+    route_of = {route.index: route for route in routes}
     for index, serialized in wanted_records(path, route_of):
-        video_id, split = route_of[index]
-        # Pass 1 found a valid record of video_id here: anything else means the file changed.
+        route = route_of[index]
         try:
-            read_id, output = frame_feature_record(serialized, num_classes, max_frames)
+            record, sequence = frame_level.parse_frame_proto(serialized, num_classes)
         except ValueError as error:
-            raise changed_file(path, index, str(error)) from None
-        if read_id != video_id:
-            raise changed_file(path, index, f"video {read_id}, not {video_id}")
-        yield split, output
+            yield beam.pvalue.TaggedOutput(BAD, BadRecord(path, index, str(error)))
+            if route.video:
+                yield missing_video(route.video)
+            continue
+        if record.video_id != route.video_id:  # pass 1 read another id here: the file changed
+            raise changed_file(path, index, f"video {record.video_id}, not {route.video_id}")
+        if route.video is None:
+            yield beam.pvalue.TaggedOutput(BAD, BadRecord(
+                path, index, f"video {route.video_id} has no video-level record"))
+            continue
+        yield route.video.split, aggregated_record(serialized, record, sequence, max_frames)
 
 
 def changed_file(path: str, index: int, found: str) -> InvalidInputError:
@@ -264,29 +289,32 @@ def AggregateFrames(pipeline, frame_files: list[str], video_splits: dict, num_cl
     frames = (pipeline
               | "Files" >> beam.Create(sorted(frame_files))
               | "SpreadFiles" >> beam.Reshuffle()
-              | "FrameIds" >> beam.FlatMap(frame_ids, num_classes).with_outputs(BAD, main="good"))
+              | "FrameIds" >> beam.FlatMap(frame_ids).with_outputs(BAD, main="good"))
     joined = ({"videos": videos, "frames": frames.good}
               | "JoinIds" >> beam.CoGroupByKey()
-              | "Route" >> beam.FlatMap(join_video).with_outputs(BAD, MISSING, main="routes"))
+              | "Route" >> beam.FlatMap(join_video).with_outputs(MISSING, main="routes"))
     routed = (joined.routes
               | "RoutesByFile" >> beam.GroupByKey()
-              | "Aggregate" >> beam.FlatMap(routed_records, num_classes, max_frames))
-    stand_in_records = (joined[MISSING]
+              | "Aggregate" >> beam.FlatMap(routed_records, num_classes, max_frames).with_outputs(
+                  BAD, MISSING, main="records"))
+    # Small tuples (video-level file, (index, split)), never frame records: flattened.
+    without_frames = (joined[MISSING], routed[MISSING]) | "Missing" >> beam.Flatten()
+    stand_in_records = (without_frames
                         | "MissingByFile" >> beam.GroupByKey()
                         | "StandIns" >> beam.FlatMap(stand_ins))
-    records = (routed, stand_in_records)
+    records = (routed.records, stand_in_records)
 
     def count(collection, name):
         return beam.pvalue.AsSingleton(collection | name >> beam.combiners.Count.Globally())
 
-    bad = (frames[BAD], joined[BAD]) | "Bad" >> beam.Flatten()
+    bad = (frames[BAD], routed[BAD]) | "Bad" >> beam.Flatten()
     summary = (pipeline
                | "One" >> beam.Create([None])
                | "Report" >> beam.Map(
                    lambda _, bad_summary, good, videos, without: report(bad_summary, good, videos, without),
                    beam.pvalue.AsSingleton(bad | "SummariseBad" >> beam.CombineGlobally(BadRecordSummary())),
-                   count(joined.routes, "CountGood"), count(videos, "CountVideos"),
-                   count(joined[MISSING], "CountMissing"))
+                   count(routed.records, "CountGood"), count(videos, "CountVideos"),
+                   count(without_frames, "CountMissing"))
                | "Check" >> beam.Map(check_report, max_bad_fraction, report_path))
     return records, summary
 

@@ -35,7 +35,8 @@ def _write(path, records, tail=b""):
 @pytest.fixture(scope="module")
 def case(tmp_path_factory):
     """Video-level records in FoldSplitter's layout, and frame files: one good (one video
-    left out), one with a malformed record, an orphan and a corrupt tail."""
+    left out), one with a malformed record (of the left-out video), an orphan and a
+    corrupt tail."""
     root = tmp_path_factory.mktemp("frames")
     synthetic.generate(str(root / "data"), videos=40, classes=CLASSES, seed=3, frames=True, max_frames=8, shards=1)
     split_examples = types.SimpleNamespace(uri=str(root / "split_examples"))
@@ -52,7 +53,7 @@ def case(tmp_path_factory):
                      video_level.read_records(str(root / "data" / "frames" / f"{partition}0000.tfrecord"))]
     parsed = [frame_level.parse_frame_record(r) for r in frame_records]
     _write(root / "good.tfrecord", frame_records[:MISSING] + frame_records[MISSING + 1:])
-    malformed = tf.train.SequenceExample.FromString(frame_records[1])
+    malformed = tf.train.SequenceExample.FromString(frame_records[MISSING])
     malformed.feature_lists.feature_list["audio"].feature[0].bytes_list.value[0] = b"short"
     orphan = frame_level.make_sequence_example("zzzz", [1], parsed[1].rgb, parsed[1].audio)
     _write(root / "bad.tfrecord", [malformed.SerializeToString(), orphan.SerializeToString()],
@@ -100,7 +101,7 @@ def test_each_video_goes_to_its_split_with_its_aggregates(case):
             np.testing.assert_allclose(row["mean_rgb"], values.mean(axis=0), atol=1e-5)
             np.testing.assert_allclose(row["std_rgb"], values.std(axis=0), atol=1e-5)
             np.testing.assert_allclose(row["max_audio"], frame_level.dequantize(source.audio).max(axis=0), atol=1e-6)
-        # The video without frames gets a one-frame stand-in from its video-level means.
+        # The video whose one frame record is malformed gets a one-frame stand-in from its video-level means.
         _, stand_in = by_id[case.missing_id]
         assert stand_in["frames_stand_in"] == 1 and len(stand_in["rgb"]) == 1
         np.testing.assert_allclose(stand_in["mean_rgb"], frame_level.dequantize(case.parsed[case.missing_id].rgb)
@@ -150,10 +151,11 @@ def test_orphans_and_missing_videos_are_decided_by_id():
     frame = transforms.RecordAt("f.tfrecord", 4)
     (missing,) = join("a", [video], [])
     assert missing.tag == transforms.MISSING and missing.value == ("v.tfrecord", (7, "fold_0"))
-    assert join("b", [transforms.VideoAt("test", "t.tfrecord", 0)], [frame]) == [("f.tfrecord", (4, "b", "test"))]
-    (orphan,) = join("c", [], [frame])
-    assert orphan.tag == transforms.BAD
-    assert orphan.value == transforms.BadRecord("f.tfrecord", 4, "video c has no video-level record")
+    test_video = transforms.VideoAt("test", "t.tfrecord", 0)
+    assert join("b", [test_video], [frame]) == [("f.tfrecord", transforms.Route(4, "b", test_video))]
+    # An orphan goes to pass 2 too, which validates it before counting it as bad.
+    assert join("c", [], [frame]) == [("f.tfrecord", transforms.Route(4, "c", None))]
+    # Pass 1 reads ids only: two records of an id fail the job, whether or not both are valid.
     with pytest.raises(InvalidInputError, match="video id 'd' has 2 frame-level records"):
         join("d", [video], [frame, transforms.RecordAt("f.tfrecord", 5)])
 
@@ -176,32 +178,53 @@ def split_id_stand_in(row):
 
 
 def test_routing_joins_frame_records_to_fold_and_test_videos_by_id(tmp_path):
-    """One frame file: a fold video, a test video, an orphan, a malformed record of a video
-    that also has a good one, and a malformed record of a video that has none."""
+    """One frame file: a fold video, a test video, an orphan, a malformed orphan, a record
+    without an id, and a malformed record of a video (a stand-in from pass 2); one video
+    without a frame record (a stand-in from the join)."""
     split_examples = types.SimpleNamespace(uri=str(tmp_path / "split_examples"))
-    splits.write_split_records(split_examples, "fold_0", [video_record(v) for v in ("a", "b", "m", "x")])
+    splits.write_split_records(split_examples, "fold_0", [video_record(v) for v in ("a", "m", "x")])
     splits.write_split_records(split_examples, "test", [video_record("t")])
     frames = str(tmp_path / "frames.tfrecord")
-    _write(frames, [frame_record("a"), frame_record("t"), frame_record("zzzz"), frame_record("b", rgb_bytes=9),
-                    frame_record("m", rgb_bytes=9), frame_record("b")])
+    _write(frames, [frame_record("a"), frame_record("t"), frame_record("zzzz"), frame_record("yyyy", rgb_bytes=9),
+                    b"\x0a\x00", frame_record("m", rgb_bytes=9)])
     video_splits = {name: splits.split_files_pattern(split_examples, name) for name in ("fold_0", "test")}
 
     def check_report(reports):
         (report,) = reports
-        assert (report["good_records"], report["bad_records"], report["videos"]) == (3, 3, 5)
+        assert (report["good_records"], report["bad_records"], report["videos"]) == (2, 4, 4)
         assert report["videos_without_frames"] == 2
         assert report["bad_record_reasons"] == [  # each bad record once, with its file and index
             f"{frames}: record 2: video zzzz has no video-level record",
-            f"{frames}: record 3: frame 0 of 'rgb' of video b has 9 bytes, expected 1024 bytes",
-            f"{frames}: record 4: frame 0 of 'rgb' of video m has 9 bytes, expected 1024 bytes"]
+            f"{frames}: record 3: frame 0 of 'rgb' of video yyyy has 9 bytes, expected 1024 bytes",
+            f"{frames}: record 4: context 'id' must hold exactly one non-empty bytes value",
+            f"{frames}: record 5: frame 0 of 'rgb' of video m has 9 bytes, expected 1024 bytes"]
 
     with TestPipeline() as pipeline:
         (own, stand_ins), report = pipeline | transforms.AggregateFrames([frames], video_splits, CLASSES, MAX_FRAMES, 0.9)
         assert_that(own | "Own" >> beam.Map(split_id_stand_in),
-                    equal_to([("fold_0", "a", 0), ("fold_0", "b", 0), ("test", "t", 0)]), label="CheckOwn")
+                    equal_to([("fold_0", "a", 0), ("test", "t", 0)]), label="CheckOwn")
         assert_that(stand_ins | "StandIns" >> beam.Map(split_id_stand_in),
                     equal_to([("fold_0", "m", 1), ("fold_0", "x", 1)]), label="CheckStandIns")
         assert_that(report, check_report, label="CheckReport")
+
+
+def test_pass_2_counts_a_malformed_record_as_bad_and_its_video_as_missing(tmp_path):
+    frames = str(tmp_path / "frames.tfrecord")
+    _write(frames, [frame_record("a"), frame_record("m", rgb_bytes=9), frame_record("o", rgb_bytes=9),
+                    frame_record("z")])
+    video_a, video_m = transforms.VideoAt("fold_0", "v.tfrecord", 0), transforms.VideoAt("test", "v.tfrecord", 3)
+    routes = [transforms.Route(0, "a", video_a), transforms.Route(1, "m", video_m), transforms.Route(2, "o", None),
+              transforms.Route(3, "z", None)]
+    with TestPipeline() as pipeline:
+        routed = (pipeline | beam.Create([(frames, routes)])
+                  | beam.FlatMap(transforms.routed_records, CLASSES, MAX_FRAMES).with_outputs(
+                      transforms.BAD, transforms.MISSING, main="records"))
+        assert_that(routed.records | beam.Map(split_id_stand_in), equal_to([("fold_0", "a", 0)]), label="Records")
+        assert_that(routed[transforms.MISSING], equal_to([("v.tfrecord", (3, "test"))]), label="Missing")
+        assert_that(routed[transforms.BAD], equal_to([
+            transforms.BadRecord(frames, 1, "frame 0 of 'rgb' of video m has 9 bytes, expected 1024 bytes"),
+            transforms.BadRecord(frames, 2, "frame 0 of 'rgb' of video o has 9 bytes, expected 1024 bytes"),
+            transforms.BadRecord(frames, 3, "video z has no video-level record")]), label="Bad")
 
 
 def test_a_frame_file_changed_between_its_two_reads_fails_the_job(tmp_path):
@@ -209,7 +232,8 @@ def test_a_frame_file_changed_between_its_two_reads_fails_the_job(tmp_path):
     _write(frames, [frame_record("a"), frame_record("b")])
     with pytest.raises(Exception, match=r"record 1 changed while the job ran \(now: video b, not c\)"):
         with TestPipeline() as pipeline:
-            _ = (pipeline | beam.Create([(frames, [(0, "a", "fold_0"), (1, "c", "fold_0")])])
+            video = transforms.VideoAt("fold_0", "v.tfrecord", 0)
+            _ = (pipeline | beam.Create([(frames, [transforms.Route(0, "a", video), transforms.Route(1, "c", video)])])
                  | beam.FlatMap(transforms.routed_records, CLASSES, MAX_FRAMES))
 
 
