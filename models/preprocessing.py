@@ -8,6 +8,10 @@ the vector. `analyze` runs that pass as a Beam job and writes the transform grap
 trainer applies it to its batches (`transform_layer`) and the serving signature embeds
 the same graph (models/serving.py), so training and serving run identical ops with
 identical constants and cannot drift.
+
+The pass streams: its memory is one batch of `ANALYSIS_BATCH_SIZE` records and the
+analyzers' accumulators (a count, a mean and a variance for each of the 1152 dimensions),
+whatever the number of videos.
 """
 from typing import Callable
 
@@ -22,6 +26,10 @@ from schemas import video_level
 
 FEATURES_KEY = "features"
 RAW_KEYS = (video_level.RGB_KEY, video_level.AUDIO_KEY)
+# Records a batch of the analysis (about 5 kB each): the reader batches them, and the
+# analyzers reduce a batch to its count, mean and variance before the next one. Fixed,
+# rather than tuned by Beam, so that it bounds the stage's memory by configuration.
+ANALYSIS_BATCH_SIZE = 1000
 
 
 def raw_feature_spec() -> dict:
@@ -41,19 +49,21 @@ def preprocessing_fn_for(standardize: bool) -> Callable[[dict], dict]:
 
 
 def analyze(pipeline: beam.Pipeline, file_pattern: str, transform_dir: str,
-            standardize: bool, temp_dir: str) -> None:
+            standardize: bool, temp_dir: str, batch_size: int = ANALYSIS_BATCH_SIZE) -> None:
     """Adds the full-pass analysis over the video-level TFRecords (gzip by extension) to
     `pipeline`; the transform graph is in `transform_dir` once the pipeline has run.
     `temp_dir` takes TFT's intermediate files; the caller removes it after the run.
 
-    One file pattern: tfxio reads several as one read each, flattened, and Beam's local
-    runner holds a flattened collection of reads whole (measured: 38 kB a video; one
-    pattern streams in constant memory)."""
+    Memory: `batch_size` records at a time and the accumulators, not the videos. That
+    holds because the records come from one read of one file pattern: tfxio reads several
+    patterns as one read each, flattened, and Beam's local runner materializes a Flatten
+    of several inputs whole before its consumer runs (measured: about 20 kB a video held).
+    """
     source = tfxio.TFExampleRecord(file_pattern=[file_pattern],
                                    schema=schema_utils.schema_from_feature_spec(raw_feature_spec()),
                                    telemetry_descriptors=["y8m", "student-preprocessing"])
     with tft_beam.Context(temp_dir=temp_dir):
-        transform_fn = ((pipeline | "ReadTrainingVideos" >> source.BeamSource(),
+        transform_fn = ((pipeline | "ReadTrainingVideos" >> source.BeamSource(batch_size),
                          source.TensorAdapterConfig())
                         | "Analyze" >> tft_beam.AnalyzeDataset(preprocessing_fn_for(standardize)))
         _ = transform_fn | "WriteTransformGraph" >> tft_beam.WriteTransformFn(transform_dir)
