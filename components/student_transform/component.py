@@ -1,7 +1,8 @@
 """StudentTransform: the student's input preprocessing, a tensorflow-transform graph
 analysed (a Beam job) over the student's training videos; the first of the student's
 tasks, it also checks that the student's weights fit the size budget before any
-network trains (components/distiller/distill.py)."""
+network trains (components/distiller/distill.py). The analysis streams the folds: its
+memory is a batch of records and the per-feature accumulators (models/preprocessing.py)."""
 import os
 
 import apache_beam as beam
