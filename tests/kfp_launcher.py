@@ -17,6 +17,10 @@ compiled package, minus the cluster, as far as the task's container can tell
 - What differs between released backends is a `Backend` option: the `executor-logs`
   output of PUBLISH_LOGS (KFP ≥ 2.5) and where the executor output file is written
   (KFP ≥ 2.15).
+
+What each task's process used, as a cluster would see its pod, is in `Launcher.usage`:
+wall and CPU seconds from its start to its exit and its peak resident memory
+(tests/process_usage.py), without the launcher's copying before and after.
 """
 import dataclasses
 import itertools
@@ -25,6 +29,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import uuid
 from graphlib import TopologicalSorter
 
@@ -54,6 +59,37 @@ class Backend:
 
 KFP_2_0_TO_2_4 = Backend(publish_logs=False, output_file_in_task_root=False)  # Kubeflow 1.8, 1.9
 KFP_2_15_ON = Backend(publish_logs=True, output_file_in_task_root=True)
+PROCESS_USAGE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "process_usage.py")
+
+
+@dataclasses.dataclass(frozen=True)
+class Usage:
+    """What a task's process used (tests/process_usage.py)."""
+    seconds: float  # wall, from its start to its exit
+    cpu_seconds: float  # user and system
+    peak_rss_bytes: int
+
+
+def run_measured(command: list[str], env: dict, cwd: str, timeout: float
+                 ) -> tuple[subprocess.CompletedProcess, Usage | None]:
+    """subprocess.run(command, capture_output=True, text=True, ...) and what the command's
+    process used (None if it never ran). A timeout raises subprocess.TimeoutExpired, as
+    subprocess.run does, after ending the command."""
+    with tempfile.TemporaryDirectory() as folder:
+        usage_path = os.path.join(folder, "usage.json")
+        with subprocess.Popen([sys.executable, PROCESS_USAGE, usage_path, *command], env=env, cwd=cwd,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as process:
+            try:
+                stdout, stderr = process.communicate(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                process.terminate()  # process_usage.py kills the command
+                process.communicate()
+                raise
+        usage = None
+        if os.path.exists(usage_path):
+            with open(usage_path) as source:
+                usage = Usage(**json.load(source))
+    return subprocess.CompletedProcess(command, process.returncode, stdout, stderr), usage
 
 
 def load_package(path: str) -> tuple[dict, dict]:
@@ -111,6 +147,7 @@ class Launcher:
         # properties (as the driver reads them back)
         self.outputs: dict[str, dict[str, dict]] = {}
         self.executor_inputs: dict[str, dict] = {}  # task → the executor input it was given
+        self.usage: dict[str, Usage | None] = {}  # task → what its process used
 
     def component(self, task_name: str) -> dict:
         task = self.spec["root"]["dag"]["tasks"][task_name]
@@ -182,7 +219,7 @@ class Launcher:
         args = [serialized if arg == EXECUTOR_INPUT_PLACEHOLDER else arg for arg in container["args"]]
         command = [sys.executable if part == "python" else part for part in container["command"]]
         env = {**os.environ, LOCAL_ROOT_ENV: pod_root}
-        result = subprocess.run(command + args, env=env, cwd=home, capture_output=True, text=True, timeout=timeout)
+        result, self.usage[task_name] = run_measured(command + args, env=env, cwd=home, timeout=timeout)
         if log_file:
             with open(log_file, "w") as out:
                 out.write(result.stdout + result.stderr)
