@@ -25,6 +25,7 @@ for time).
 """
 import argparse
 import contextlib
+import math
 import os
 import platform
 import shlex
@@ -47,9 +48,9 @@ from y8m import synthetic  # noqa: E402
 PIPELINE_ROOT = "minio://mlpipeline/v2/artifacts/y8m-pipeline/scale"
 FOLDS = 2
 EPOCHS = 2
-# Videos per shard index: train, validate and test each get this many shards' worth
-# (about 60%, 20% and 20% of it per shard), whatever N.
-VIDEOS_PER_SHARD = 1000
+# Videos per shard index, whatever N: train, validate and test each get one shard per
+# this many videos (a train shard holds about 60% of them, validate and test 20% each).
+VIDEOS_PER_SHARD = 500
 SEED = 0
 MEMORY_TARGET = 1.25
 TIME_TARGET = 1.3
@@ -73,7 +74,7 @@ def bench_profile():
 
 
 def generate(data_dir: str, videos: int) -> None:
-    shards = max(1, round(videos / VIDEOS_PER_SHARD))
+    shards = math.ceil(videos / VIDEOS_PER_SHARD)
     synthetic.generate(data_dir, videos=videos, classes=NUM_CLASSES, seed=SEED, shards=shards)
 
 
