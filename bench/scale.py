@@ -3,11 +3,13 @@ its own, and for every component its peak resident memory and seconds per 1,000 
 at both sizes, with their ratios (issue 12: at 8N within 1.25× of N for memory, 1.3×
 for time).
 
-    PYTHONPATH=. TF_USE_LEGACY_KERAS=1 python bench/scale.py [--videos 25000] [--factor 8] [--keep DIR]
+    PYTHONPATH=. TF_USE_LEGACY_KERAS=1 python bench/scale.py [--videos 25000] [--factor 8] [--frames] [--keep DIR]
 
 - Data: `y8m.synthetic.generate`, video-level, with the real vocabulary's 3,862 classes
   (what the prediction tables hold per video), in shards of a fixed size: the number of
   shards grows with N, as the real data's does, and streaming readers hold a shard at most.
+  With `--frames`, frame-level files of the same videos too (at most MAX_FRAMES frames a
+  video), FrameFeatures, and a small frame-level model beside the video-level one.
 - Profile: tests/tiny_profile.yaml as the contract test shrinks it (2 folds, one L1
   model, a student of two networks), trained for EPOCHS epochs: every component of the
   graph and every fan-out and fan-in, small models; the same profile at both sizes.
@@ -60,41 +62,52 @@ CAPS = {"LGBMStacker": ("chunk_videos", "max_train_videos")}
 # A task's longest run: the largest task of the default 25k/200k run must fit.
 TASK_TIMEOUT_SECONDS = 6 * 3600
 MB = 1e6
+# The frame-level variant (`--frames`): frame-level files of the same videos, FrameFeatures,
+# and one small frame-level L1 model beside the video-level one.
+MAX_FRAMES = 20
+FRAME_MODEL = {"name": "soft_bow", "family": "soft_bow",
+               "kwargs": {"max_frames": MAX_FRAMES, "clusters": 32, "hidden_size": 64},
+               "training": {"batch_size": 32, "max_epochs": EPOCHS, "learning_rate": 0.003,
+                            "shuffle_buffer": 2000}}
 
 
-def bench_profile():
+def bench_profile(frames: bool):
     with open(os.path.join(TESTS, "tiny_profile.yaml")) as source:
         raw = yaml.safe_load(source)
     raw["folds"] = FOLDS
     raw["l1_models"] = raw["l1_models"][:1]
+    if frames:
+        raw["l1_models"].append(FRAME_MODEL)
     raw["student"]["members"] = [dict(raw["student"]["members"][0], copies=2)]
     for section in [*raw["l1_models"], *raw["student"]["members"]]:
         section["training"]["max_epochs"] = EPOCHS
     return parse_profile(raw, "scale", "bench/scale.py profile")
 
 
-def generate(data_dir: str, videos: int) -> None:
+def generate(data_dir: str, videos: int, frames: bool) -> None:
     shards = math.ceil(videos / VIDEOS_PER_SHARD)
-    synthetic.generate(data_dir, videos=videos, classes=NUM_CLASSES, seed=SEED, shards=shards)
+    synthetic.generate(data_dir, videos=videos, classes=NUM_CLASSES, seed=SEED, shards=shards, frames=frames,
+                       max_frames=MAX_FRAMES)
 
 
-def compile_package(work_dir: str, data_dir: str, profile) -> dict:
+def compile_package(work_dir: str, data_dir: str, profile, frames: bool) -> dict:
     path = os.path.join(work_dir, "pipeline.yaml")
     compile_pipeline(path, profile=profile, image="y8m:scale",
                      labelled_patterns=[f"{data_dir}/train*.tfrecord", f"{data_dir}/validate*.tfrecord"],
                      test_patterns=[f"{data_dir}/test*.tfrecord"],
+                     frame_patterns=[f"{data_dir}/frames/*.tfrecord"] if frames else None,
                      serving_model_dir=os.path.join(work_dir, "serving_model"), num_classes=NUM_CLASSES)
     pipeline_spec, _ = load_package(path)
     return pipeline_spec
 
 
-def run_pipeline(work_dir: str, videos: int, profile) -> dict:
+def run_pipeline(work_dir: str, videos: int, profile, frames: bool) -> dict:
     """Task → its process's usage, for the whole pipeline on `videos` new videos."""
     data_dir = os.path.join(work_dir, "data")
     started = time.monotonic()
-    generate(data_dir, videos)
+    generate(data_dir, videos, frames)
     print(f"{videos} videos generated in {time.monotonic() - started:.0f} s", flush=True)
-    pipeline_spec = compile_package(work_dir, data_dir, profile)
+    pipeline_spec = compile_package(work_dir, data_dir, profile, frames)
     launcher = Launcher(pipeline_spec, PIPELINE_ROOT, work_dir)
     for task in task_order(pipeline_spec):
         result = launcher.run_task(task, timeout=TASK_TIMEOUT_SECONDS)
@@ -201,10 +214,13 @@ def main() -> None:
     parser.add_argument("--videos", type=int, default=25000, help="N, the smaller size")
     parser.add_argument("--factor", type=int, default=8, help="the larger size is factor × N")
     parser.add_argument("--keep", help="keep the data, packages and artifacts of both runs in this folder")
+    parser.add_argument("--frames", action="store_true",
+                        help=f"with frame-level files ({MAX_FRAMES} frames at most a video), FrameFeatures and a "
+                             "frame-level model")
     args = parser.parse_args()
     print("command:", shlex.join(["python", *sys.argv]))
     print("machine:", machine(), flush=True)
-    profile = bench_profile()
+    profile = bench_profile(args.frames)
     baseline = start_up_baseline()
     usage = {}
     work_folder = contextlib.nullcontext(args.keep) if args.keep else tempfile.TemporaryDirectory(prefix="y8m-scale-")
@@ -212,7 +228,7 @@ def main() -> None:
         for videos in (args.videos, args.videos * args.factor):
             print(f"\n{videos} videos:", flush=True)
             started = time.monotonic()
-            usage[videos] = run_pipeline(os.path.join(work_root, f"videos-{videos}"), videos, profile)
+            usage[videos] = run_pipeline(os.path.join(work_root, f"videos-{videos}"), videos, profile, args.frames)
             print(f"{videos} videos: pipeline in {time.monotonic() - started:.0f} s", flush=True)
     print(f"\npeak RSS (MB) and wall seconds per 1,000 videos of each task's process; N = {args.videos}, "
           f"{args.factor}N = {args.videos * args.factor}; targets: memory ≤ {MEMORY_TARGET}×, time ≤ {TIME_TARGET}×;"
