@@ -58,7 +58,15 @@ MEMORY_TARGET = 1.25
 TIME_TARGET = 1.3
 # Profile settings that bound a component's memory whatever N: the component may grow up
 # to them (issue 12).
-CAPS = {"LGBMStacker": ("chunk_videos", "max_train_videos")}
+# (component type → the settings that cap it, as read from the profile).
+CAPS = {
+    "LGBMStacker": lambda profile: {"stacker.chunk_videos": profile.stacker.chunk_videos,
+                                    "stacker.max_train_videos": profile.stacker.max_train_videos},
+    "L1Trainer": lambda profile: {"training.shuffle_buffer (records)": max(
+        model.training.shuffle_buffer for model in profile.l1_models)},
+    "StudentTrainer": lambda profile: {"training.shuffle_buffer (records)": max(
+        network.recipe.shuffle_buffer for network in profile.student.networks())},
+}
 # A task's longest run: the largest task of the default 25k/200k run must fit.
 TASK_TIMEOUT_SECONDS = 6 * 3600
 MB = 1e6
@@ -176,7 +184,7 @@ def cap_note(label: str, profile) -> str:
     caps = CAPS.get(component_type(label.strip().split(" ")[0]))
     if not caps:
         return ""
-    return "cap: " + ", ".join(f"stacker.{name}={getattr(profile.stacker, name)}" for name in caps)
+    return "cap: " + ", ".join(f"{name}={value}" for name, value in caps(profile).items())
 
 
 def print_table(small: dict, large: dict, baseline, videos: int, factor: int, profile) -> None:
