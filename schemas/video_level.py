@@ -3,6 +3,7 @@
 Keys: `id` (bytes, anonymised 4-char id), `labels` (int64 list, 0..3861; empty for
 test), `mean_rgb` (1024 floats), `mean_audio` (128 floats), both dequantized means.
 """
+import io
 import re
 from typing import Iterator, NamedTuple
 
@@ -85,22 +86,38 @@ def compression_of(path: str) -> str:
 GZIP_MAGIC = b"\x1f\x8b"
 
 
+def cut_short_reason(offset) -> str:
+    return f"the file is cut short (a record at byte {offset} is incomplete): copy it again"
+
+
+def corrupted_reason(offset) -> str:
+    return f"corrupted record at byte {offset} (its checksum does not match): the file is damaged; copy it again"
+
+
+def cut_tail_reason(tail_bytes: int) -> str:
+    return f"the file is cut short (its last {tail_bytes} bytes are not a whole record): copy it again"
+
+
+def not_tfrecords_reason(path: str) -> str:
+    """Why a file whose first record header is corrupt is not TFRecords."""
+    with tf.io.gfile.GFile(path, "rb") as source:
+        if source.read(len(GZIP_MAGIC)) == GZIP_MAGIC and not compression_of(path):
+            return "not a valid TFRecord file: it is gzip-compressed; gunzip it, or rename it to end in .gz"
+    return "not a valid TFRecord file (it does not start with a TFRecord header)"
+
+
 def unreadable_reason(path: str, error: tf.errors.OpError) -> str:
     """What is wrong with a file TensorFlow could not read as TFRecords, and what to do,
     in the user's words (TensorFlow's message names its own ops and functions)."""
     detail = one_line(error.message)
     cut = re.search(r"truncated record at (\d+)", detail)
     if cut:
-        return f"the file is cut short (a record at byte {cut.group(1)} is incomplete): copy it again"
+        return cut_short_reason(cut.group(1))
     if "Is this even a TFRecord file" in detail:
-        with tf.io.gfile.GFile(path, "rb") as source:
-            if source.read(len(GZIP_MAGIC)) == GZIP_MAGIC and not compression_of(path):
-                return "not a valid TFRecord file: it is gzip-compressed; gunzip it, or rename it to end in .gz"
-        return "not a valid TFRecord file (it does not start with a TFRecord header)"
+        return not_tfrecords_reason(path)
     corrupt = re.search(r"corrupted record at (\d+)", detail)
     if corrupt:
-        return (f"corrupted record at byte {corrupt.group(1)} (its checksum does not match): "
-                "the file is damaged; copy it again")
+        return corrupted_reason(corrupt.group(1))
     if isinstance(error, (tf.errors.DataLossError, tf.errors.InvalidArgumentError)):
         return f"not a valid TFRecord file ({detail})"
     return f"cannot be read ({detail})"
@@ -133,8 +150,98 @@ def scan_records(path: str) -> Iterator[tuple[int, bytes] | Damage]:
     # TensorFlow ends a file cut inside a record's length header without a word.
     size = tf.io.gfile.stat(path).length
     if not compression and offset != size:
-        yield Damage(index, f"the file is cut short (its last {size - offset} bytes are not a whole record): "
-                            "copy it again")
+        yield Damage(index, cut_tail_reason(size - offset))
+
+
+try:  # scan_record_heads checks each record's length header against its checksum when one is installed
+    from google_crc32c import value as _crc32c
+except ImportError:
+    try:
+        from crc32c import crc32c as _crc32c
+    except ImportError:
+        _crc32c = None
+
+# The 8-byte little-endian length and its 4-byte masked checksum that start a record.
+RECORD_HEADER_BYTES = 12
+
+
+def masked_crc32c(data: bytes) -> int:
+    """A TFRecord checksum: the CRC-32C of `data`, rotated and offset."""
+    crc = _crc32c(data)
+    return (((crc >> 15) | (crc << 17)) + 0xA282EAD8) & 0xFFFFFFFF
+
+
+class RecordHead:
+    """A record of scan_record_heads, valid until the scan moves on: `read` gives its next
+    bytes, from its start, so that a caller reads only as far as it needs."""
+
+    def __init__(self, source, index: int, offset: int, length: int, checksummed: bool):
+        self.index, self.length = index, length
+        self._source, self._offset, self._checksummed, self._read = source, offset, checksummed, 0
+
+    def read(self, size: int = -1) -> bytes:
+        """The record's next `size` bytes, or all that are left; fewer at its end."""
+        left = self.length - self._read
+        data = self._source.read(left if size < 0 else min(size, left))
+        self._read += len(data)
+        return data
+
+    def damage(self) -> Damage | None:
+        """A Damage (worded as scan_records') when the record's data does not match its
+        checksum: the record and the rest of the file are lost. None when it matches or
+        cannot be checked. Reads the whole record (for one found unusable), after the reads."""
+        if not self._checksummed or _crc32c is None:
+            return None
+        self._source.seek(self._offset)
+        data = self._source.read(self.length + 4)
+        if len(data) == self.length + 4 and masked_crc32c(data[:-4]) == int.from_bytes(data[-4:], "little"):
+            return None
+        return Damage(self.index, corrupted_reason(self._offset))
+
+
+def _open(path: str):
+    # A local file through Python's small buffer: a GFile reads half a megabyte ahead
+    # after each seek, more than a whole frame-level record.
+    return tf.io.gfile.GFile(path, "rb") if "://" in path else open(path, "rb")
+
+
+def scan_record_heads(path: str) -> Iterator[tuple[int, RecordHead] | Damage]:
+    """scan_records' records, each to be read only as far as the caller needs: (record
+    index, RecordHead), then, when the rest of the file cannot be read, one Damage (the
+    same as scan_records' for a file cut short or a corrupt length header).
+
+    In an uncompressed file, only each record's length header is checked (against its
+    checksum when a CRC-32C implementation is installed, else only that the record fits in
+    the file); the bytes not read, and the record's data checksum, are skipped unread
+    (RecordHead.damage checks them). A gzip-compressed file is read in full (scan_records)."""
+    if compression_of(path):
+        for item in scan_records(path):
+            if isinstance(item, Damage):
+                yield item
+            else:
+                index, record = item
+                yield index, RecordHead(io.BytesIO(record), index, 0, len(record), checksummed=False)
+        return
+    size = tf.io.gfile.stat(path).length
+    index = offset = 0
+    with _open(path) as source:
+        while offset < size:
+            source.seek(offset)
+            header = source.read(RECORD_HEADER_BYTES)
+            if len(header) < RECORD_HEADER_BYTES:  # TensorFlow ends here without a word
+                yield Damage(index, cut_tail_reason(size - offset))
+                return
+            length = int.from_bytes(header[:8], "little")
+            if _crc32c is not None and masked_crc32c(header[:8]) != int.from_bytes(header[8:], "little"):
+                yield Damage(index, not_tfrecords_reason(path) if offset == 0 else corrupted_reason(offset))
+                return
+            end = offset + RECORD_FRAMING_BYTES + length
+            if end > size:
+                yield Damage(index, cut_short_reason(offset))
+                return
+            yield index, RecordHead(source, index, offset + RECORD_HEADER_BYTES, length, checksummed=True)
+            index += 1
+            offset = end
 
 
 def read_records(path: str) -> Iterator[tuple[int, bytes]]:
@@ -142,8 +249,13 @@ def read_records(path: str) -> Iterator[tuple[int, bytes]]:
     a damaged file raises InvalidInputError naming the file and the first lost record."""
     for item in scan_records(path):
         if isinstance(item, Damage):
-            raise InvalidInputError(f"{path}: record {item.index}: {item.reason}")
+            raise damaged(path, item)
         yield item
+
+
+def damaged(path: str, damage: Damage) -> InvalidInputError:
+    """The error of a file that must be read whole, at its Damage."""
+    return InvalidInputError(f"{path}: record {damage.index}: {damage.reason}")
 
 
 def read_validated(path: str, num_classes: int = NUM_CLASSES) -> Iterator[tuple[VideoRecord, bytes]]:
