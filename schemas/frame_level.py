@@ -12,7 +12,7 @@ and a video-level `mean_rgb`/`mean_audio` is the mean of the dequantized frames.
 FrameFeatures writes the same layout back, frames truncated, with aggregate features
 added to the context (`AGGREGATE_KEYS`): the input of the frame-level trainers.
 """
-from typing import NamedTuple
+from typing import Callable, NamedTuple
 
 import numpy as np
 import tensorflow as tf
@@ -190,6 +190,30 @@ def read_video_id(serialized: bytes) -> str:
     except Exception as error:  # ValueError from the walk; protobuf raises its own DecodeError
         raise _not_a_sequence_example(error) from None
     return _video_id(context.feature)
+
+
+# Enough to hold a field's key and length (varints of at most 10 bytes each).
+FIELD_HEAD_BYTES = 20
+
+
+def read_video_id_from(read: Callable[[int], bytes]) -> str:
+    """read_video_id of a record given by `read(n)`, its next n bytes (all that are left
+    for n < 0), read only as far as needed: when the record starts with its context (as
+    TensorFlow and make_sequence_example write it), that field alone; otherwise, or when
+    that field has no single id, the whole record. (A record that repeats its context
+    field with another id gets the first field's id here, not the last one's as a full
+    parse does.)"""
+    head = read(FIELD_HEAD_BYTES)
+    try:
+        key, position = _varint(head, 0)
+        if key == CONTEXT_FIELD << 3 | _LENGTH_DELIMITED:
+            length, position = _varint(head, position)
+            end = position + length
+            head += read(end - len(head)) if end > len(head) else b""
+            return read_video_id(head[:end])
+    except ValueError:  # not a leading context with an id: the whole record's read says why
+        pass
+    return read_video_id(head + read(-1))
 
 
 def aggregate(record: FrameRecord) -> dict[str, np.ndarray]:

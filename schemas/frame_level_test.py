@@ -1,4 +1,7 @@
 """The frame-level record: official dequantization, parsing with clear errors, aggregates."""
+import io
+import re
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -145,3 +148,40 @@ def test_read_video_id_refuses_a_record_without_one_id(mutate):
 def test_read_video_id_refuses_bytes_that_are_not_a_sequence_example(garbage):
     with pytest.raises(ValueError, match=r"not a tf\.train\.SequenceExample \(.+\)"):
         frame_level.read_video_id(garbage)
+
+
+class CountingReader:
+    """`read(n)` over a record's bytes, counting the bytes read."""
+
+    def __init__(self, data: bytes):
+        self.source, self.bytes_read = io.BytesIO(data), 0
+
+    def read(self, size: int) -> bytes:
+        data = self.source.read(size)
+        self.bytes_read += len(data)
+        return data
+
+
+def test_read_video_id_from_reads_only_a_leading_context():
+    rgb, audio = frames(np.random.default_rng(6), 3)
+    sequence = frame_level.make_sequence_example("aB9z", [2], rgb, audio)
+    serialized = sequence.SerializeToString()
+    reader = CountingReader(serialized)
+    assert frame_level.read_video_id_from(reader.read) == "aB9z"
+    context = tf.train.SequenceExample(context=sequence.context).ByteSize()
+    assert reader.bytes_read == max(context, frame_level.FIELD_HEAD_BYTES) < len(serialized) / 10
+    # Frames before the context: the whole record is read.
+    frames_first = (tf.train.SequenceExample(feature_lists=sequence.feature_lists).SerializeToString()
+                    + tf.train.SequenceExample(context=sequence.context).SerializeToString())
+    reader = CountingReader(frames_first)
+    assert frame_level.read_video_id_from(reader.read) == "aB9z" and reader.bytes_read == len(frames_first)
+
+
+@pytest.mark.parametrize("record", [
+    b"\x0a\x00", b"\x0a\x00" + b"\x12\x00" * 20,  # an empty context, shorter than the head or not
+    _mutated(lambda s: s.context.feature.pop("id")), b"\x0a\x05abc", b"\x08" + b"\xff" * 11, b"\x0a", b""])
+def test_read_video_id_from_says_what_read_video_id_says(record):
+    with pytest.raises(ValueError) as whole:
+        frame_level.read_video_id(record)
+    with pytest.raises(ValueError, match=re.escape(str(whole.value))):
+        frame_level.read_video_id_from(io.BytesIO(record).read)
