@@ -7,7 +7,8 @@ the aggregates into the record's context (schemas/frame_level.py).
 
 Routing joins by video id, never by position, and never shuffles frames. Pass 1 reads
 every frame file for its video ids only, from each record's context (the frames, nearly
-all of the bytes, are skipped): (video id, file, record index) per record. A Beam join on
+all of the bytes, are skipped, unread in an uncompressed file; pass 2 checks them and the
+record's checksum): (video id, file, record index) per record. A Beam join on
 ids with FoldSplitter's examples (video id → split, file, record index) gives each frame
 file its routing table (record index → video id and its video-level record), bounded by
 the records of that file; no worker holds a table of every video. Pass 2 reads each
@@ -86,19 +87,27 @@ def aggregated_record(serialized: bytes, record, sequence, max_frames: int) -> b
 
 def frame_ids(path: str):
     """Pass 1 over a frame-level file: (video id, RecordAt) per record whose id can be read
-    (from its context alone: the frames are validated in pass 2); BadRecord (tag BAD) per
-    corrupt record or one without an id."""
-    for item in video_level.scan_records(path):
+    (from its context alone, the frames skipped unread: they, and the record's checksum,
+    are checked in pass 2); BadRecord (tag BAD) per corrupt record or one without an id."""
+    for item in video_level.scan_record_heads(path):
         if isinstance(item, video_level.Damage):  # the rest of the file is lost
-            yield beam.pvalue.TaggedOutput(BAD, BadRecord(path, item.index, item.reason))
-            continue
-        index, serialized = item
+            yield bad_record(path, *item)
+            return
+        index, record = item
         try:
-            video_id = frame_level.read_video_id(serialized)
+            video_id = frame_level.read_video_id_from(record.read)
         except ValueError as error:
-            yield beam.pvalue.TaggedOutput(BAD, BadRecord(path, index, str(error)))
+            damage = record.damage()  # a corrupt record: as in a full read, the rest of the file is lost
+            if damage:
+                yield bad_record(path, *damage)
+                return
+            yield bad_record(path, index, str(error))
             continue
         yield video_id, RecordAt(path, index)
+
+
+def bad_record(path: str, index: int, reason: str):
+    return beam.pvalue.TaggedOutput(BAD, BadRecord(path, index, reason))
 
 
 def video_id_of(serialized: bytes) -> str:
@@ -141,41 +150,68 @@ def join_video(joined):
         yield missing_video(videos[0])
 
 
-def wanted_records(path: str, wanted):
-    """(index, serialized record) of the records of `path` whose index is in `wanted`; stops
-    after the last of them. Fails when the file has fewer records than when it was first read."""
+def scan_wanted(path: str, wanted):
+    """(index, serialized record) of the records of `path` whose index is in `wanted`, then a
+    Damage if the file stops being readable before the last of them; stops after the last.
+    Fails when the file has fewer records than when it was first read."""
     last = max(wanted)
-    for index, serialized in video_level.read_records(path):
-        if index in wanted:
-            yield index, serialized
-        if index == last:
+    for item in video_level.scan_records(path):
+        if isinstance(item, video_level.Damage):
+            yield item
+            return
+        if item[0] in wanted:
+            yield item
+        if item[0] == last:
             return
     raise changed_file(path, last, "gone")
+
+
+def wanted_records(path: str, wanted):
+    """scan_wanted's records; a damaged file fails the job."""
+    for item in scan_wanted(path, wanted):
+        if isinstance(item, video_level.Damage):
+            raise video_level.damaged(path, item)
+        yield item
 
 
 def routed_records(path_and_routes, num_classes: int, max_frames: int):
     """Pass 2 over a frame-level file, with its routing table (Routes): validates each
     routed record in full; (split, frame-feature record) of each valid one that has a
     video. A malformed record or an orphan is a BadRecord (tag BAD); a malformed record's
-    video is missing (tag MISSING), to get a stand-in."""
+    video is missing (tag MISSING), to get a stand-in. A corrupt record: lost_records."""
     path, routes = path_and_routes
     route_of = {route.index: route for route in routes}
-    for index, serialized in wanted_records(path, route_of):
+    for item in scan_wanted(path, route_of):
+        if isinstance(item, video_level.Damage):
+            yield from lost_records(path, item, route_of.values())
+            return
+        index, serialized = item
         route = route_of[index]
         try:
             record, sequence = frame_level.parse_frame_proto(serialized, num_classes)
         except ValueError as error:
-            yield beam.pvalue.TaggedOutput(BAD, BadRecord(path, index, str(error)))
+            yield bad_record(path, index, str(error))
             if route.video:
                 yield missing_video(route.video)
             continue
         if record.video_id != route.video_id:  # pass 1 read another id here: the file changed
             raise changed_file(path, index, f"video {record.video_id}, not {route.video_id}")
         if route.video is None:
-            yield beam.pvalue.TaggedOutput(BAD, BadRecord(
-                path, index, f"video {route.video_id} has no video-level record"))
+            yield bad_record(path, index, f"video {route.video_id} has no video-level record")
             continue
         yield route.video.split, aggregated_record(serialized, record, sequence, max_frames)
+
+
+def lost_records(path: str, damage, routes):
+    """Pass 2 meets a Damage that pass 1 did not (it skips each record's frames and data
+    checksum): the counts of a full read in pass 1. The record is bad, and the videos of it
+    and of the records after it, lost with the rest of the file, are missing. A record
+    without a route was found bad, and counted, in pass 1."""
+    if any(route.index == damage.index for route in routes):
+        yield bad_record(path, *damage)
+    for route in routes:
+        if route.index >= damage.index and route.video:
+            yield missing_video(route.video)
 
 
 def changed_file(path: str, index: int, found: str) -> InvalidInputError:

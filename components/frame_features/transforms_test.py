@@ -256,3 +256,36 @@ def test_write_splits_puts_each_record_in_its_split(tmp_path):
         records = [r for path in paths for r in tf.data.TFRecordDataset(str(path)).as_numpy_iterator()]
         assert sorted(records) == expected
     assert not os.path.exists(splits.split_dir(artifact, "holdout"))
+
+
+# Where a record's data is corrupted: its first byte (the context's key: pass 1 finds no id
+# and checks the record), a letter of its id (pass 1 reads another id), a frame (pass 2).
+CORRUPT_BYTE = {"context key": lambda record: 0, "id": lambda record: record.index(b"\x0a\x01m") + 2,
+                "frame": lambda record: len(record) - 50}
+
+
+@pytest.mark.parametrize("where", list(CORRUPT_BYTE))
+def test_a_record_whose_data_is_corrupt_loses_the_rest_of_its_file(tmp_path, where):
+    """As in a full read: the record is bad, and the videos of it and of the records after it are missing."""
+    split_examples = types.SimpleNamespace(uri=str(tmp_path / "split_examples"))
+    splits.write_split_records(split_examples, "fold_0", [video_record(v) for v in ("a", "m", "x")])
+    records = [frame_record("a"), frame_record("m"), frame_record("x")]
+    data_start = 16 + len(records[0]) + 12
+    frames = str(tmp_path / "frames.tfrecord")
+    _write(frames, records)
+    damaged = bytearray(pathlib.Path(frames).read_bytes())
+    damaged[data_start + CORRUPT_BYTE[where](records[1])] ^= 0x40
+    pathlib.Path(frames).write_bytes(bytes(damaged))
+
+    def check_report(reports):
+        (report,) = reports
+        assert (report["good_records"], report["bad_records"], report["videos_without_frames"]) == (1, 1, 2)
+        assert report["bad_record_reasons"] == [f"{frames}: record 1: {video_level.corrupted_reason(data_start)}"]
+
+    with TestPipeline() as pipeline:
+        (own, stand_ins), report = pipeline | transforms.AggregateFrames(
+            [frames], {"fold_0": splits.split_files_pattern(split_examples, "fold_0")}, CLASSES, MAX_FRAMES, 0.9)
+        assert_that(own | "Own" >> beam.Map(split_id_stand_in), equal_to([("fold_0", "a", 0)]), label="CheckOwn")
+        assert_that(stand_ins | "StandIns" >> beam.Map(split_id_stand_in),
+                    equal_to([("fold_0", "m", 1), ("fold_0", "x", 1)]), label="CheckStandIns")
+        assert_that(report, check_report, label="CheckReport")
