@@ -49,6 +49,11 @@ def make_example(video_id: str, labels, mean_rgb, mean_audio) -> tf.train.Exampl
     }))
 
 
+def video_id_of(serialized: bytes) -> str:
+    """The video id of a serialized video-level record (no other check)."""
+    return tf.train.Example.FromString(serialized).features.feature[ID_KEY].bytes_list.value[0].decode()
+
+
 def parse_video_record(serialized: bytes, num_classes: int = NUM_CLASSES) -> VideoRecord:
     """Parses and validates one record; raises ValueError saying what is wrong."""
     try:

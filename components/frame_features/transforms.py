@@ -110,16 +110,11 @@ def bad_record(path: str, index: int, reason: str):
     return beam.pvalue.TaggedOutput(BAD, BadRecord(path, index, reason))
 
 
-def video_id_of(serialized: bytes) -> str:
-    feature = tf.train.Example.FromString(serialized).features.feature
-    return feature[video_level.ID_KEY].bytes_list.value[0].decode()
-
-
 def video_places(split_and_path: tuple[str, str]):
     """(video id, VideoAt) of every record of one of FoldSplitter's files."""
     split, path = split_and_path
     for index, serialized in video_level.read_records(path):
-        yield video_id_of(serialized), VideoAt(split, path, index)
+        yield video_level.video_id_of(serialized), VideoAt(split, path, index)
 
 
 class Route(NamedTuple):

@@ -37,6 +37,12 @@ def video_key(serialized: bytes, fold: int):
     return video_id, (fold, packed(feature[video_level.LABELS_KEY].int64_list.value))
 
 
+def video_keys(fold: int, path: str):
+    """`video_key` of every record of one video-level file of the fold."""
+    for _, serialized in video_level.read_records(path):
+        yield video_key(serialized, fold)
+
+
 def dense_scores(serialized: bytes, model_name: str) -> tuple[str, np.ndarray]:
     row = rows.decode_prediction(serialized)
     if row.class_ids is not None:
@@ -166,8 +172,7 @@ def MergePredictions(pipeline, video_splits: dict, prediction_files: dict):  # p
     videos = (pipeline
               | "VideoFiles" >> beam.Create(video_files)
               | "SpreadVideoFiles" >> beam.Reshuffle()
-              | "Videos" >> beam.FlatMapTuple(lambda fold, path: (video_key(serialized, fold)
-                                                                  for _, serialized in video_level.read_records(path))))
+              | "Videos" >> beam.FlatMapTuple(video_keys))
     tops = {name: (pipeline
                    | f"Files{name}" >> beam.Create(list(enumerate(prediction_files[name])))
                    | f"SpreadFiles{name}" >> beam.Reshuffle()

@@ -21,16 +21,11 @@ from schemas import video_level
 from common.errors import InvalidInputError
 
 
-def video_id_of(serialized: bytes) -> str:
-    feature = tf.train.Example.FromString(serialized).features.feature
-    return feature[video_level.ID_KEY].bytes_list.value[0].decode()
-
-
 def video_places(numbered_file: tuple[int, tuple[int, str]]):
     """Pass 1 over one fold file: (video id, (file number, index)) of each record."""
     file, (_, path) = numbered_file
     for index, serialized in video_level.read_records(path):
-        yield video_id_of(serialized), (file, index)
+        yield video_level.video_id_of(serialized), (file, index)
 
 
 def keyed_soft_labels(serialized: bytes):
