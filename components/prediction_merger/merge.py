@@ -8,11 +8,12 @@ each with its L2 features (`schemas/predictions.py: l2_feature_names`).
 A dense row (3862 scores) is never shuffled, and no worker holds anything per video of
 the whole set. Each model's files are read twice, a file per task:
 (1) each row's top 20, with where the row lies (file, index) → joined by video id with
-    the videos: the video's candidates (and the coverage checks), and per model and file
-    a routing table (index → video id, candidates);
+    the videos: the video's candidates (and the coverage checks), routed to each model's
+    row of the video: per model and file a routing table (index → video id, candidates;
+    the first model's with the video's fold and labels);
 (2) each file again with its routing table (bounded by the rows of one file: the
     writers' `splits.RECORDS_PER_FILE`): each row's scores and ranks of its candidates
-    → joined by video id: one row per video.
+    → grouped by video id: one row per video.
 Shuffled bytes are about a hundredth of a join of the dense rows; a distributed runner
 spills them to disk, the local runner keeps them in memory.
 """
@@ -24,17 +25,15 @@ from schemas import predictions as rows
 from schemas import video_level
 from common.errors import InvalidInputError
 
-VIDEO = "video"
-COLUMNS = "columns"
-ROUTES = "routes"
+VIDEO_TAG = -1  # a video's value in the first join starts with it; a model's with its number
 SHUFFLED_INTS = np.int32
 
 
 def video_key(serialized: bytes, fold: int):
-    """(video id, (fold, hard labels packed)) of a video-level record."""
+    """(video id, packed [VIDEO_TAG, fold], hard labels) of a video-level record."""
     feature = tf.train.Example.FromString(serialized).features.feature
     video_id = feature[video_level.ID_KEY].bytes_list.value[0].decode()
-    return video_id, (fold, packed(feature[video_level.LABELS_KEY].int64_list.value))
+    return video_id, packed([VIDEO_TAG, fold], feature[video_level.LABELS_KEY].int64_list.value)
 
 
 def video_keys(fold: int, path: str):
@@ -59,14 +58,25 @@ def top_labels(scores: np.ndarray) -> np.ndarray:
     return np.argpartition(-scores, count - 1)[:count]
 
 
-def packed(class_ids: np.ndarray) -> bytes:
-    """Class ids or ranks as they are shuffled: int32 bytes (a pickled int64 array, Beam's
-    fallback for numpy, is several times larger, and the local runner holds every shuffle)."""
-    return np.asarray(class_ids, SHUFFLED_INTS).tobytes()
+def packed(*parts) -> bytes:
+    """Arrays of ints (class ids, ranks, numbers) or float32 scores as the one bytes object
+    a shuffled value is: int32 [number of parts, their sizes, their values] (float32 by
+    their bits). Beam's local runner holds every shuffled value as a Python object: one
+    bytes object is a fraction of a tuple of arrays, and a pickled int64 array (Beam's
+    fallback for numpy) is several times larger."""
+    arrays = [np.asarray(part) for part in parts]
+    arrays = [array.view(SHUFFLED_INTS) if array.dtype == np.float32 else array.astype(SHUFFLED_INTS)
+              for array in arrays]
+    return np.concatenate([np.array([len(arrays), *(array.size for array in arrays)], SHUFFLED_INTS),
+                           *arrays]).tobytes()
 
 
-def unpacked(data: bytes) -> np.ndarray:
-    return np.frombuffer(data, SHUFFLED_INTS)
+def unpacked(data: bytes) -> list[np.ndarray]:
+    """The int32 parts of `packed` (float32 parts: `.view(np.float32)`)."""
+    ints = np.frombuffer(data, SHUFFLED_INTS)
+    count = ints[0]
+    ends = 1 + count + np.cumsum(ints[1:1 + count])
+    return [ints[end - size:end] for end, size in zip(ends, ints[1:1 + count])]
 
 
 def file_rows(path: str, model_name: str):
@@ -75,50 +85,59 @@ def file_rows(path: str, model_name: str):
         yield (index, *dense_scores(serialized, model_name))
 
 
-def file_tops(numbered_path: tuple[int, str], model_name: str):
-    """Pass 1 over one prediction file: (video id, (file number, index, top 20)) of each row."""
+def file_tops(numbered_path: tuple[int, str], model_number: int, model_name: str):
+    """Pass 1 over one prediction file: (video id, packed [model number, file number,
+    index], top 20) of each row."""
     file, path = numbered_path
     for index, video_id, scores in file_rows(path, model_name):
-        yield video_id, (file, index, packed(top_labels(scores)))
+        yield video_id, packed([model_number, file, index], top_labels(scores))
 
 
-def candidate_set(video_id: str, grouped: dict, model_names: list[str]):
-    """(video id, (fold, labels, candidates)); and under tag ROUTES, per model, where its
-    row of the video lies with the candidates to look up there: ((model, file number),
-    (index, video id, candidates)). Every model and the video appear exactly once."""
-    videos = list(grouped[VIDEO])
+def candidate_routes(video_id: str, values, model_names: list[str]):
+    """The video's candidates (the union of its models' top 20), routed to its row of
+    every model: ((model number, file number), (video id, packed [index], candidates)).
+    The first model's route also carries the video's [fold] and labels, which that
+    model's column passes on. Every model and the video must appear exactly once."""
+    videos, tops = [], [[] for _ in model_names]
+    for value in values:
+        head, *rest = unpacked(value)
+        (videos if head[0] == VIDEO_TAG else tops[head[0]]).append((head, *rest))
     if not videos:
-        model = next(name for name in model_names if list(grouped[name]))
+        model = next(name for name, found in zip(model_names, tops) if found)
         raise InvalidInputError(f"model '{model}': video '{video_id}' is not among the input videos")
     if len(videos) > 1:
         raise InvalidInputError(f"video '{video_id}' occurs {len(videos)} times in the examples")
-    tops = []
-    for name in model_names:
-        found = list(grouped[name])
+    for name, found in zip(model_names, tops):
         if len(found) != 1:
             problem = "has no prediction" if not found else f"has {len(found)} predictions"
             raise InvalidInputError(f"model '{name}': video '{video_id}' {problem}")
-        tops.append(found[0])
-    fold, labels = videos[0]
-    candidates = packed(np.unique(np.concatenate([unpacked(top) for _, _, top in tops])))
-    yield video_id, (fold, labels, candidates)
-    for name, (file, index, _) in zip(model_names, tops):
-        yield beam.pvalue.TaggedOutput(ROUTES, ((name, file), (index, video_id, candidates)))
+    (_, fold), labels = videos[0]
+    rows_of_video = [found[0] for found in tops]
+    candidates = np.unique(np.concatenate([top for _, top in rows_of_video]))
+    for model_number, ((_, file, index), _) in enumerate(rows_of_video):
+        carried = ([fold], labels) if model_number == 0 else ()
+        yield (model_number, int(file)), (video_id, packed([index], candidates, *carried))
 
 
-def file_columns(routed_file, prediction_files: dict):
+def file_columns(routed_file, prediction_files: list[list[str]], model_names: list[str]):
     """Pass 2 over one prediction file, with its routing table (index → video id,
-    candidates; bounded by the rows of one file): (video id, (model, its scores and
-    ranks of the candidates)) of each row."""
-    (model_name, file), routes = routed_file
-    wanted = {index: (video_id, candidates) for index, video_id, candidates in routes}
-    path = prediction_files[model_name][file]
+    candidates; bounded by the rows of one file): (video id, packed [model number], its
+    scores and ranks of the candidates) of each row; a route that carries the video's
+    fold and labels passes them on with the candidates."""
+    (model_number, file), routes = routed_file
+    model_name = model_names[model_number]
+    wanted = {}
+    for video_id, route in routes:
+        (index,), candidates, *carried = unpacked(route)
+        wanted[index] = (video_id, candidates, carried)
+    path = prediction_files[model_number][file]
     for index, video_id, scores in file_rows(path, model_name):
-        expected_id, candidates = wanted.pop(index, (None, None))
+        expected_id, candidates, carried = wanted.pop(index, (None, None, None))
         if video_id != expected_id:  # the first pass read this file otherwise
             raise InvalidInputError(f"model '{model_name}': {path}: record {index} changed while the job ran")
-        candidate_scores, ranks = model_column(scores, unpacked(candidates))
-        yield video_id, (model_name, candidate_scores.tobytes(), packed(ranks))
+        candidate_scores, ranks = model_column(scores, candidates)
+        passed_on = (candidates, *carried) if carried else ()
+        yield video_id, packed([model_number], candidate_scores, ranks, *passed_on)
     if wanted:
         raise InvalidInputError(f"model '{model_name}': {path} lost records while the job ran")
 
@@ -150,13 +169,18 @@ def candidates_of(video_id: str, fold: int, labels: np.ndarray, scores: np.ndarr
                   np.stack([c[0] for c in columns], axis=1), np.stack([c[1] for c in columns], axis=1))
 
 
-def assemble(video_id: str, grouped: dict, model_names: list[str]) -> rows.CandidateRow:
-    (fold, labels, candidates), = grouped[VIDEO]
-    by_model = {name: (np.frombuffer(scores, np.float32), unpacked(ranks))
-                for name, scores, ranks in grouped[COLUMNS]}
-    columns = [by_model[name] for name in model_names]
-    return l2_row(video_id, fold, unpacked(labels).astype(np.int64), unpacked(candidates).astype(np.int64),
-                  np.stack([c[0] for c in columns], axis=1), np.stack([c[1] for c in columns], axis=1))
+def assemble(video_id: str, values, model_count: int) -> rows.CandidateRow:
+    """The video's row from its models' columns (the first model's with its candidates,
+    fold and labels)."""
+    columns = [None] * model_count
+    for value in values:
+        (model_number,), *parts = unpacked(value)
+        columns[model_number] = parts
+    (first_scores, first_ranks, candidates, (fold,), labels) = columns[0]
+    scores = [first_scores] + [column[0] for column in columns[1:]]
+    ranks = [first_ranks] + [column[1] for column in columns[1:]]
+    return l2_row(video_id, int(fold), labels.astype(np.int64), candidates.astype(np.int64),
+                  np.stack(scores, axis=1).view(np.float32), np.stack(ranks, axis=1).astype(np.int64))
 
 
 @beam.ptransform_fn
@@ -167,24 +191,24 @@ def MergePredictions(pipeline, video_splits: dict, prediction_files: dict):  # p
     Returns a PCollection of CandidateRow.
     """
     names = list(prediction_files)
+    files = [prediction_files[name] for name in names]
     # One read of every file: Beam's local runner would hold a Flatten of one read per split whole.
     video_files = [(fold, path) for fold, pattern in video_splits.items() for path in sorted(tf.io.gfile.glob(pattern))]
     videos = (pipeline
               | "VideoFiles" >> beam.Create(video_files)
               | "SpreadVideoFiles" >> beam.Reshuffle()
               | "Videos" >> beam.FlatMapTuple(video_keys))
-    tops = {name: (pipeline
-                   | f"Files{name}" >> beam.Create(list(enumerate(prediction_files[name])))
-                   | f"SpreadFiles{name}" >> beam.Reshuffle()
-                   | f"Tops{name}" >> beam.FlatMap(file_tops, name))
-            for name in names}
-    candidate_sets = ({VIDEO: videos, **tops}
-                      | "JoinTops" >> beam.CoGroupByKey()
-                      | "Candidates" >> beam.FlatMap(lambda joined: candidate_set(*joined, names)).with_outputs(
-                          ROUTES, main="candidates"))
-    columns = (candidate_sets[ROUTES]
-               | "RoutesByFile" >> beam.GroupByKey()
-               | "Columns" >> beam.FlatMap(file_columns, prediction_files))
-    return ({VIDEO: candidate_sets.candidates, COLUMNS: columns}
-            | "JoinColumns" >> beam.CoGroupByKey()
-            | "Rows" >> beam.Map(lambda joined: assemble(*joined, names)))
+    tops = [(pipeline
+             | f"Files{name}" >> beam.Create(list(enumerate(files[number])))
+             | f"SpreadFiles{name}" >> beam.Reshuffle()
+             | f"Tops{name}" >> beam.FlatMap(file_tops, number, name))
+            for number, name in enumerate(names)]
+    # Plain GroupByKeys of tagged bytes: CoGroupByKey would wrap every value in a tuple with its tag.
+    return ((videos, *tops)
+            | "VideosAndTops" >> beam.Flatten()
+            | "JoinTops" >> beam.GroupByKey()
+            | "Candidates" >> beam.FlatMap(lambda joined: candidate_routes(*joined, names))
+            | "RoutesByFile" >> beam.GroupByKey()
+            | "Columns" >> beam.FlatMap(file_columns, files, names)
+            | "JoinColumns" >> beam.GroupByKey()
+            | "Rows" >> beam.Map(lambda joined: assemble(*joined, len(names))))

@@ -134,8 +134,18 @@ def test_a_file_that_changed_between_the_passes_is_an_error(small_case):
     files = {"a": [str(path / "a-0.tfrecord")]}
     file_ids = [video_id for _, video_id, _ in merge.file_rows(files["a"][0], "a")]
     other = next(v for v in ids if v != file_ids[0])
+    route = merge.packed([0], [1])
     with pytest.raises(InvalidInputError, match="record 0 changed while the job ran"):
-        list(merge.file_columns((("a", 0), [(0, other, merge.packed([1]))]), files))
-    routes = [(index, video_id, merge.packed([1])) for index, video_id in enumerate(file_ids)]
+        list(merge.file_columns(((0, 0), [(other, route)]), [files["a"]], ["a"]))
+    routes = [(video_id, merge.packed([index], [1])) for index, video_id in enumerate(file_ids)]
     with pytest.raises(InvalidInputError, match="lost records"):
-        list(merge.file_columns((("a", 0), routes + [(len(file_ids), "v999", merge.packed([1]))]), files))
+        list(merge.file_columns(((0, 0), routes + [("v999", merge.packed([len(file_ids)], [1]))]),
+                                [files["a"]], ["a"]))
+
+
+def test_packed_parts_round_trip():
+    scores = np.array([0.5, -1.25], np.float32)
+    data = merge.packed([7], scores, np.array([], np.int64), np.array([3, 1]))
+    head, packed_scores, empty, ids = merge.unpacked(data)
+    assert head.tolist() == [7] and empty.size == 0 and ids.tolist() == [3, 1]
+    np.testing.assert_array_equal(packed_scores.view(np.float32), scores)
