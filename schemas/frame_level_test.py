@@ -58,6 +58,22 @@ def test_add_aggregates_truncates_frames_and_fills_context():
     assert len(sequence.context.feature["std_rgb"].float_list.value) == RGB_SIZE
 
 
+@pytest.mark.parametrize("source_frames, stand_in", [(0, True), (300, False), (2**40 + 5, False)])
+def test_aggregates_message_parses_as_the_proto_built_feature_by_feature(source_frames, stand_in):
+    rng = np.random.default_rng(6)
+    aggregates = {key: rng.normal(size=RGB_SIZE if "rgb" in key else AUDIO_SIZE).astype(np.float32)
+                  for key in frame_level.AGGREGATE_KEYS}
+    feature = {key: tf.train.Feature(float_list=tf.train.FloatList(value=aggregates[key].tolist()))
+               for key in frame_level.AGGREGATE_KEYS}
+    feature[frame_level.SOURCE_FRAMES_KEY] = tf.train.Feature(int64_list=tf.train.Int64List(value=[source_frames]))
+    feature[frame_level.STAND_IN_KEY] = tf.train.Feature(int64_list=tf.train.Int64List(value=[int(stand_in)]))
+    expected = tf.train.SequenceExample(context=tf.train.Features(feature=feature))
+    message = frame_level.aggregates_message(aggregates, source_frames, stand_in)
+    assert tf.train.SequenceExample.FromString(message) == expected
+    with pytest.raises(ValueError, match="negative"):
+        frame_level.aggregates_message(aggregates, -1)
+
+
 @pytest.mark.parametrize("num_frames, max_frames", [(4, 4), (4, 9), (6, 3)])
 def test_with_aggregates_equals_the_rewritten_record(num_frames, max_frames):
     rgb, audio = frames(np.random.default_rng(3), num_frames)

@@ -249,6 +249,33 @@ def scan_record_heads(path: str) -> Iterator[tuple[int, RecordHead] | Damage]:
             offset = end
 
 
+class RecordWriter:
+    """An uncompressed TFRecord file written through Python's file object: TensorFlow's
+    TFRecordWriter copies each record into a buffer of its own first, which costs about
+    five times the checksums and the write (a frame-level record of 260 kB: 0.35 ms
+    against 0.07)."""
+
+    def __init__(self, path: str):
+        self._file = open(path, "wb")
+
+    def write(self, record: bytes) -> None:
+        length = len(record).to_bytes(8, "little")
+        self._file.write(length + masked_crc32c(length).to_bytes(4, "little"))
+        self._file.write(record)
+        self._file.write(masked_crc32c(record).to_bytes(4, "little"))
+
+    def close(self) -> None:
+        self._file.close()
+
+
+def record_writer(path: str):
+    """A writer (`write`, `close`) of an uncompressed TFRecord file: RecordWriter for a local
+    file when a CRC-32C implementation is installed, else TensorFlow's."""
+    if "://" in path or _crc32c is None:
+        return tf.io.TFRecordWriter(path)
+    return RecordWriter(path)
+
+
 def read_records(path: str) -> Iterator[tuple[int, bytes]]:
     """Yields (record index, serialized record) of one TFRecord file (gzip by extension);
     a damaged file raises InvalidInputError naming the file and the first lost record."""

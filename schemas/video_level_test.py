@@ -109,3 +109,18 @@ def test_a_gzip_file_is_read_in_full(tmp_path, good):
     assert heads(path, 2) == [(index, record[:2]) for index, record in enumerate(RECORDS)]
     cut = write(tmp_path, "cut.tfrecord.gz", gzip.compress(good[:offsets(good)[2] + 100]))
     assert heads(cut) == list(video_level.scan_records(cut)) and isinstance(heads(cut)[-1], video_level.Damage)
+
+
+def test_record_writer_writes_what_tensorflow_writes(tmp_path, good):
+    path = str(tmp_path / "ours.tfrecord")
+    writer = video_level.record_writer(path)
+    assert isinstance(writer, video_level.RecordWriter)
+    for record in RECORDS:
+        writer.write(record)
+    writer.close()
+    assert open(path, "rb").read() == good
+
+
+def test_without_a_crc32c_implementation_tensorflow_writes(tmp_path, monkeypatch):
+    monkeypatch.setattr(video_level, "_crc32c", None)
+    assert not isinstance(video_level.record_writer(str(tmp_path / "x.tfrecord")), video_level.RecordWriter)

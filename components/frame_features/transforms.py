@@ -369,7 +369,7 @@ class _WriteSplitFiles(beam.DoFn):
             final = f"{self._prefixes[split]}-{uuid.uuid4().hex}{self._suffix}"
             temporary = os.path.join(os.path.dirname(final), TEMPORARY_PREFIX + os.path.basename(final))
             tf.io.gfile.makedirs(os.path.dirname(final))
-            self._writers[split] = temporary, final, tf.io.TFRecordWriter(temporary)
+            self._writers[split] = temporary, final, video_level.record_writer(temporary)
         self._writers[split][2].write(record)
 
     def finish_bundle(self):
