@@ -9,14 +9,20 @@ A dense row (3862 scores) is never shuffled, and no worker holds anything per vi
 the whole set. Each model's files are read twice, a file per task:
 (1) each row's top 20, with where the row lies (file, index) → joined by video id with
     the videos: the video's candidates (and the coverage checks), routed to each model's
-    row of the video: per model and file a routing table (index → video id, candidates;
-    the first model's with the video's fold and labels);
-(2) each file again with its routing table (bounded by the rows of one file: the
-    writers' `splits.RECORDS_PER_FILE`): each row's scores and ranks of its candidates
-    → grouped by video id: one row per video.
+    row of the video;
+(2) the files of every model but the first, each with its routing table (index → video
+    id, candidates; bounded by the rows of one file: the writers'
+    `splits.RECORDS_PER_FILE`): each row's scores and ranks of its candidates, sent to
+    the first model's file of the video;
+(3) the first model's files, each with its routing table (index → video id,
+    candidates, fold, labels) and the other models' columns of its rows: the rows.
+Nothing is grouped by video id but the first join: the local runner holds a grouping
+in memory with a key per video, and encodes the whole of it when it is read.
 Shuffled bytes are about a hundredth of a join of the dense rows; a distributed runner
-spills them to disk, the local runner keeps them in memory.
+spills them to disk.
 """
+import collections
+
 import apache_beam as beam
 import numpy as np
 import tensorflow as tf
@@ -26,6 +32,8 @@ from schemas import video_level
 from common.errors import InvalidInputError
 
 VIDEO_TAG = -1  # a video's value in the first join starts with it; a model's with its number
+ROUTE_TAG = -1  # a first-model route in the last grouping starts with it; a column with its model's number
+FIRST_MODEL = "first_model"
 SHUFFLED_INTS = np.int32
 
 
@@ -93,11 +101,22 @@ def file_tops(numbered_path: tuple[int, str], model_number: int, model_name: str
         yield video_id, packed([model_number, file, index], top_labels(scores))
 
 
+def input_file_keys(input_file: tuple[int, int, str], model_names: list[str]):
+    """The first join's (video id, packed value) of every record of one input file:
+    (VIDEO_TAG, fold, path) a video-level file (video_keys), (model number, file
+    number, path) a prediction file (file_tops)."""
+    tag, number, path = input_file
+    if tag == VIDEO_TAG:
+        return video_keys(number, path)
+    return file_tops((number, path), tag, model_names[tag])
+
+
 def candidate_routes(video_id: str, values, model_names: list[str]):
     """The video's candidates (the union of its models' top 20), routed to its row of
-    every model: ((model number, file number), (video id, packed [index], candidates)).
-    The first model's route also carries the video's [fold] and labels, which that
-    model's column passes on. Every model and the video must appear exactly once."""
+    every model. Under tag FIRST_MODEL: (first model's file number, (video id, packed
+    [ROUTE_TAG, index], candidates, [fold], labels)); for every other model: ((model
+    number, file number), (video id, packed [index, first model's file number],
+    candidates)). Every model and the video must appear exactly once."""
     videos, tops = [], [[] for _ in model_names]
     for value in values:
         head, *rest = unpacked(value)
@@ -114,32 +133,59 @@ def candidate_routes(video_id: str, values, model_names: list[str]):
     (_, fold), labels = videos[0]
     rows_of_video = [found[0] for found in tops]
     candidates = np.unique(np.concatenate([top for _, top in rows_of_video]))
-    for model_number, ((_, file, index), _) in enumerate(rows_of_video):
-        carried = ([fold], labels) if model_number == 0 else ()
-        yield (model_number, int(file)), (video_id, packed([index], candidates, *carried))
+    (_, first_file, first_index), _ = rows_of_video[0]
+    yield beam.pvalue.TaggedOutput(FIRST_MODEL, (int(first_file), (
+        video_id, packed([ROUTE_TAG, first_index], candidates, [fold], labels))))
+    for model_number, ((_, file, index), _) in enumerate(rows_of_video[1:], start=1):
+        yield (model_number, int(file)), (video_id, packed([index, first_file], candidates))
+
+
+def routed_rows(path: str, model_name: str, wanted: dict):
+    """(route, dense scores) of every row of one prediction file; `wanted`: its routing
+    table, index → route whose first item is the video id the first pass read there."""
+    for index, video_id, scores in file_rows(path, model_name):
+        route = wanted.pop(index, None)
+        if route is None or route[0] != video_id:  # the first pass read this file otherwise
+            raise InvalidInputError(f"model '{model_name}': {path}: record {index} changed while the job ran")
+        yield route, scores
+    if wanted:
+        raise InvalidInputError(f"model '{model_name}': {path} lost records while the job ran")
 
 
 def file_columns(routed_file, prediction_files: list[list[str]], model_names: list[str]):
-    """Pass 2 over one prediction file, with its routing table (index → video id,
-    candidates; bounded by the rows of one file): (video id, packed [model number], its
-    scores and ranks of the candidates) of each row; a route that carries the video's
-    fold and labels passes them on with the candidates."""
+    """Pass 2 over one file of a model other than the first, with its routing table:
+    (first model's file number, (video id, packed [model number], its scores and ranks
+    of the candidates)) of each row."""
     (model_number, file), routes = routed_file
-    model_name = model_names[model_number]
     wanted = {}
     for video_id, route in routes:
-        (index,), candidates, *carried = unpacked(route)
-        wanted[index] = (video_id, candidates, carried)
+        (index, first_file), candidates = unpacked(route)
+        wanted[index] = (video_id, candidates, int(first_file))
     path = prediction_files[model_number][file]
-    for index, video_id, scores in file_rows(path, model_name):
-        expected_id, candidates, carried = wanted.pop(index, (None, None, None))
-        if video_id != expected_id:  # the first pass read this file otherwise
-            raise InvalidInputError(f"model '{model_name}': {path}: record {index} changed while the job ran")
-        candidate_scores, ranks = model_column(scores, candidates)
-        passed_on = (candidates, *carried) if carried else ()
-        yield video_id, packed([model_number], candidate_scores, ranks, *passed_on)
-    if wanted:
-        raise InvalidInputError(f"model '{model_name}': {path} lost records while the job ran")
+    for (video_id, candidates, first_file), scores in routed_rows(path, model_names[model_number], wanted):
+        yield first_file, (video_id, packed([model_number], *model_column(scores, candidates)))
+
+
+def file_candidate_rows(grouped_file, prediction_files: list[list[str]], model_names: list[str]):
+    """Pass 3 over one file of the first model, with its routing table and the other
+    models' columns of its rows (both bounded by the rows of one file): the CandidateRow
+    of each row."""
+    file, values = grouped_file
+    wanted, other_columns = {}, collections.defaultdict(dict)
+    for video_id, value in values:
+        head, *parts = unpacked(value)
+        if head[0] == ROUTE_TAG:
+            candidates, (fold,), labels = parts
+            wanted[head[1]] = (video_id, candidates, int(fold), labels)
+        else:
+            scores, ranks = parts
+            other_columns[video_id][head[0]] = (scores.view(np.float32), ranks)
+    path = prediction_files[0][file]
+    for (video_id, candidates, fold, labels), scores in routed_rows(path, model_names[0], wanted):
+        others = other_columns.pop(video_id, {})
+        columns = [model_column(scores, candidates)] + [others[number] for number in range(1, len(model_names))]
+        yield l2_row(video_id, fold, labels.astype(np.int64), candidates.astype(np.int64),
+                     np.stack([c[0] for c in columns], axis=1), np.stack([c[1] for c in columns], axis=1))
 
 
 def model_column(scores: np.ndarray, candidates: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -169,20 +215,6 @@ def candidates_of(video_id: str, fold: int, labels: np.ndarray, scores: np.ndarr
                   np.stack([c[0] for c in columns], axis=1), np.stack([c[1] for c in columns], axis=1))
 
 
-def assemble(video_id: str, values, model_count: int) -> rows.CandidateRow:
-    """The video's row from its models' columns (the first model's with its candidates,
-    fold and labels)."""
-    columns = [None] * model_count
-    for value in values:
-        (model_number,), *parts = unpacked(value)
-        columns[model_number] = parts
-    (first_scores, first_ranks, candidates, (fold,), labels) = columns[0]
-    scores = [first_scores] + [column[0] for column in columns[1:]]
-    ranks = [first_ranks] + [column[1] for column in columns[1:]]
-    return l2_row(video_id, int(fold), labels.astype(np.int64), candidates.astype(np.int64),
-                  np.stack(scores, axis=1).view(np.float32), np.stack(ranks, axis=1).astype(np.int64))
-
-
 @beam.ptransform_fn
 def MergePredictions(pipeline, video_splits: dict, prediction_files: dict):  # pylint: disable=invalid-name
     """video_splits: fold number → file pattern (globbed when the pipeline is built);
@@ -192,23 +224,23 @@ def MergePredictions(pipeline, video_splits: dict, prediction_files: dict):  # p
     """
     names = list(prediction_files)
     files = [prediction_files[name] for name in names]
-    # One read of every file: Beam's local runner would hold a Flatten of one read per split whole.
-    video_files = [(fold, path) for fold, pattern in video_splits.items() for path in sorted(tf.io.gfile.glob(pattern))]
-    videos = (pipeline
-              | "VideoFiles" >> beam.Create(video_files)
-              | "SpreadVideoFiles" >> beam.Reshuffle()
-              | "Videos" >> beam.FlatMapTuple(video_keys))
-    tops = [(pipeline
-             | f"Files{name}" >> beam.Create(list(enumerate(files[number])))
-             | f"SpreadFiles{name}" >> beam.Reshuffle()
-             | f"Tops{name}" >> beam.FlatMap(file_tops, number, name))
-            for number, name in enumerate(names)]
+    # Every input file in one read, straight into the first grouping: the local runner
+    # holds a Flatten of reads from different stages whole before it groups them.
+    input_files = ([(VIDEO_TAG, fold, path) for fold, pattern in video_splits.items()
+                    for path in sorted(tf.io.gfile.glob(pattern))]
+                   + [(number, file, path) for number in range(len(names)) for file, path in enumerate(files[number])])
     # Plain GroupByKeys of tagged bytes: CoGroupByKey would wrap every value in a tuple with its tag.
-    return ((videos, *tops)
-            | "VideosAndTops" >> beam.Flatten()
-            | "JoinTops" >> beam.GroupByKey()
-            | "Candidates" >> beam.FlatMap(lambda joined: candidate_routes(*joined, names))
-            | "RoutesByFile" >> beam.GroupByKey()
-            | "Columns" >> beam.FlatMap(file_columns, files, names)
-            | "JoinColumns" >> beam.GroupByKey()
-            | "Rows" >> beam.Map(lambda joined: assemble(*joined, len(names))))
+    routes = (pipeline
+              | "InputFiles" >> beam.Create(input_files)
+              | "SpreadInputFiles" >> beam.Reshuffle()
+              | "Read" >> beam.FlatMap(input_file_keys, names)
+              | "JoinTops" >> beam.GroupByKey()
+              | "Candidates" >> beam.FlatMap(lambda joined: candidate_routes(*joined, names)).with_outputs(
+                  FIRST_MODEL, main="other_models"))
+    other_columns = (routes.other_models
+                     | "RoutesByFile" >> beam.GroupByKey()
+                     | "Columns" >> beam.FlatMap(file_columns, files, names))
+    return ((routes[FIRST_MODEL], other_columns)
+            | "ForFirstModelFiles" >> beam.Flatten()
+            | "ByFirstModelFile" >> beam.GroupByKey()
+            | "Rows" >> beam.FlatMap(file_candidate_rows, files, names))

@@ -54,7 +54,7 @@ def small_case(tmp_path):
     rng = np.random.default_rng(1)
     ids = [f"v{i:03d}" for i in range(12)]
     _write(str(tmp_path / "videos.tfrecord"), [_video(v, [i % CLASSES]) for i, v in enumerate(ids)])
-    scores = {name: rng.random((len(ids), CLASSES)).astype(np.float32) for name in ("a", "b")}
+    scores = {name: rng.random((len(ids), CLASSES)).astype(np.float32) for name in ("a", "b", "c")}
     for name, matrix in scores.items():
         order = rng.permutation(len(ids))  # file order must not matter
         _write(str(tmp_path / f"{name}.tfrecord"),
@@ -68,7 +68,7 @@ def small_case(tmp_path):
 @pytest.mark.parametrize("files", [["{}.tfrecord"], ["{}-0.tfrecord", "{}-1.tfrecord"]])
 def test_beam_merge_joins_by_id(small_case, files):
     path, ids, scores = small_case
-    expected = {v: merge.candidates_of(v, 0, np.array([i % CLASSES]), np.stack([scores["a"][i], scores["b"][i]]))
+    expected = {v: merge.candidates_of(v, 0, np.array([i % CLASSES]), np.stack([scores[m][i] for m in "abc"]))
                 for i, v in enumerate(ids)}
 
     def check(actual):
@@ -82,7 +82,7 @@ def test_beam_merge_joins_by_id(small_case, files):
     with TestPipeline() as pipeline:
         merged = pipeline | merge.MergePredictions(
             {0: str(path / "videos.tfrecord")},
-            {name: [str(path / file.format(name)) for file in files] for name in ("a", "b")})
+            {name: [str(path / file.format(name)) for file in files] for name in "abc"})
         assert_that(merged, check)
 
 
@@ -134,13 +134,13 @@ def test_a_file_that_changed_between_the_passes_is_an_error(small_case):
     files = {"a": [str(path / "a-0.tfrecord")]}
     file_ids = [video_id for _, video_id, _ in merge.file_rows(files["a"][0], "a")]
     other = next(v for v in ids if v != file_ids[0])
-    route = merge.packed([0], [1])
+    route = merge.packed([0, 0], [1])
     with pytest.raises(InvalidInputError, match="record 0 changed while the job ran"):
-        list(merge.file_columns(((0, 0), [(other, route)]), [files["a"]], ["a"]))
-    routes = [(video_id, merge.packed([index], [1])) for index, video_id in enumerate(file_ids)]
+        list(merge.file_columns(((1, 0), [(other, route)]), [[], files["a"]], ["first", "a"]))
+    routes = [(video_id, merge.packed([index, 0], [1])) for index, video_id in enumerate(file_ids)]
     with pytest.raises(InvalidInputError, match="lost records"):
-        list(merge.file_columns(((0, 0), routes + [("v999", merge.packed([len(file_ids)], [1]))]),
-                                [files["a"]], ["a"]))
+        list(merge.file_columns(((1, 0), routes + [("v999", merge.packed([len(file_ids), 0], [1]))]),
+                                [[], files["a"]], ["first", "a"]))
 
 
 def test_packed_parts_round_trip():
