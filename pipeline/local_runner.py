@@ -19,7 +19,7 @@ from components.evaluator.report import REPORT_FILE
 from pipeline import beam_options, progress, run_state
 from pipeline.pipeline import create_pipeline
 from pipeline.profile import Profile
-from schemas.submission import write_submission
+from schemas.submission import write_submission_rows
 from common.errors import ComponentFailedError, find_user_error
 from common.input_files import expand_patterns, fingerprint
 
@@ -122,5 +122,5 @@ def publish_outputs(output_dir: str, seconds: float) -> RunOutputs:
 
 
 def write_test_submission(predictions_uri: str, path: str) -> None:
-    top = list(evaluate.read_top_k(types.SimpleNamespace(uri=predictions_uri), splits.TEST))
-    write_submission(path, [row[0] for row in top], [row[1] for row in top], [row[2] for row in top])
+    """The test split's top 20 per video, as the predictions stream."""
+    write_submission_rows(path, evaluate.read_top_k(types.SimpleNamespace(uri=predictions_uri), splits.TEST))

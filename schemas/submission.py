@@ -83,29 +83,40 @@ def _parse_token(kind, token: str, what: str):
 
 
 def write_submission(path: str, video_ids, class_ids, top_scores) -> None:
-    """Writes one line per video, pairs sorted by score descending as `%d %.6g`.
-
-    Pairs with a negative class id (padding) are left out. The file is written under a
-    temporary name and renamed, so `path` never holds a half-written submission.
-    """
+    """write_submission_rows of arrays: class_ids and top_scores [videos, pairs]."""
     video_ids = [str(video_id) for video_id in video_ids]
     class_ids = np.asarray(class_ids, dtype=np.int64)
     top_scores = np.asarray(top_scores, dtype=np.float64)
     if class_ids.ndim != 2 or class_ids.shape != top_scores.shape or len(class_ids) != len(video_ids):
         raise ValueError(f"{len(video_ids)} video ids, class_ids {class_ids.shape} and "
                          f"top_scores {top_scores.shape} do not match")
-    if len(set(video_ids)) != len(video_ids):
-        raise ValueError("video ids repeat; a submission holds every video once")
-    bad_ids = [video_id for video_id in video_ids if not video_id or re.search(r"[\s,]", video_id)]
-    if bad_ids:
-        raise ValueError(f"video id {bad_ids[0]!r} is empty or holds a comma or whitespace")
-    if not np.isfinite(top_scores[class_ids >= 0]).all():
-        raise ValueError("top_scores hold NaN or infinite values")
-    by_score = np.argsort(-top_scores, axis=1, kind="stable")
-    class_ids = np.take_along_axis(class_ids, by_score, axis=1)
-    top_scores = np.take_along_axis(top_scores, by_score, axis=1)
-    lines = [HEADER] + [format_line(*row) for row in zip(video_ids, class_ids, top_scores)]
-    _write_atomically(path, "\n".join(lines) + "\n")
+    write_submission_rows(path, zip(video_ids, class_ids, top_scores))
+
+
+def write_submission_rows(path: str, rows) -> None:
+    """Writes one line per (video id, class ids, scores) of `rows`, as they come, pairs
+    sorted by score descending as `%d %.6g`; holds only the ids written (a submission
+    holds every video once).
+
+    Pairs with a negative class id (padding) are left out. The file is written under a
+    temporary name and renamed, so `path` never holds a half-written submission.
+    """
+    def lines():
+        yield HEADER
+        written = set()
+        for video_id, class_ids, scores in rows:
+            video_id = str(video_id)
+            class_ids, scores = np.asarray(class_ids, np.int64), np.asarray(scores, np.float64)
+            if video_id in written:
+                raise ValueError(f"video id {video_id!r} repeats; a submission holds every video once")
+            if not video_id or re.search(r"[\s,]", video_id):
+                raise ValueError(f"video id {video_id!r} is empty or holds a comma or whitespace")
+            if not np.isfinite(scores[class_ids >= 0]).all():
+                raise ValueError(f"the scores of video {video_id!r} hold NaN or infinite values")
+            written.add(video_id)
+            by_score = np.argsort(-scores, kind="stable")
+            yield format_line(video_id, class_ids[by_score], scores[by_score])
+    _write_atomically(path, lines())
 
 
 def format_line(video_id: str, class_ids: np.ndarray, scores: np.ndarray) -> str:
@@ -113,12 +124,12 @@ def format_line(video_id: str, class_ids: np.ndarray, scores: np.ndarray) -> str
     return f"{video_id},{pairs}"
 
 
-def _write_atomically(path: str, text: str) -> None:
+def _write_atomically(path: str, lines) -> None:
     directory = os.path.dirname(os.path.abspath(path))
     handle, temp_path = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as temp_file:
-            temp_file.write(text)
+            temp_file.writelines(line + "\n" for line in lines)
         os.chmod(temp_path, 0o644)  # mkstemp makes it owner-only; a submission is shared
         os.replace(temp_path, path)
     except BaseException:

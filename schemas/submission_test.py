@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from common.errors import InvalidInputError
-from schemas.submission import HEADER, read_submission, write_submission
+from schemas.submission import HEADER, read_submission, write_submission, write_submission_rows
 
 VIDEO_IDS = ["Aa01", "Bb02", "Cc03", "Dd04", "Ee05", "Ff06", "Gg07"]
 NUM_CLASSES = 12
@@ -75,3 +75,17 @@ def test_read_submission_accepts_empty_rows_and_trailing_blank_line(tmp_path):
     assert submission["abc"][0].size == 0
     np.testing.assert_array_equal(submission["def"][0], [4, 1])
     np.testing.assert_array_equal(submission["def"][1], [0.25, 0.5])
+
+
+def test_rows_are_written_as_they_come_and_a_bad_one_leaves_no_file(tmp_path):
+    path = tmp_path / "s.csv"
+
+    def rows():
+        yield "a", np.array([2, 5]), np.array([0.1, 0.9])
+        yield "b", np.array([1]), np.array([np.nan])
+
+    with pytest.raises(ValueError, match="scores of video 'b' hold NaN"):
+        write_submission_rows(str(path), rows())
+    assert not list(tmp_path.iterdir())
+    write_submission_rows(str(path), iter([("a", [2, 5], [0.1, 0.9])]))
+    assert path.read_text() == "VideoId,LabelConfidencePairs\na,5 0.9 2 0.1\n"
