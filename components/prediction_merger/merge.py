@@ -93,10 +93,9 @@ def file_rows(path: str, model_name: str):
         yield (index, *dense_scores(serialized, model_name))
 
 
-def file_tops(numbered_path: tuple[int, str], model_number: int, model_name: str):
+def file_tops(model_number: int, file: int, path: str, model_name: str):
     """Pass 1 over one prediction file: (video id, packed [model number, file number,
     index], top 20) of each row."""
-    file, path = numbered_path
     for index, video_id, scores in file_rows(path, model_name):
         yield video_id, packed([model_number, file, index], top_labels(scores))
 
@@ -108,7 +107,7 @@ def input_file_keys(input_file: tuple[int, int, str], model_names: list[str]):
     tag, number, path = input_file
     if tag == VIDEO_TAG:
         return video_keys(number, path)
-    return file_tops((number, path), tag, model_names[tag])
+    return file_tops(tag, number, path, model_names[tag])
 
 
 def candidate_routes(video_id: str, values, model_names: list[str]):
