@@ -17,6 +17,7 @@ from components.evaluator import evaluate
 from components.evaluator.component import METRICS_FILE
 from components.evaluator.report import REPORT_FILE
 from pipeline import beam_options, progress, run_state
+from pipeline.parallel_runner import ParallelLocalDagRunner
 from pipeline.pipeline import create_pipeline
 from pipeline.profile import Profile
 from schemas.submission import write_submission_rows
@@ -28,6 +29,8 @@ from common.input_files import expand_patterns, fingerprint
 PIPELINE_NAME = f"y8m-{importlib.metadata.version('y8m-pipeline')}"
 
 log = logging.getLogger("y8m.run")
+
+MAX_DEFAULT_PARALLEL = 4
 
 
 @dataclass
@@ -45,8 +48,12 @@ def metadata_config(output_dir: str):
 
 def run_local(labelled_patterns: list[str], test_patterns: list[str], output_dir: str, profile: Profile,
               beam_runner: str = "local", num_classes: int | None = None,
-              frame_patterns: list[str] | None = None, extra_beam_args: list[str] | None = None) -> RunOutputs:
-    """`extra_beam_args`: the user's Beam arguments (pipeline/beam_options.py)."""
+              frame_patterns: list[str] | None = None, extra_beam_args: list[str] | None = None,
+              parallel_components: int = 1) -> RunOutputs:
+    """`extra_beam_args`: the user's Beam arguments (pipeline/beam_options.py).
+    `parallel_components`: components run at the same time, each in a worker process with
+    its share of the cores (pipeline/parallel_runner.py); 1: one after another in this
+    process (TFX's LocalDagRunner)."""
     started = time.time()
     output_dir = os.path.abspath(output_dir)
     pipeline_root = os.path.join(output_dir, "pipeline_root")
@@ -68,9 +75,11 @@ def run_local(labelled_patterns: list[str], test_patterns: list[str], output_dir
         with metadata.Metadata(metadata_config(output_dir)) as handle:
             run_state.cancel_interrupted_executions(handle.store, pipeline_root)
         try:
-            with (progress.component_progress(len(tfx_pipeline.components)),
+            with (progress.component_progress(len(tfx_pipeline.components)) as component_progress,
                   beam_options.worker_pool_errors(beam_pipeline_args)):
-                LocalDagRunner().run(tfx_pipeline)
+                runner = (LocalDagRunner() if parallel_components == 1 else ParallelLocalDagRunner(
+                    parallel_components, threads_per_component(parallel_components), component_progress))
+                runner.run(tfx_pipeline)
         except Exception as error:
             with metadata.Metadata(metadata_config(output_dir)) as handle:
                 component = run_state.failed_node(handle.store, since=started)
@@ -82,6 +91,17 @@ def run_local(labelled_patterns: list[str], test_patterns: list[str], output_dir
         if summary["reused"]:
             log.info("reused from earlier runs (same inputs and settings): %s", ", ".join(summary["reused"]))
         return publish_outputs(output_dir, time.time() - started)
+
+
+def default_parallel_components() -> int:
+    """One component at a time per core, at most MAX_DEFAULT_PARALLEL: each worker holds its
+    own model and input buffers."""
+    return min(len(os.sched_getaffinity(0)), MAX_DEFAULT_PARALLEL)
+
+
+def threads_per_component(parallel_components: int) -> int:
+    """TensorFlow threads of each of `parallel_components` components run at the same time."""
+    return max(1, len(os.sched_getaffinity(0)) // parallel_components)
 
 
 def _latest(store, type_name: str, kind: str | None = None):

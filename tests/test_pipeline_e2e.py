@@ -148,9 +148,9 @@ def test_report_is_published_beside_the_metrics(tiny_run):
     assert "student · holdout" in page and "bytes of a 1,000,000,000-byte budget" in page
 
 
-def run_until(command: list[str], marker: str, timeout: float = 600) -> str:
+def run_until(command: list[str], marker: str, timeout: float = 600) -> list[int]:
     """Starts `command`, kills it with SIGKILL once a line of its stderr contains `marker`;
-    returns the line. Fails if the command ends first."""
+    returns the ids of its child processes at that moment. Fails if the command ends first."""
     import signal
     import time
     process = subprocess.Popen(command, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
@@ -159,8 +159,9 @@ def run_until(command: list[str], marker: str, timeout: float = 600) -> str:
     try:
         for line in process.stderr:
             if marker in line:
+                children = child_processes(process.pid)
                 process.send_signal(signal.SIGKILL)
-                return line
+                return children
             assert time.monotonic() < deadline, f"no '{marker}' within {timeout} s"
         raise AssertionError(f"the run ended (code {process.wait()}) before '{marker}'")
     finally:
@@ -168,44 +169,85 @@ def run_until(command: list[str], marker: str, timeout: float = 600) -> str:
         process.wait()
 
 
-def test_a_killed_run_resumes_to_the_same_submission(tiny_run, tmp_path, caplog):
-    """SIGKILL in the middle of an L1Trainer's fold, then the same run again: the completed
-    components are reused, the stopped one is cancelled and runs afresh, and the
-    submission equals the uninterrupted run's byte for byte."""
-    import logging
+def child_processes(pid: int) -> list[int]:
+    with open(f"/proc/{pid}/task/{pid}/children") as children:
+        return [int(child) for child in children.read().split()]
 
-    from ml_metadata.proto import metadata_store_pb2
-    from tfx.orchestration import metadata
 
-    from pipeline.local_runner import metadata_config
+def running(pid: int) -> bool:
+    """Whether process `pid` exists and is not a zombie (an orphan's end may not be reaped here)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def resumable_run(tiny_run, tmp_path, *extra: str) -> tuple[list[str], dict]:
+    """(the `y8m run` command of the tiny run into a new output directory, plus `extra`;
+    run_local's arguments for the same run)."""
     from pipeline.profile import load_profile
-    args, outputs, data_dir = tiny_run
+    args, _, data_dir = tiny_run
     profile_path = tmp_path / "tiny_frames.yaml"  # the file's name is the profile's name
     profile_path.write_text(yaml.safe_dump(tiny_profile_raw_with_frame_model()))
     resumed = dict(args, output_dir=str(tmp_path / "out"), profile=load_profile(str(profile_path)))
     assert resumed["profile"] == args["profile"]
     command = [sys.executable, "-m", "y8m.cli", "run", "--output", resumed["output_dir"],
                "--profile", str(profile_path), "--classes", str(CLASSES),
-               "--frame-train", f"{data_dir}/frames/*.tfrecord"]
+               "--frame-train", f"{data_dir}/frames/*.tfrecord", *extra]
     for pattern in args["labelled_patterns"]:
         command += ["--train", pattern]
     for pattern in args["test_patterns"]:
         command += ["--test", pattern]
-    run_until(command, "resnet_like fold 1: epoch")
+    return command, resumed
+
+
+def execution_states(output_dir: str) -> list:
+    from tfx.orchestration import metadata
+
+    from pipeline.local_runner import metadata_config
+    with metadata.Metadata(metadata_config(output_dir)) as handle:
+        return [execution.last_known_state for execution in handle.store.get_executions()]
+
+
+def same_file(path: str, other: str) -> bool:
+    with open(path, "rb") as first, open(other, "rb") as second:
+        return first.read() == second.read()
+
+
+def test_a_killed_run_stops_its_workers_and_resumes_to_the_same_submission(tiny_run, tmp_path, caplog):
+    """Components side by side in worker processes (--parallel 2), SIGKILL in the middle of
+    an L1Trainer's fold: the workers die with the run. The same run again (also in
+    parallel) reuses the completed components, cancels the stopped ones and runs them
+    afresh, and its submission equals the uninterrupted run's (one component after
+    another, in process) byte for byte."""
+    import logging
+    import time
+
+    from ml_metadata.proto import metadata_store_pb2
+    _, outputs, _ = tiny_run
+    command, resumed = resumable_run(tiny_run, tmp_path, "--parallel", "2")
+    workers = run_until(command, "resnet_like fold 1: epoch")  # a worker's progress line
+    assert workers
+    deadline = time.monotonic() + 30
+    while any(running(worker) for worker in workers):
+        assert time.monotonic() < deadline, "the workers of a killed run still run"
+        time.sleep(0.5)
 
     with caplog.at_level(logging.INFO, logger="y8m.run"):
-        again = run_local(**resumed)
-    with open(again.submission_path, "rb") as resumed_file, open(outputs.submission_path, "rb") as first:
-        assert resumed_file.read() == first.read()
+        again = run_local(**resumed, parallel_components=2)
+    assert same_file(again.submission_path, outputs.submission_path)
     messages = "\n".join(record.getMessage() for record in caplog.records)
     stopped = trainer_id("resnet_like", 1)
     assert f"{stopped}: the execution a stopped run left behind" in messages
     reused = next(line for line in messages.splitlines() if line.startswith("reused from earlier runs"))
-    completed = ("VideoExampleGen", "FoldSplitter", trainer_id("mlp", 0), trainer_id("resnet_like", 0))
-    assert all(node in reused for node in completed)
-    assert stopped not in reused
-    assert f"{trainer_id('mlp', 0)}: reused from cache" in messages and f"{stopped}: done in" in messages
-    with metadata.Metadata(metadata_config(resumed["output_dir"])) as handle:
-        states = [execution.last_known_state for execution in handle.store.get_executions()]
+    assert "VideoExampleGen" in reused and "FoldSplitter" in reused and stopped not in reused
+    # The workers start components in the graph's order, so of those started before the
+    # stopped one, all but the one that may have run beside it had completed.
+    started_before = ["FrameFeatures", *(trainer_id("mlp", fold) for fold in range(3)), trainer_id("resnet_like", 0)]
+    assert sum(node in reused for node in started_before) >= len(started_before) - 1
+    assert "VideoExampleGen: reused from cache" in messages and f"{stopped}: done in" in messages
+    states = execution_states(resumed["output_dir"])
     assert metadata_store_pb2.Execution.RUNNING not in states
-    assert states.count(metadata_store_pb2.Execution.CANCELED) == 1
+    assert 1 <= states.count(metadata_store_pb2.Execution.CANCELED) <= 2
+

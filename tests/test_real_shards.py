@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from models import metrics
-from pipeline.local_runner import run_local
+from pipeline.local_runner import default_parallel_components, run_local
 from pipeline.profile import load_profile
 from y8m import scoring
 
@@ -32,7 +32,9 @@ def test_class_prior_gap_matches_the_reference_value(real_shards):
 
 
 def test_quick_profile_on_32_train_and_8_test_shards(real_shards, tmp_path):
-    outputs = run_local(real_shards[:32], real_shards[32:], str(tmp_path / "out"), load_profile("quick"))
+    # As `y8m run` runs it: independent components side by side.
+    outputs = run_local(real_shards[:32], real_shards[32:], str(tmp_path / "out"), load_profile("quick"),
+                        parallel_components=default_parallel_components())
     with open(outputs.metrics_path) as source:
         report = json.load(source)
     gap = {(s["name"], s["split"]): s["gap"] for s in report["stages"]}

@@ -31,8 +31,8 @@ LOG_FILE = "y8m.log"
 ON_THIS_MACHINE = [runner for runner in BEAM_ARGS_BY_RUNNER if runner != "dataflow"]
 
 
-def _vocabulary_size(text: str) -> int:
-    """A `--classes` value: a positive integer (labels are checked against 0..classes-1)."""
+def _positive_integer(text: str) -> int:
+    """A `--classes` or `--parallel` value."""
     try:
         value = int(text)
     except ValueError:
@@ -65,9 +65,10 @@ def _add_run(commands) -> None:
                         help="test TFRecords; their labels, if any, are only used for scoring")
     parser.add_argument("--output", required=True, help="directory for the deliverables and the pipeline root")
     parser.add_argument("--profile", default="quick", help="quick, full, or a path to a profile YAML")
-    parser.add_argument("--classes", type=_vocabulary_size, default=None,
+    parser.add_argument("--classes", type=_positive_integer, default=None,
                         help="size of the label vocabulary (default 3862, the YouTube-8M 2018 one)")
     _add_frame_arguments(parser)
+    _add_parallel_argument(parser)
     _add_beam_arguments(parser, ON_THIS_MACHINE, "local or local-multiprocess (in this process or its "
                         "subprocesses), or portable (a Beam job service, whose workers must see this "
                         "machine's paths)")
@@ -81,6 +82,14 @@ def _add_beam_arguments(parser, runners: list[str], where: str) -> None:
                         help="a Beam pipeline argument, replacing the runner's default for the same option, "
                              "e.g. --beam-arg=--job_endpoint=localhost:8099 "
                              "--beam-arg=--environment_config=localhost:50000; repeatable")
+
+
+def _add_parallel_argument(parser) -> None:
+    parser.add_argument("--parallel", type=_positive_integer, default=None, metavar="N",
+                        help="components run at the same time (an L1 model's folds, the student's "
+                             "networks), each in its own process with its share of the cores; 1: one after "
+                             "another in this process (default: one per core, at most 4; each holds its own "
+                             "model and input buffers)")
 
 
 def _add_frame_arguments(parser) -> None:
@@ -98,6 +107,7 @@ def _add_demo(commands) -> None:
     parser.add_argument("--videos", type=int, default=4000)
     parser.add_argument("--classes", type=int, default=500,
                         help="vocabulary of the synthetic data (fewer than 3862 keeps a small demo learnable)")
+    _add_parallel_argument(parser)
 
 
 def _add_score(commands) -> None:
@@ -105,7 +115,7 @@ def _add_score(commands) -> None:
     parser.add_argument("--submission", required=True, help="Kaggle-format CSV")
     parser.add_argument("--labels", action="append", required=True, metavar="GLOB",
                         help="video-level TFRecords holding the true labels; repeatable")
-    parser.add_argument("--classes", type=_vocabulary_size, default=3862)
+    parser.add_argument("--classes", type=_positive_integer, default=3862)
 
 
 def _add_predict(commands) -> None:
@@ -132,7 +142,7 @@ def _add_compile(commands) -> None:
     parser.add_argument("--profile", default="quick", help="quick, full, or a path to a profile YAML")
     _add_beam_arguments(parser, list(BEAM_ARGS_BY_RUNNER), "local or local-multiprocess (inside the task's "
                         "pod), portable (e.g. Flink's job server) or dataflow")
-    parser.add_argument("--classes", type=_vocabulary_size, default=None, help="size of the label vocabulary")
+    parser.add_argument("--classes", type=_positive_integer, default=None, help="size of the label vocabulary")
     parser.add_argument("--no-cache", action="store_true",
                         help="turn KFP's cache off for every task of the package (its runs recompute everything)")
     _add_frame_arguments(parser)
@@ -182,14 +192,15 @@ def cmd_generate(args) -> dict:
 
 
 def _run(train, test, output, profile_name, classes, frame_patterns=None, beam_runner="local",
-         beam_args=None) -> dict:
-    from pipeline.local_runner import run_local
+         beam_args=None, parallel=None) -> dict:
+    from pipeline.local_runner import default_parallel_components, run_local
     from pipeline.profile import load_profile
     profile = load_profile(profile_name)
     log.info("running profile '%s' (%d L1 models, %d folds) into %s; its log: %s",
              profile.name, len(profile.l1_models), profile.folds, output, os.path.join(output, LOG_FILE))
     outputs = run_local(train, test, output, profile, num_classes=classes, frame_patterns=frame_patterns,
-                        beam_runner=beam_runner, extra_beam_args=beam_args)
+                        beam_runner=beam_runner, extra_beam_args=beam_args,
+                        parallel_components=parallel or default_parallel_components())
     with open(outputs.metrics_path) as source:
         report = json.load(source)
     return {
@@ -205,7 +216,7 @@ def _run(train, test, output, profile_name, classes, frame_patterns=None, beam_r
 
 def cmd_run(args) -> dict:
     return _run(args.train, args.test, args.output, args.profile, args.classes,
-                args.frame_train + args.frame_test, args.beam_runner, args.beam_arg)
+                args.frame_train + args.frame_test, args.beam_runner, args.beam_arg, args.parallel)
 
 
 def cmd_demo(args) -> dict:
@@ -218,7 +229,7 @@ def cmd_demo(args) -> dict:
     synthetic.generate(data_dir, videos=args.videos, classes=args.classes, seed=0, label_noise=0.2)
     test_files = os.path.join(data_dir, "test*.tfrecord")
     result = _run([os.path.join(data_dir, "train*.tfrecord"), os.path.join(data_dir, "validate*.tfrecord")],
-                  [test_files], args.output, "demo", args.classes)
+                  [test_files], args.output, "demo", args.classes, parallel=args.parallel)
     if result["pushed_model"] is None:
         log.info("the student was not blessed (%s): no model to serve", result["blessing"])
         return result
