@@ -87,22 +87,27 @@ class ParallelLocalDagRunner(tfx_runner.IrBasedRunner):
             log_records.close()
 
     def _launch_all(self, pool, pipeline_bytes: bytes, nodes: list) -> None:
-        """Launches every node once its upstream nodes have finished; raises the first failure.
-        A node ready alone, with none running, runs in this process: nothing else can become
-        ready before it ends, so it needs no worker (and a chain of such nodes starts none)."""
-        finished, launched, running = set(), set(), {}
+        """Launches every node once its upstream nodes have finished, in the graph's order,
+        as workers come free (so that a component's progress line says when it starts);
+        raises the first failure. A node ready alone, with none running, runs in this
+        process: nothing else can become ready before it ends, so it needs no worker (and
+        a chain of such nodes starts none)."""
+        finished, launched, waiting, running = set(), set(), [], {}
         while len(finished) < len(nodes):
             ready = ready_nodes(nodes, finished, launched)
-            if not ready and not running:
-                waiting = [node.node_info.id for node in nodes if node.node_info.id not in launched]
-                raise RuntimeError(f"no component can run: {waiting} wait on nodes outside the pipeline")
             launched.update(ready)
-            if len(ready) == 1 and not running:
-                self._started(ready[0])
-                self._finished(ready[0], launch_node(pipeline_bytes, ready[0]))
-                finished.add(ready[0])
+            waiting += ready
+            if not waiting and not running:
+                unlaunched = [node.node_info.id for node in nodes if node.node_info.id not in launched]
+                raise RuntimeError(f"no component can run: {unlaunched} wait on nodes outside the pipeline")
+            if len(waiting) == 1 and not running:
+                node_id = waiting.pop()
+                self._started(node_id)
+                self._finished(node_id, launch_node(pipeline_bytes, node_id))
+                finished.add(node_id)
                 continue
-            for node_id in ready:
+            while waiting and len(running) < self.processes:
+                node_id = waiting.pop(0)
                 running[pool.submit(launch_node, pipeline_bytes, node_id)] = node_id
                 self._started(node_id)
             done, _ = concurrent.futures.wait(running, return_when=concurrent.futures.FIRST_COMPLETED)
