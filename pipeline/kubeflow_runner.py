@@ -13,7 +13,6 @@ import json
 import tensorflow as tf
 import yaml
 from kfp.pipeline_spec import pipeline_spec_pb2
-from tfx.dsl.components.base import base_component
 from tfx.orchestration.kubeflow.v2 import kubeflow_v2_dag_runner
 
 from pipeline import beam_options
@@ -116,9 +115,7 @@ def compile_pipeline(output_path: str, *, profile: Profile, image: str, labelled
         **kwargs)
     settings = profile.kubeflow
     images = {kubeflow_v2_dag_runner.pipeline_builder.DEFAULT_IMAGE_PATH_KEY: image}
-    # The Importer that registers frame-level files runs no container: no resources, no mounts.
-    containers = [c for c in tfx_pipeline.components if isinstance(c, base_component.BaseComponent)]
-    for component in containers:
+    for component in tfx_pipeline.components:
         resources = settings.resources_of(component.id)
         if resources != Resources():
             component.with_platform_config(resource_spec(resources))
@@ -131,7 +128,7 @@ def compile_pipeline(output_path: str, *, profile: Profile, image: str, labelled
             use_pipeline_spec_2_1=True))
     pipeline_spec = runner.run(tfx_pipeline, write_out=False)["pipelineSpec"]
     platform = {component.id + "_executor": executor_platform_config(settings, component.id)
-                for component in containers}
+                for component in tfx_pipeline.components}
     platform = {label: config for label, config in platform.items() if config}
     documents = [pipeline_spec]
     if platform:

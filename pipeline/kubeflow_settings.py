@@ -9,7 +9,8 @@ from common.errors import UserError
 
 DEFAULT_KEY = "default"
 # Resources are set per component type: the part of a task id before its first dash
-# (`L1Trainer-mlp-fold-0` → `L1Trainer`). pipeline_test checks this list against the graph.
+# (`L1Trainer-mlp-fold-0` → `L1Trainer`). pipeline/kubeflow_runner_test.py checks this list
+# against the graph.
 COMPONENT_TYPES = ("VideoExampleGen", "FoldSplitter", "FrameFeatures", "L1Trainer",
                    "L1Assembler", "PredictionMerger", "LGBMStacker", "SoftLabelIndexer", "StudentTransform",
                    "StudentTrainer", "Distiller", "GapEvaluator", "Pusher")
