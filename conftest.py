@@ -19,6 +19,14 @@ def pytest_configure(config):
     flags.FLAGS.mark_as_parsed()
 
 
+def pytest_collection_modifyitems(items):
+    """The tiers are disjoint (pyproject.toml): a test marked both `e2e` and `slow` would run
+    in both CI steps, so it is refused at collection."""
+    both = [item.nodeid for item in items if item.get_closest_marker("e2e") and item.get_closest_marker("slow")]
+    if both:
+        raise pytest.UsageError(f"tests marked both e2e and slow (pick one tier): {both}")
+
+
 @pytest.fixture(scope="session")
 def real_shards():
     """The 40 real 2018 video-level shards (slow tests only)."""

@@ -60,6 +60,7 @@ def test_profile_errors_are_user_errors(tmp_path, text, message):
         load_profile(str(bad))
 
 
+@pytest.mark.e2e  # every full-size model: about a minute
 def test_full_profile_builds_every_model_and_runs_one_step():
     """Every model of the `full` profile, at its real size, builds and takes one step."""
     import numpy as np

@@ -1,9 +1,9 @@
 """Beam through its portability API: Beam's own job service and an external SDK worker
 pool as subprocesses, as a Flink job server and its task managers' worker pools would be;
 `y8m run` and `y8m predict` with `--beam-runner portable` against them, compared with the
-in-process run (slow: each Beam job's worker process imports TensorFlow afresh, about
-30 s a job on 2 busy cores); what a missing job service or worker pool looks like to
-the user (fast)."""
+in-process run (each Beam job's worker process imports TensorFlow afresh, about 30 s a
+job on 2 busy cores); what a missing job service or worker pool looks like to the user.
+The `slow` tier: each module fixture starts a Python process that imports Beam."""
 import contextlib
 import json
 import os
@@ -22,7 +22,7 @@ from cli_checks import error_line, y8m
 from schemas.submission import read_submission
 from y8m import synthetic
 
-pytestmark = pytest.mark.e2e
+pytestmark = pytest.mark.slow
 
 # How long a service may take to listen (a Python interpreter importing Beam, on a busy machine).
 SERVICE_START_SECONDS = 120
@@ -167,7 +167,6 @@ def stage_gaps(output) -> list[tuple]:
         return [(stage["name"], stage["split"], stage["gap"]) for stage in json.load(metrics)["stages"]]
 
 
-@pytest.mark.slow
 @pytest.mark.timeout(1800)
 def test_run_and_predict_on_the_portable_runner_equal_the_in_process_ones(data, job_service, worker_pool, tmp_path,
                                                                           capfd):
