@@ -39,9 +39,12 @@ HASH_THREADS = 8
 def content_hash(path: str) -> str:
     """sha256 of a file's bytes."""
     digest = hashlib.sha256()
-    with tf.io.gfile.GFile(path, "rb") as source:
-        while chunk := source.read(READ_CHUNK_BYTES):
-            digest.update(chunk)
+    try:
+        with tf.io.gfile.GFile(path, "rb") as source:
+            while chunk := source.read(READ_CHUNK_BYTES):
+                digest.update(chunk)
+    except tf.errors.OpError as error:
+        raise InvalidInputError(f"{path}: cannot be read ({error.message})") from None
     return digest.hexdigest()
 
 

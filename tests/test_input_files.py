@@ -24,3 +24,4 @@ def test_a_file_rewritten_with_its_name_size_and_time_changes_the_fingerprint(tm
     write(first, b"original", 1_700_000_001_000_000_000)
     assert fingerprint(files) != before  # a new time alone
     assert fingerprint(files[:1]) != fingerprint(files)
+
