@@ -94,10 +94,14 @@ def type_outputs_for_tfx(executor_input: dict) -> None:
                 break
 
 
+# TFX's value artifacts (a String output, InputFingerprint's) are a file at their URI.
+TFX_VALUE_TYPES = {"tfx.String", "tfx.Integer", "tfx.Float", "tfx.Boolean"}
+
+
 def is_file_output(artifact: dict) -> bool:
-    """Whether an output's URI is a file (HTML, Markdown), not a folder."""
-    return type_title(artifact.get("type") or {}) in {y8m_types.KFP_TYPES[title]
-                                                        for title in y8m_types.KFP_FILE_TYPES}
+    """Whether an output's URI is a file (HTML, Markdown, a TFX value), not a folder."""
+    return type_title(artifact.get("type") or {}) in TFX_VALUE_TYPES | {
+        y8m_types.KFP_TYPES[title] for title in y8m_types.KFP_FILE_TYPES}
 
 
 def localize(executor_input: dict, local_root: str) -> dict[str, str]:

@@ -166,3 +166,16 @@ def test_outputs_for_the_kfp_ui_reach_tfx_as_the_pipelines_classes(compiled_args
     assert (local / "scalars").is_dir()
     artifacts["report"].write("<p>report</p>")  # what the evaluator does
     assert (local / "report").read_text() == "<p>report</p>"
+
+
+def test_value_outputs_are_files_at_their_uris(tmp_path):
+    """InputFingerprint's outputs are TFX String artifacts: a file at the URI, which the
+    launcher uploads, with the value also in the executor output's parameter values."""
+    task_root = "minio://mlpipeline/run/InputFingerprint/e5"
+    outputs = {"video_fingerprint": {"artifacts": [{"name": "video_fingerprint", "uri": f"{task_root}/video_fingerprint",
+                                                    "type": {"instanceSchema": "title: tfx.String\ntype: object\n"}}]}}
+    invocation = {"inputs": {"artifacts": {}}, "outputs": {"artifacts": outputs, "outputFile": str(tmp_path / "o.json")}}
+    kubeflow_entrypoint.localize(invocation, str(tmp_path))
+    [artifact] = parsed(invocation["outputs"])["video_fingerprint"]
+    artifact.value = "abc"
+    assert (tmp_path / "minio/mlpipeline/run/InputFingerprint/e5/video_fingerprint").read_text() == "abc"

@@ -1,7 +1,6 @@
 """The compiled Kubeflow package, read the way kfp's client reads it."""
 import json
 import os
-import types
 
 import pytest
 import yaml
@@ -9,11 +8,11 @@ from google.protobuf import json_format
 from kfp.client import client as kfp_client
 
 from components.evaluator.component import DISPLAY_NAMES
-from pipeline import kubeflow_runner
+from pipeline import kfp_backends, kubeflow_runner
 from common.errors import UserError
 from pipeline.beam_options import BEAM_ARGS_BY_RUNNER
 from pipeline.kubeflow_settings import COMPONENT_TYPES, component_type
-from pipeline.pipeline import assembler_id, create_pipeline, trainer_id
+from pipeline.pipeline import FINGERPRINT_TASK, RUN_PARAMETERS, assembler_id, create_pipeline, trainer_id
 from pipeline.profile import PROFILE_DIR, load_profile, parse_profile
 
 PATTERNS = dict(labelled_patterns=["/data/train*.tfrecord"], test_patterns=["/data/test*.tfrecord"],
@@ -48,7 +47,7 @@ def test_every_component_of_the_local_pipeline_is_a_task(full_package):
     assemblers = {assembler_id(model.name) for model in profile.l1_models}
     students = {f"StudentTrainer-{index}" for index in range(len(profile.student.networks()))}
     assert len(trainers) == len(profile.l1_models) * profile.folds == 12 * 5
-    assert tasks == {"VideoExampleGen", "FoldSplitter", "PredictionMerger", "LGBMStacker", "SoftLabelIndexer",
+    assert tasks == {FINGERPRINT_TASK, "VideoExampleGen", "FoldSplitter", "PredictionMerger", "LGBMStacker", "SoftLabelIndexer",
                      "StudentTransform", "Distiller", "GapEvaluator", "Pusher"} | trainers | assemblers | students
     assert sorted(tasks) == summary["tasks"]
     assert all(name.replace("-", "").isalnum() for name in tasks)  # Argo task names
@@ -199,15 +198,6 @@ def test_dataflow_workers_run_the_project_image(tmp_path):
     assert "--sdk_container_image=y8m:7" in executor(package, "SoftLabelIndexer")["container"]["args"]
 
 
-class RecordingClient:  # no cluster here: records what kfp.Client would be asked
-    def __init__(self):
-        self.calls = []
-
-    def create_run_from_pipeline_package(self, **kwargs):
-        self.calls.append(kwargs)
-        return types.SimpleNamespace(run_id="run-42")
-
-
 @pytest.fixture(scope="module")
 def uncached_package(tmp_path_factory):
     """`y8m compile --no-cache`, with the in-pod Beam runner."""
@@ -223,33 +213,19 @@ def test_no_cache_turns_caching_off_for_every_task(full_package, uncached_packag
     for name, task in read_package(path)["root"]["dag"]["tasks"].items():
         assert not task.get("cachingOptions", {}).get("enableCache", False), name
     for name, task in full_package[2]["root"]["dag"]["tasks"].items():  # compiled without --no-cache
-        assert task["cachingOptions"]["enableCache"] is True, name
-
-
-def test_submit_creates_a_run_from_the_package(uncached_package):
-    client = RecordingClient()
-    _, path = uncached_package
-    result = kubeflow_runner.submit("http://kfp:8080", path, "minio://mlpipeline/y8m", experiment="nightly",
-                                    client=client)
-    assert result["run_id"] == "run-42"
-    call = client.calls[0]
-    assert call["pipeline_file"] == path and call["pipeline_root"] == "minio://mlpipeline/y8m"
-    # None keeps the package's caching setting; kfp's client would otherwise override every task's.
-    assert call["experiment_name"] == "nightly" and call["enable_caching"] is None
+        assert task.get("cachingOptions", {}).get("enableCache", False) is (name != FINGERPRINT_TASK), name
 
 
 def test_remote_beam_workers_need_a_pipeline_root_they_can_read(full_package):
     """Blocker: Flink or Dataflow workers would read and write the launcher's copies of
     minio:// artifacts (`/minio/...`), which exist only inside the task's pod."""
     _, summary, _ = full_package  # --beam-runner portable
-    client = RecordingClient()
+    spec, _ = kubeflow_runner.read_package(summary["package"])
     for root in ("minio://mlpipeline/y8m", "s3://bucket/y8m"):
         with pytest.raises(UserError, match=f"--pipeline-root {root}: the package runs its Beam steps on "
                                             "PortableRunner, .* give a gs:// pipeline root"):
-            kubeflow_runner.submit("http://kfp:8080", summary["package"], root, client=client)
-    assert client.calls == []
-    kubeflow_runner.submit("http://kfp:8080", summary["package"], "gs://bucket/y8m", client=client)
-    assert client.calls[0]["pipeline_root"] == "gs://bucket/y8m"
+            kubeflow_runner.check_pipeline_root(spec, root)
+    kubeflow_runner.check_pipeline_root(spec, "gs://bucket/y8m")
 
 
 def test_dataflow_workers_need_inputs_they_can_read(tmp_path):
@@ -291,8 +267,63 @@ def test_frame_level_input_compiles_to_a_parameter_of_the_beam_job(tmp_path):
     assert {"FrameFeatures", trainer_id("temporal_combinations", 0)} <= set(summary["tasks"])
     assert all(set(executor) == {"container"} for executor in package["deploymentSpec"]["executors"].values())
     frame_task = package["root"]["dag"]["tasks"]["FrameFeatures"]
-    patterns = frame_task["inputs"]["parameters"]["frame_patterns"]["runtimeValue"]["constant"]
+    assert frame_task["inputs"]["parameters"]["frame_patterns"] == {"componentInputParameter": "frame_patterns"}
+    patterns = package["root"]["inputDefinitions"]["parameters"]["frame_patterns"]["defaultValue"]
     assert json.loads(patterns) == ["/data/frames/train*.tfrecord", "/data/frames/test*.tfrecord"]
+    assert frame_task["inputs"]["parameters"]["input_fingerprint"] == {
+        "taskOutputParameter": {"producerTask": FINGERPRINT_TASK, "outputParameterKey": "frame_fingerprint"}}
     assert set(frame_task["inputs"]["artifacts"]) == {"split_examples"}
     trainer_inputs = package["root"]["dag"]["tasks"][trainer_id("temporal_combinations", 0)]["inputs"]["artifacts"]
     assert trainer_inputs["frame_features"]["taskOutputArtifact"]["producerTask"] == "FrameFeatures"
+
+
+@pytest.mark.parametrize("profile_name", ["quick", "full"])
+def test_the_run_form_has_the_inputs_and_settings_with_their_compiled_values(tmp_path, profile_name):
+    path = str(tmp_path / "pipeline.yaml")
+    summary = kubeflow_runner.compile_pipeline(path, profile=load_profile(profile_name), image="y8m:1", **PATTERNS)
+    package = read_package(path)
+    parameters = package["root"]["inputDefinitions"]["parameters"]
+    assert parameters == {
+        "labelled_patterns": {"parameterType": "STRING", "defaultValue": '["/data/train*.tfrecord"]', "isOptional": True},
+        "test_patterns": {"parameterType": "STRING", "defaultValue": '["/data/test*.tfrecord"]', "isOptional": True},
+        "serving_model_dir": {"parameterType": "STRING", "defaultValue": "/data/serving_model", "isOptional": True},
+        "min_gap_ratio": {"parameterType": "NUMBER_DOUBLE", "isOptional": True,
+                          "defaultValue": load_profile(profile_name).min_gap_ratio}}
+    assert set(parameters) <= set(RUN_PARAMETERS) and summary["run_parameters"] == {
+        name: spec["defaultValue"] for name, spec in parameters.items()}
+    tasks = package["root"]["dag"]["tasks"]
+    for task, name in [("VideoExampleGen", "labelled_patterns"), (FINGERPRINT_TASK, "test_patterns"),
+                       ("Pusher", "serving_model_dir"), ("GapEvaluator", "min_gap_ratio")]:
+        assert tasks[task]["inputs"]["parameters"][name] == {"componentInputParameter": name}, (task, name)
+
+
+def test_the_input_fingerprint_is_read_when_the_run_starts_and_never_cached(full_package):
+    """VideoExampleGen's cache key holds what the never-cached first task read from the
+    files (not a constant of the package), as a task output parameter whose producer is a
+    task of the package (TFX names it `<task>_task`)."""
+    _, _, package = full_package
+    tasks = package["root"]["dag"]["tasks"]
+    assert "cachingOptions" not in tasks[FINGERPRINT_TASK] or not tasks[FINGERPRINT_TASK]["cachingOptions"]
+    assert tasks["VideoExampleGen"]["inputs"]["parameters"]["input_fingerprint"] == {
+        "taskOutputParameter": {"producerTask": FINGERPRINT_TASK, "outputParameterKey": "video_fingerprint"}}
+    assert tasks["VideoExampleGen"]["dependentTasks"] == [FINGERPRINT_TASK]
+    assert not tasks["VideoExampleGen"]["inputs"].get("artifacts")  # no artifact id that changes every run
+    for task in tasks.values():
+        for parameter in task.get("inputs", {}).get("parameters", {}).values():
+            if "taskOutputParameter" in parameter:
+                assert parameter["taskOutputParameter"]["producerTask"] in tasks
+
+
+def test_compile_states_the_oldest_backend_that_runs_the_package(full_package, tmp_path):
+    _, summary, package = full_package
+    requirements = kfp_backends.package_requirements(package)
+    assert [need.version for need in requirements] == [(2, 0), (2, 3), (2, 4)]  # the full package is ~300 kB
+    assert summary["minimum_kfp_version"] == "2.4"
+    with open(summary["package"]) as source:
+        assert "needs Kubeflow Pipelines 2.4 or later" in source.readline()
+    raw = _raw("quick")
+    raw["kubeflow"] = {"data_volume": {"claim": "y8m-data", "mount_path": "/data"},
+                       "tolerations": [{"key": "pool", "operator": "Exists"}]}
+    path = str(tmp_path / "p.yaml")
+    small = kubeflow_runner.compile_pipeline(path, profile=parse_profile(raw, "p", "p.yaml"), image="y8m:1", **PATTERNS)
+    assert small["minimum_kfp_version"] == "2.1" and "tolerations" in small["minimum_kfp_version_because"]

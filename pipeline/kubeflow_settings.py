@@ -11,7 +11,7 @@ DEFAULT_KEY = "default"
 # Resources are set per component type: the part of a task id before its first dash
 # (`L1Trainer-mlp-fold-0` → `L1Trainer`). pipeline/kubeflow_runner_test.py checks this list
 # against the graph.
-COMPONENT_TYPES = ("VideoExampleGen", "FoldSplitter", "FrameFeatures", "L1Trainer",
+COMPONENT_TYPES = ("InputFingerprint", "VideoExampleGen", "FoldSplitter", "FrameFeatures", "L1Trainer",
                    "L1Assembler", "PredictionMerger", "LGBMStacker", "SoftLabelIndexer", "StudentTransform",
                    "StudentTrainer", "Distiller", "GapEvaluator", "Pusher")
 TOLERATION_KEYS = {"key", "operator", "value", "effect", "tolerationSeconds"}

@@ -61,6 +61,7 @@ def run_local(labelled_patterns: list[str], test_patterns: list[str], output_dir
     files = expand_patterns(labelled_patterns, "labelled") + expand_patterns(test_patterns, "test")
     beam_options.check_job_service(beam_pipeline_args)  # before anything is written
     kwargs = {} if num_classes is None else {"num_classes": num_classes}
+    # Computed here, every run, never cached: what the reading components' cache keys hold.
     if frame_patterns:
         kwargs.update(frame_patterns=[os.path.abspath(p) for p in frame_patterns],
                       frame_fingerprint=fingerprint(expand_patterns(frame_patterns, "frame-level")))

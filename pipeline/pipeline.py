@@ -2,19 +2,20 @@
 import dataclasses
 import json
 
-from tfx.components.pusher.component import Pusher
+from tfx.orchestration import data_types
 from tfx.orchestration import pipeline as tfx_pipeline
-from tfx.proto import pusher_pb2
 
 from components.distiller.component import Distiller
 from components.evaluator.component import GapEvaluator
 from components.example_gen.component import VideoExampleGen
 from components.fold_splitter.component import FoldSplitter
 from components.frame_features.component import FrameFeatures
+from components.input_fingerprint.component import InputFingerprint
 from components.l1_assembler.component import L1Assembler
 from components.l1_trainer.component import L1Trainer
 from components.lgbm_stacker.component import LGBMStacker
 from components.prediction_merger.component import PredictionMerger
+from components.pusher.component import Pusher
 from components.soft_label_indexer.component import SoftLabelIndexer
 from components.student_trainer.component import StudentTrainer
 from components.student_transform.component import StudentTransform
@@ -22,6 +23,13 @@ from models.model_config import L1ModelConfig
 from pipeline.profile import Profile
 from schemas.video_level import NUM_CLASSES
 from common.errors import UserError
+
+# The parameters of a run compiled with `inputs_at_run_time` (the KFP run form): name →
+# type. Patterns are JSON lists of globs.
+RUN_PARAMETERS = {"labelled_patterns": str, "test_patterns": str, "frame_patterns": str,
+                  "serving_model_dir": str, "min_gap_ratio": float}
+PATTERN_PARAMETERS = ("labelled_patterns", "test_patterns", "frame_patterns")
+FINGERPRINT_TASK = "InputFingerprint"
 
 
 def task_name(model_name: str) -> str:
@@ -39,8 +47,15 @@ def assembler_id(model_name: str) -> str:
     return f"L1Assembler-{task_name(model_name)}"
 
 
-def frame_feature_nodes(profile: Profile, frame_patterns: list[str] | None, frame_fingerprint: str,
-                        split_examples, num_classes: int) -> list:
+def run_parameter(name: str, value, at_run_time: bool):
+    """`value` (patterns as JSON), or with `at_run_time` a parameter of the run that has it
+    as its default."""
+    value = json.dumps(value) if name in PATTERN_PARAMETERS else value
+    return data_types.RuntimeParameter(name=name, ptype=RUN_PARAMETERS[name], default=value) if at_run_time else value
+
+
+def frame_feature_nodes(profile: Profile, frame_patterns: list[str] | None, frame_fingerprint,
+                        split_examples, num_classes: int, at_run_time: bool) -> list:
     """[FrameFeatures] when the profile has frame-level models, else []."""
     frame_models = profile.frame_models
     if not frame_models and not frame_patterns:
@@ -50,7 +65,8 @@ def frame_feature_nodes(profile: Profile, frame_patterns: list[str] | None, fram
                         "frame-level files (--frame-train/--frame-test)")
     if not frame_models:
         raise UserError("frame-level files were given, but the profile has no frame-level model")
-    frame_features = FrameFeatures(frame_patterns=json.dumps(frame_patterns), input_fingerprint=frame_fingerprint,
+    frame_features = FrameFeatures(frame_patterns=run_parameter("frame_patterns", frame_patterns, at_run_time),
+                                   input_fingerprint=frame_fingerprint,
                                    split_examples=split_examples,
                                    num_folds=profile.folds, num_classes=num_classes,
                                    max_frames=max(model.frame_length for model in frame_models))
@@ -58,22 +74,37 @@ def frame_feature_nodes(profile: Profile, frame_patterns: list[str] | None, fram
 
 
 def create_pipeline(*, pipeline_name: str, pipeline_root: str, profile: Profile,
-                    labelled_patterns: list[str], test_patterns: list[str], input_fingerprint: str,
-                    serving_model_dir: str, beam_pipeline_args: list[str],
+                    labelled_patterns: list[str], test_patterns: list[str],
+                    serving_model_dir: str, beam_pipeline_args: list[str], input_fingerprint: str = "",
                     metadata_connection_config=None, num_classes: int = NUM_CLASSES,
                     enable_cache: bool = True, frame_patterns: list[str] | None = None,
-                    frame_fingerprint: str = "") -> tfx_pipeline.Pipeline:
+                    frame_fingerprint: str = "", inputs_at_run_time: bool = False) -> tfx_pipeline.Pipeline:
     """`frame_patterns`: frame-level TFRecords (labelled and test alike: each video is routed
-    by its id), needed by the profile's frame-level models and only by them."""
+    by its id), needed by the profile's frame-level models and only by them.
+    `input_fingerprint`, `frame_fingerprint`: what the files hold (common/input_files.py),
+    part of the reading components' cache keys. With `inputs_at_run_time` (Kubeflow) the
+    patterns, `serving_model_dir` and the blessing's `min_gap_ratio` are parameters of the
+    run (RUN_PARAMETERS, the given values their defaults), and the first task,
+    InputFingerprint, computes the fingerprints when the run starts."""
     folds = profile.folds
-    example_gen = VideoExampleGen(
-        labelled_patterns=json.dumps(labelled_patterns), test_patterns=json.dumps(test_patterns),
-        input_fingerprint=input_fingerprint, num_classes=num_classes)
+    labelled = run_parameter("labelled_patterns", labelled_patterns, inputs_at_run_time)
+    test = run_parameter("test_patterns", test_patterns, inputs_at_run_time)
+    fingerprint_nodes = []
+    if inputs_at_run_time:
+        fingerprints = InputFingerprint(
+            labelled_patterns=labelled, test_patterns=test,
+            **({"frame_patterns": run_parameter("frame_patterns", frame_patterns, True)} if frame_patterns else {}))
+        fingerprint_nodes = [fingerprints.with_id(FINGERPRINT_TASK)]
+        input_fingerprint = fingerprints.outputs["video_fingerprint"].future()[0].value
+        frame_fingerprint = fingerprints.outputs["frame_fingerprint"].future()[0].value
+    example_gen = VideoExampleGen(labelled_patterns=labelled, test_patterns=test,
+                                  input_fingerprint=input_fingerprint, num_classes=num_classes)
     fold_splitter = FoldSplitter(
         examples=example_gen.outputs["examples"], num_folds=folds,
         holdout_fraction=profile.holdout_fraction, seed=profile.seed)
     split_examples = fold_splitter.outputs["split_examples"]
-    frame_nodes = frame_feature_nodes(profile, frame_patterns, frame_fingerprint, split_examples, num_classes)
+    frame_nodes = frame_feature_nodes(profile, frame_patterns, frame_fingerprint, split_examples, num_classes,
+                                      inputs_at_run_time)
     frame_features = frame_nodes[-1].outputs["frame_features"] if frame_nodes else None
 
     def l1_model(config: L1ModelConfig, soft_labels=None) -> list:
@@ -120,14 +151,14 @@ def create_pipeline(*, pipeline_name: str, pipeline_root: str, profile: Profile,
                              stack_predictions=stacker.outputs["predictions"],
                              student_predictions=distiller.outputs["predictions"],
                              student_model=distiller.outputs["model"], num_folds=folds, num_classes=num_classes,
-                             min_gap_ratio=profile.min_gap_ratio, settings=json.dumps(dataclasses.asdict(profile), sort_keys=True))
+                             min_gap_ratio=run_parameter("min_gap_ratio", profile.min_gap_ratio, inputs_at_run_time),
+                             settings=json.dumps(dataclasses.asdict(profile), sort_keys=True))
     pusher = Pusher(model=distiller.outputs["model"], model_blessing=evaluator.outputs["blessing"],
-                    push_destination=pusher_pb2.PushDestination(
-                        filesystem=pusher_pb2.PushDestination.Filesystem(base_directory=serving_model_dir)))
+                    serving_model_dir=run_parameter("serving_model_dir", serving_model_dir, inputs_at_run_time))
 
     return tfx_pipeline.Pipeline(
         pipeline_name=pipeline_name, pipeline_root=pipeline_root,
-        components=[example_gen, fold_splitter, *frame_nodes, *[node for nodes in l1_nodes for node in nodes], merger, stacker, soft_labels,
+        components=[*fingerprint_nodes, example_gen, fold_splitter, *frame_nodes, *[node for nodes in l1_nodes for node in nodes], merger, stacker, soft_labels,
                     *[node for nodes in soft_label_nodes for node in nodes], student_transform, *student_trainers, distiller, evaluator, pusher],
         enable_cache=enable_cache, metadata_connection_config=metadata_connection_config,
         beam_pipeline_args=beam_pipeline_args)

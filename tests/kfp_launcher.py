@@ -14,6 +14,15 @@ compiled package, minus the cluster, as far as the task's container can tell
   launcher recorded as custom properties (numbers as doubles, booleans as 0/1, lists and
   structs wrapped in `{"list": ...}`/`{"struct": ...}`, `display_name` and
   `store_session_info` added).
+- Parameters reach a task as the driver resolves them into `parameterValues`: constants
+  of the package, the run's parameter values (the package's defaults where the run gives
+  none) and upstream tasks' output parameters.
+- The executor output is parsed as the launcher parses it (`protojson.Unmarshal` into an
+  `ExecutorOutput`: an unknown field fails the task), output parameters taken from it or
+  else from their files (launcher `getExecutorOutputFile`, `collectOutputParameters`).
+- KFP's cache: a task whose caching is on is reused when the cache key the driver
+  computes from its executor input, command and image (`CACHE_KEY` below) matches a
+  finished execution's; its recorded outputs are then the task's outputs.
 - What differs between released backends is a `Backend` option: the `executor-logs`
   output of PUBLISH_LOGS (KFP ≥ 2.5) and where the executor output file is written
   (KFP ≥ 2.15).
@@ -23,6 +32,7 @@ wall and CPU seconds from its start to its exit and its peak resident memory
 (tests/process_usage.py), without the launcher's copying before and after.
 """
 import dataclasses
+import hashlib
 import itertools
 import json
 import os
@@ -34,6 +44,8 @@ import uuid
 from graphlib import TopologicalSorter
 
 import yaml
+from google.protobuf import json_format
+from kfp.pipeline_spec import pipeline_spec_pb2
 
 from pipeline.kubeflow_entrypoint import LOCAL_ROOT_ENV
 
@@ -43,6 +55,8 @@ LOCAL_PREFIX = "minio"  # launcher `LocalPathForURI`: minio://<bucket>/<key> →
 EXECUTOR_LOGS = "executor-logs"
 # Before KFP 2.15 (launcher `OutputMetadataFilepath`), relative to the pod's `/`.
 LEGACY_OUTPUT_FILE = "tmp/kfp_outputs/output_metadata.json"
+# Where the driver asks for each output parameter's file (driver `provisionOutputs`).
+OUTPUT_PARAMETER_DIR = "tmp/kfp/outputs"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -119,6 +133,59 @@ def mlmd_value(value, key: str):
     raise ValueError(f"unable to produce MLMD artifact: unknown/unsupported value type of {key!r}: {value!r}")
 
 
+def go_json(value) -> str:
+    """`value` as Go's encoding/json writes it: map keys sorted, no spaces, whole numbers
+    without a fraction, <, > and & escaped, other characters as they are."""
+    def normalized(item):
+        if isinstance(item, dict):
+            return {key: normalized(entry) for key, entry in item.items()}
+        if isinstance(item, list):
+            return [normalized(entry) for entry in item]
+        if isinstance(item, float) and item.is_integer() and abs(item) < 1e21:
+            return int(item)
+        return item
+    text = json.dumps(normalized(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def cache_key(executor_input: dict, component: dict, container: dict, pvc_names: list[str]) -> str:
+    """The driver's cache key of a task (kubeflow/pipelines `backend/src/v2/driver/cache.go`
+    `getFingerPrint`, `backend/src/v2/cacheutils/cache.go` `GenerateCacheKey` and
+    `GenerateFingerPrint`, `api/v2alpha1/cache_key.proto`): the `CacheKey` message as
+    protojson, formatted by encoding/json, hashed with sha256. It holds the input artifacts'
+    names, the input parameter values, the outputs' specs without their URIs, the output
+    parameters' types, the image, the command line as compiled and the PVC names."""
+    inputs, outputs = executor_input["inputs"], executor_input["outputs"]
+    output_types = {name: spec["parameterType"]
+                    for name, spec in (component.get("outputDefinitions") or {}).get("parameters", {}).items()}
+    key = {
+        "inputArtifactNames": {name: {"artifactNames": [artifact["name"] for artifact in artifact_list["artifacts"]]}
+                               for name, artifact_list in inputs.get("artifacts", {}).items()},
+        "inputParameterValues": dict(inputs.get("parameterValues", {})),
+        "outputArtifactsSpec": {name: {field: artifact_list["artifacts"][0][field]
+                                       for field in ("name", "type", "metadata")
+                                       if artifact_list["artifacts"][0].get(field)}
+                                for name, artifact_list in outputs.get("artifacts", {}).items()},
+        "outputParametersSpec": {name: output_types[name] for name in outputs.get("parameters", {})},
+        "containerSpec": {"image": container["image"], "cmdArgs": container["command"] + container["args"],
+                          "pvcNames": sorted(set(pvc_names))},
+    }
+    # protojson leaves out empty maps and lists.
+    key = {field: value for field, value in key.items() if value}
+    key["containerSpec"] = {field: value for field, value in key["containerSpec"].items() if value}
+    return hashlib.sha256(go_json(key).encode()).hexdigest()
+
+
+def read_executor_output(path: str) -> dict:
+    """The executor output file as the launcher reads it (`protojson.Unmarshal` into an
+    `ExecutorOutput`: an unknown field is an error); {} when there is none."""
+    if not os.path.exists(path):
+        return {}
+    with open(path) as source:
+        message = json_format.Parse(source.read(), pipeline_spec_pb2.ExecutorOutput())
+    return json_format.MessageToDict(message)
+
+
 def copy_files(source: str, destination: str) -> None:
     """Copies the files under `source` (a file or a folder) to `destination`, creating
     only the folders that hold a file, as an object store transfer does."""
@@ -133,8 +200,21 @@ def copy_files(source: str, destination: str) -> None:
             shutil.copyfile(os.path.join(folder, name), target)
 
 
+class Cache:
+    """What KFP's cache holds for one pipeline in one namespace, shared by the runs of it:
+    cache key → the recorded outputs of the execution that finished with it."""
+
+    def __init__(self):
+        self.executions: dict[str, tuple[dict, dict]] = {}
+        self.artifact_ids = itertools.count(1)  # ML Metadata's ids, across runs
+
+
 class Launcher:
-    def __init__(self, pipeline_spec: dict, pipeline_root: str, work_dir: str, backend: Backend = KFP_2_15_ON):
+    """One run of a package. `parameter_values`: the run's values of the package's
+    parameters (`y8m submit --param`); `cache`: the cache the runs of the package share."""
+
+    def __init__(self, pipeline_spec: dict, pipeline_root: str, work_dir: str, backend: Backend = KFP_2_15_ON,
+                 parameter_values: dict | None = None, cache: Cache | None = None, pvc_names: list[str] = ()):
         if not pipeline_root.startswith(SCHEME):
             raise ValueError(f"the stand-in object store serves {SCHEME} pipeline roots, not {pipeline_root}")
         self.spec = pipeline_spec
@@ -142,12 +222,21 @@ class Launcher:
         self.backend = backend
         self.object_store = os.path.join(work_dir, "object_store")
         self.pods = os.path.join(work_dir, "pods")
-        self.artifact_ids = itertools.count(1)
+        self.cache = cache or Cache()
+        self.pvc_names = list(pvc_names)
+        declared = (pipeline_spec["root"].get("inputDefinitions") or {}).get("parameters", {})
+        unknown = set(parameter_values or {}) - set(declared)
+        if unknown:
+            raise ValueError(f"the package has no run parameters {sorted(unknown)}")
+        self.run_parameters = {name: spec["defaultValue"] for name, spec in declared.items() if "defaultValue" in spec}
+        self.run_parameters.update(parameter_values or {})
         # task → output key → the artifact as recorded in ML Metadata: id, uri and custom
         # properties (as the driver reads them back)
         self.outputs: dict[str, dict[str, dict]] = {}
+        self.output_parameters: dict[str, dict] = {}  # task → output parameter → value
         self.executor_inputs: dict[str, dict] = {}  # task → the executor input it was given
         self.usage: dict[str, Usage | None] = {}  # task → what its process used
+        self.reused: list[str] = []  # tasks taken from the cache
 
     def component(self, task_name: str) -> dict:
         task = self.spec["root"]["dag"]["tasks"][task_name]
@@ -173,11 +262,23 @@ class Launcher:
         return {"name": str(recorded["id"]), "uri": recorded["uri"], "type": {"instanceSchema": ""},
                 "metadata": dict(recorded["custom_properties"])}
 
+    def parameter_value(self, task_name: str, name: str, source: dict):
+        """An input parameter as the driver resolves it (driver `resolveInputs`)."""
+        if "runtimeValue" in source:
+            return source["runtimeValue"]["constant"]
+        if "componentInputParameter" in source:
+            return self.run_parameters[source["componentInputParameter"]]
+        producer = source["taskOutputParameter"]
+        if producer["producerTask"] not in self.output_parameters:
+            raise ValueError(f"{task_name}: parameter {name} from task {producer['producerTask']}, "
+                             "which has not run (or does not exist)")
+        return self.output_parameters[producer["producerTask"]][producer["outputParameterKey"]]
+
     def executor_input(self, task_name: str, pod_root: str) -> dict:
         task = self.spec["root"]["dag"]["tasks"][task_name]
         component = self.component(task_name)
-        parameters = {name: value["runtimeValue"]["constant"]
-                      for name, value in task.get("inputs", {}).get("parameters", {}).items()}
+        parameters = {name: self.parameter_value(task_name, name, source)
+                      for name, source in task.get("inputs", {}).get("parameters", {}).items()}
         artifacts = {}
         for name, value in task.get("inputs", {}).get("artifacts", {}).items():
             producer = value["taskOutputArtifact"]
@@ -193,16 +294,39 @@ class Launcher:
                    for key, definition in definitions.items()}
         output_file = (os.path.join(self.pod_path(pod_root, task_root), "output_metadata.json")
                        if self.backend.output_file_in_task_root else os.path.join(pod_root, LEGACY_OUTPUT_FILE))
+        output_parameters = {name: {"outputFile": os.path.join(pod_root, OUTPUT_PARAMETER_DIR, name)}
+                             for name in (component.get("outputDefinitions") or {}).get("parameters", {})}
         return {"inputs": {"parameterValues": parameters, "artifacts": artifacts},
-                "outputs": {"artifacts": outputs, "outputFile": output_file}}
+                "outputs": {"artifacts": outputs, "parameters": output_parameters, "outputFile": output_file}}
 
-    def run_task(self, task_name: str, timeout: float = 600) -> subprocess.CompletedProcess:
+    def task_cache_key(self, task_name: str, executor_input: dict) -> str | None:
+        """The task's cache key, None when its caching is off (driver `getFingerPrintsAndID`)."""
+        task = self.spec["root"]["dag"]["tasks"][task_name]
+        if not (task.get("cachingOptions") or {}).get("enableCache"):
+            return None
+        return cache_key(executor_input, self.component(task_name), self.container(task_name), self.pvc_names)
+
+    def run_task(self, task_name: str, timeout: float = 600, dry_run: bool = False) -> subprocess.CompletedProcess:
+        """Runs a task, or reuses a cached execution of it. `dry_run`: a cacheable task that
+        would run does not, and records outputs without files, as far as later cache keys
+        can tell (new artifacts, new names); a never-cached task runs."""
         pod_root = os.path.join(self.pods, task_name)
         shutil.rmtree(pod_root, ignore_errors=True)
         home = os.path.join(pod_root, "home")  # the image's working directory
         os.makedirs(home)
         executor_input = self.executor_input(task_name, pod_root)
         self.executor_inputs[task_name] = executor_input
+        key = self.task_cache_key(task_name, executor_input)
+        if key in self.cache.executions:
+            self.outputs[task_name], self.output_parameters[task_name] = self.cache.executions[key]
+            self.reused.append(task_name)
+            return subprocess.CompletedProcess([], 0, "reused from cache", "")
+        if dry_run and key is not None:
+            self.outputs[task_name] = {output: {"id": next(self.cache.artifact_ids), "uri": artifact_list["artifacts"][0]["uri"],
+                                                "custom_properties": {}}
+                                       for output, artifact_list in executor_input["outputs"]["artifacts"].items()}
+            self.output_parameters[task_name] = {}
+            return subprocess.CompletedProcess([], 0, "dry run", "")
         for artifact_list in executor_input["inputs"]["artifacts"].values():
             for artifact in artifact_list["artifacts"]:
                 if os.path.exists(self.object_path(artifact["uri"])):
@@ -223,19 +347,30 @@ class Launcher:
         if log_file:
             with open(log_file, "w") as out:
                 out.write(result.stdout + result.stderr)
-        recorded = self.upload_outputs(executor_input, pod_root, succeeded=result.returncode == 0)
+        executor_output = read_executor_output(executor_input["outputs"]["outputFile"]) if result.returncode == 0 else {}
+        recorded = self.upload_outputs(executor_input, executor_output, pod_root, succeeded=result.returncode == 0)
         if result.returncode == 0:
             self.outputs[task_name] = recorded
+            self.output_parameters[task_name] = self.collect_output_parameters(executor_input, executor_output)
+            if key is not None:
+                self.cache.executions[key] = (recorded, self.output_parameters[task_name])
         return result
 
-    def upload_outputs(self, executor_input: dict, pod_root: str, succeeded: bool) -> dict:
+    @staticmethod
+    def collect_output_parameters(executor_input: dict, executor_output: dict) -> dict:
+        """From the executor output, else from each parameter's file (launcher
+        `collectOutputParameters`; the pipeline's are strings)."""
+        values = dict(executor_output.get("parameterValues") or {})
+        for name, parameter in executor_input["outputs"]["parameters"].items():
+            if name not in values:
+                with open(parameter["outputFile"]) as source:
+                    values[name] = source.read()
+        return values
+
+    def upload_outputs(self, executor_input: dict, executor_output: dict, pod_root: str, succeeded: bool) -> dict:
         """Uploads each output's files and records it (launcher `uploadOutputArtifacts`):
         the executor output's URI and metadata merged in; after a failure, only the logs."""
-        output_file = executor_input["outputs"]["outputFile"]
-        reported = {}
-        if succeeded and os.path.exists(output_file):
-            with open(output_file) as source:
-                reported = json.load(source).get("artifacts", {})
+        reported = executor_output.get("artifacts", {})
         recorded = {}
         for key, artifact_list in executor_input["outputs"]["artifacts"].items():
             if not succeeded and key != EXECUTOR_LOGS:
@@ -253,6 +388,6 @@ class Launcher:
             custom_properties = {name: mlmd_value(value, name) for name, value in metadata.items()}
             custom_properties.setdefault("display_name", key)
             custom_properties.setdefault("store_session_info", json.dumps({"Provider": "minio", "Params": {}}))
-            recorded[key] = {"id": next(self.artifact_ids), "uri": artifact["uri"],
+            recorded[key] = {"id": next(self.cache.artifact_ids), "uri": artifact["uri"],
                              "custom_properties": custom_properties}
         return recorded

@@ -14,6 +14,7 @@ from pipeline.local_runner import run_local
 from pipeline.pipeline import trainer_id
 from pipeline.profile import parse_profile
 from pipeline.beam_options import beam_args
+from rewritten_inputs import negate_features, restore
 from schemas.submission import read_submission
 from y8m import scoring, synthetic
 from y8m.predict import predict
@@ -251,3 +252,29 @@ def test_a_killed_run_stops_its_workers_and_resumes_to_the_same_submission(tiny_
     assert metadata_store_pb2.Execution.RUNNING not in states
     assert 1 <= states.count(metadata_store_pb2.Execution.CANCELED) <= 2
 
+
+
+def test_a_local_rerun_reuses_the_same_bytes_and_reruns_rewritten_ones(tiny_run, tmp_path):
+    """`y8m run` again into the same output: every component is reused. Then one labelled
+    file rewritten with its name, size and time kept (as `cp -p` leaves it): its content
+    hash changes the input fingerprint, so VideoExampleGen and everything after it run
+    again."""
+    args, _, data_dir = tiny_run
+    command, _ = resumable_run(tiny_run, tmp_path, "--parallel", "1")
+    command[command.index("--output") + 1] = args["output_dir"]
+    before = executions(args["output_dir"])
+    subprocess.run(command, check=True, capture_output=True, timeout=900)
+    assert executions(args["output_dir"]) == before
+    data_file = sorted(glob.glob(f"{data_dir}/train*.tfrecord"))[0]
+    with open(data_file, "rb") as source:
+        original = source.read()
+    try:
+        negate_features(data_file)
+        subprocess.run(command, check=True, capture_output=True, timeout=1800)
+    finally:
+        restore(data_file, original)
+
+    def component(execution: str) -> str:
+        return os.path.relpath(execution, os.path.join(args["output_dir"], "pipeline_root")).split(os.sep)[0]
+    ran_again = {component(path) for path in set(executions(args["output_dir"])) - set(before)}
+    assert "VideoExampleGen" in ran_again and ran_again == {component(path) for path in before}

@@ -161,6 +161,12 @@ def _add_submit(commands) -> None:
     parser.add_argument("--no-cache", action="store_true",
                         help="run every task of this run, even where KFP has a cached result "
                              "(without it, the package's caching setting stands)")
+    parser.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
+                        help="a run parameter of the package (its run form: labelled_patterns, test_patterns, "
+                             "frame_patterns: a glob or a JSON list of globs; serving_model_dir; "
+                             "min_gap_ratio); the others keep their defaults; repeatable")
+    parser.add_argument("--skip-version-check", action="store_true",
+                        help="submit without asking the server for its version (one that does not say it)")
 
 
 class ArgumentsError(Exception):
@@ -263,12 +269,16 @@ def cmd_compile(args) -> dict:
 
 
 def cmd_submit(args) -> dict:
+    if any("=" not in param for param in args.param):
+        raise UserError("--param takes NAME=VALUE")
+    parameters = dict(param.partition("=")[::2] for param in args.param)
     from pipeline.kubeflow_runner import submit
     if not os.path.exists(args.package):
         raise UserError(f"no package at {args.package}; write one with `y8m compile`")
     return submit(args.host, args.package, args.pipeline_root, experiment=args.experiment,
                   run_name=args.run_name, namespace=args.namespace, enable_caching=False if args.no_cache else None,
-                  service_account=args.service_account)
+                  service_account=args.service_account, parameters=parameters,
+                  check_version=not args.skip_version_check)
 
 
 COMMANDS = {"generate": cmd_generate, "run": cmd_run, "demo": cmd_demo, "score": cmd_score,

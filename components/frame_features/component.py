@@ -6,8 +6,8 @@ as VideoExampleGen reads the video-level files. A parameter, not an imported art
 open-source Kubeflow Pipelines refuses an importer URI without an object-store scheme,
 and with one every consuming task would download the whole frame-level set
 (kubernetes/README.md, "Open-source KFP runtime gaps"). `input_fingerprint` (a digest of
-the files' names, sizes and times) is a parameter too, so changed files are re-read
-rather than taken from the cache.
+the files' names, sizes, times and bytes: common/input_files.py) is a parameter too, so
+changed files are re-read rather than taken from the cache.
 Each video goes to the split FoldSplitter gave it, so frame-level out-of-fold predictions
 are comparable with the video-level ones: a Beam join on video ids (ids and record places
 only; frames are never shuffled) gives each frame file a routing table, and each file is
