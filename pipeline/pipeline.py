@@ -120,7 +120,8 @@ def create_pipeline(*, pipeline_name: str, pipeline_root: str, profile: Profile,
                              stack_predictions=stacker.outputs["predictions"],
                              student_predictions=distiller.outputs["predictions"],
                              student_model=distiller.outputs["model"], num_folds=folds, num_classes=num_classes,
-                             min_gap_ratio=profile.min_gap_ratio, settings=json.dumps(dataclasses.asdict(profile), sort_keys=True))
+                             min_gap_ratio=profile.min_gap_ratio, min_gap_over_prior=profile.min_gap_over_prior,
+                             settings=json.dumps(dataclasses.asdict(profile), sort_keys=True))
     pusher = Pusher(model=distiller.outputs["model"], model_blessing=evaluator.outputs["blessing"],
                     push_destination=pusher_pb2.PushDestination(
                         filesystem=pusher_pb2.PushDestination.Filesystem(base_directory=serving_model_dir)))

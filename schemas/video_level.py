@@ -23,6 +23,11 @@ LABELS_KEY = "labels"
 RGB_KEY = "mean_rgb"
 AUDIO_KEY = "mean_audio"
 
+# The 2018 features are means of dequantized bytes, within [-2, 2] (schemas/frame_level.py).
+# Values beyond 50 times that come from another format or a scaling mistake: VideoExampleGen
+# counts such records, as it counts other bad ones.
+MAX_FEATURE_MAGNITUDE = 100.0
+
 # The value list each key holds (tf.train.Feature's `kind`) in the 2018 format.
 FEATURE_KINDS = {ID_KEY: "bytes_list", LABELS_KEY: "int64_list", RGB_KEY: "float_list", AUDIO_KEY: "float_list"}
 KIND_NAMES = {"bytes_list": "bytes", "int64_list": "int64", "float_list": "float"}
@@ -33,6 +38,11 @@ class VideoRecord(NamedTuple):
     labels: np.ndarray  # int64 class ids
     mean_rgb: np.ndarray  # float32 [RGB_SIZE]
     mean_audio: np.ndarray  # float32 [AUDIO_SIZE]
+
+    @property
+    def magnitude(self) -> float:
+        """The largest absolute feature value."""
+        return float(max(np.abs(self.mean_rgb).max(), np.abs(self.mean_audio).max()))
 
 
 def feature_spec() -> dict:
