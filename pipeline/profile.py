@@ -11,7 +11,7 @@ import yaml
 
 from common.config_fields import check_mapping, require, scalar_fields
 from common.errors import UserError
-from components import splits
+from components import fold_bounds
 from components.lgbm_stacker.settings import StackerSettings
 from models.model_config import L1ModelConfig, StudentConfig
 from pipeline.kubeflow_settings import KubeflowSettings
@@ -100,7 +100,7 @@ def parse_profile(raw, name: str, where: str) -> Profile:
     require(0 <= scalars.get("min_gap_over_prior", 0) < 1, f"{where}: blessing",
             "min_gap_over_prior must lie in [0, 1)")
     try:
-        splits.validate_folds(scalars.get("folds", 5), scalars.get("holdout_fraction", 0.1))
+        fold_bounds.validate_folds(scalars.get("folds", 5), scalars.get("holdout_fraction", 0.1))
     except UserError as error:
         raise UserError(f"{where}: {error}") from None
     return Profile(

@@ -117,5 +117,6 @@ def test_a_bad_section_stops_run_and_compile_before_any_component(tmp_path, caps
     assert time.monotonic() - started < 10
     message = capsys.readouterr().err.strip()
     assert message.startswith(f"y8m {command}: error: {profile}: {section}") and "\n" not in message
-    # No pipeline root, no metadata, no package: `run` has made its output directory for its log only.
-    assert sorted(os.listdir(output)) == ["y8m.log"] if command == "run" else not output.exists()
+    # No pipeline root, no metadata, no package: `run` has made its output directory for its log
+    # and the lock it holds while it runs.
+    assert sorted(os.listdir(output)) == [".y8m-run.lock", "y8m.log"] if command == "run" else not output.exists()

@@ -1,11 +1,12 @@
 """The state a local run keeps in its output directory, read from ML Metadata: one run at
 a time per directory, what a stopped run left behind, and what a run reused from cache.
 
-A run killed (SIGKILL, a lost machine) or interrupted (Ctrl-C) inside a component leaves
-that component's execution RUNNING in ML Metadata and its output folders half-written;
-its completed components are cached. The next run in the same directory marks such
-executions CANCELED and removes their folders, then LocalDagRunner reuses every completed
-component (same inputs, same parameters) and runs the rest.
+A run killed (SIGKILL, a lost machine) inside a component leaves that component's
+execution RUNNING in ML Metadata and its output folders half-written; its completed
+components are cached. The next run in the same directory marks such executions CANCELED
+and removes their folders, then LocalDagRunner reuses every completed component (same
+inputs, same parameters) and runs the rest. A run interrupted (Ctrl-C, SIGTERM) does the
+same itself before it exits.
 """
 import contextlib
 import fcntl
@@ -26,9 +27,19 @@ RUN_CONTEXT = "pipeline_run"
 Execution = metadata_store_pb2.Execution
 
 
+# The output directories this process holds (exclusive_run).
+_HELD: set[str] = set()
+
+
 @contextlib.contextmanager
 def exclusive_run(output_dir: str):
-    """Holds the output directory for one run; a second run into it fails at once."""
+    """Holds the output directory for one run; a second run into it fails at once. Nested
+    in the same process (the command takes it before its checks, run_local again), it is
+    held once, by the outermost."""
+    held = os.path.realpath(output_dir)
+    if held in _HELD:
+        yield
+        return
     os.makedirs(output_dir, exist_ok=True)
     with open(os.path.join(output_dir, LOCK_FILE), "w") as lock:
         try:
@@ -36,7 +47,11 @@ def exclusive_run(output_dir: str):
         except BlockingIOError:
             raise UserError(f"another y8m run is writing to {output_dir}; wait for it, or give another "
                             "--output") from None
-        yield
+        _HELD.add(held)
+        try:
+            yield
+        finally:
+            _HELD.discard(held)
 
 
 def node_of(store, execution) -> str:

@@ -9,9 +9,11 @@
   y8m submit --host URL --package pipeline.yaml --pipeline-root URI [--experiment NAME]
 """
 import argparse
+import contextlib
 import json
 import logging
 import os
+import signal
 import sys
 import tempfile
 import traceback
@@ -20,7 +22,7 @@ import traceback
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from common.errors import ComponentFailedError, UserError, brief, find_user_error  # noqa: E402
+from common.errors import ComponentFailedError, Terminated, UserError, brief, find_user_error  # noqa: E402
 from pipeline.beam_options import BEAM_ARGS_BY_RUNNER  # noqa: E402  (names only; Beam loads on use)
 from y8m.command_log import logging_to  # noqa: E402
 
@@ -193,14 +195,20 @@ def cmd_generate(args) -> dict:
 
 def _run(train, test, output, profile_name, classes, frame_patterns=None, beam_runner="local",
          beam_args=None, parallel=None) -> dict:
-    from pipeline.local_runner import default_parallel_components, run_local
+    """Holds the output directory and checks the profile and inputs before it imports the
+    frameworks (seconds, not the imports' half a minute), then runs the pipeline."""
+    from pipeline import run_state
     from pipeline.profile import load_profile
-    profile = load_profile(profile_name)
-    log.info("running profile '%s' (%d L1 models, %d folds) into %s; its log: %s",
-             profile.name, len(profile.l1_models), profile.folds, output, os.path.join(output, LOG_FILE))
-    outputs = run_local(train, test, output, profile, num_classes=classes, frame_patterns=frame_patterns,
-                        beam_runner=beam_runner, extra_beam_args=beam_args,
-                        parallel_components=parallel or default_parallel_components())
+    from pipeline.run_inputs import check_run_inputs
+    with run_state.exclusive_run(output):
+        profile = load_profile(profile_name)
+        check_run_inputs(train, test, frame_patterns, beam_runner, beam_args)
+        log.info("running profile '%s' (%d L1 models, %d folds) into %s; its log: %s",
+                 profile.name, len(profile.l1_models), profile.folds, output, os.path.join(output, LOG_FILE))
+        from pipeline.local_runner import default_parallel_components, run_local
+        outputs = run_local(train, test, output, profile, num_classes=classes, frame_patterns=frame_patterns,
+                            beam_runner=beam_runner, extra_beam_args=beam_args,
+                            parallel_components=parallel or default_parallel_components())
     with open(outputs.metrics_path) as source:
         report = json.load(source)
     return {
@@ -253,10 +261,13 @@ def cmd_predict(args) -> dict:
 
 
 def cmd_compile(args) -> dict:
-    from pipeline.kubeflow_runner import compile_pipeline
+    from pipeline.kubeflow_settings import check_images
     from pipeline.profile import load_profile
+    profile = load_profile(args.profile)  # the profile and images first: the compiler's imports take long
+    check_images(args.image, args.gpu_image)
+    from pipeline.kubeflow_runner import compile_pipeline
     return compile_pipeline(
-        args.output, profile=load_profile(args.profile), image=args.image, gpu_image=args.gpu_image,
+        args.output, profile=profile, image=args.image, gpu_image=args.gpu_image,
         labelled_patterns=args.train, test_patterns=args.test, serving_model_dir=args.serving_model_dir,
         beam_runner=args.beam_runner, extra_beam_args=args.beam_arg, num_classes=args.classes,
         frame_patterns=args.frame_train + args.frame_test, enable_cache=not args.no_cache)
@@ -277,7 +288,8 @@ COMMANDS = {"generate": cmd_generate, "run": cmd_run, "demo": cmd_demo, "score":
 
 def main(argv=None) -> int:
     """Runs one command; returns its exit code: 0, 2 for bad input or arguments, 1 for an
-    unexpected error, 130 when interrupted. A failure is one line on stderr."""
+    unexpected error, 130 when interrupted (Ctrl-C), 143 when terminated (SIGTERM). A
+    failure is one line on stderr."""
     argv = sys.argv[1:] if argv is None else list(argv)
     try:
         args = build_parser().parse_args(argv)
@@ -288,7 +300,7 @@ def main(argv=None) -> int:
     except UserError as error:
         print(f"y8m {args.command}: error: {error.message}", file=sys.stderr)
         return 2
-    with logging_to(log_path, argv) as log_file:
+    with logging_to(log_path, argv) as log_file, _sigterm_as_interrupt():
         try:
             result = COMMANDS[args.command](args)
         except (Exception, KeyboardInterrupt) as error:  # pylint: disable=broad-except
@@ -309,8 +321,24 @@ def main(argv=None) -> int:
     return code
 
 
+@contextlib.contextmanager
+def _sigterm_as_interrupt():
+    """SIGTERM raises Terminated, a KeyboardInterrupt: the command stops as on Ctrl-C (its
+    workers stopped, a run's running components cancelled), with its own exit code."""
+    def terminate(_signum, _frame):
+        raise Terminated()
+
+    previous = signal.signal(signal.SIGTERM, terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def _failure(error: BaseException) -> tuple[int, str]:
     """(exit code, one-line message) of a command that raised `error`."""
+    if isinstance(error, Terminated):
+        return 128 + signal.SIGTERM, "terminated (SIGTERM)"
     if isinstance(error, KeyboardInterrupt):
         return 130, "interrupted"
     user_error = find_user_error(error)
