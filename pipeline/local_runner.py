@@ -16,7 +16,7 @@ from components import artifact_properties, splits
 from components.evaluator import evaluate
 from components.evaluator.component import METRICS_FILE
 from components.evaluator.report import REPORT_FILE
-from pipeline import beam_options, progress, run_state
+from pipeline import beam_options, output_lock, progress, run_state
 from pipeline.parallel_runner import ParallelLocalDagRunner
 from pipeline.pipeline import create_pipeline
 from pipeline.profile import Profile
@@ -58,7 +58,7 @@ def run_local(labelled_patterns: list[str], test_patterns: list[str], output_dir
     started = time.time()
     output_dir = os.path.abspath(output_dir)
     pipeline_root = os.path.join(output_dir, "pipeline_root")
-    with run_state.exclusive_run(output_dir):
+    with output_lock.exclusive_run(output_dir):
         inputs = check_run_inputs(labelled_patterns, test_patterns, frame_patterns, beam_runner, extra_beam_args)
         kwargs = {} if num_classes is None else {"num_classes": num_classes}
         if frame_patterns:

@@ -1,7 +1,7 @@
 """What a local run checks before any work, without importing TensorFlow, TFX or Beam
 (`y8m run` answers a bad input in a second, not after the frameworks' imports): the
 input patterns match files, and the Beam job service answers. The caller holds the output
-directory (run_state.exclusive_run) and has loaded the profile (pipeline/profile.py)."""
+directory (output_lock.exclusive_run) and has loaded the profile (pipeline/profile.py)."""
 from typing import NamedTuple
 
 from common.input_files import expand_patterns

@@ -24,7 +24,7 @@ from ml_metadata.proto import metadata_store_pb2
 
 from cli_checks import assert_progress_only, error_line, y8m
 from components import splits
-from pipeline import run_state
+from pipeline import output_lock
 from schemas import frame_level, video_level
 from schemas.submission import HEADER
 from y8m import cli, synthetic
@@ -314,7 +314,7 @@ def test_checks_before_the_frameworks_answer_in_seconds(tmp_path, data):
     cases = [["run", "--train", str(data.train), "--output", str(tmp_path / "a"), "--profile", str(profile), *common],
              ["run", "--train", str(tmp_path / "none*.tfrecord"), "--output", str(tmp_path / "b"), *common],
              ["run", "--train", str(data.train), "--output", str(locked), *common]]
-    with open(locked / run_state.LOCK_FILE, "w") as lock:
+    with open(locked / output_lock.LOCK_FILE, "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # as a run into `locked` holds it
         result = subprocess.run([sys.executable, "-c", FAST_CHECKS, json.dumps(cases)], capture_output=True,
                                 text=True, timeout=300, env={**os.environ, "TMPDIR": str(tmp_path)})

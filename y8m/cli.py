@@ -197,10 +197,10 @@ def _run(train, test, output, profile_name, classes, frame_patterns=None, beam_r
          beam_args=None, parallel=None) -> dict:
     """Holds the output directory and checks the profile and inputs before it imports the
     frameworks (seconds, not the imports' half a minute), then runs the pipeline."""
-    from pipeline import run_state
+    from pipeline import output_lock
     from pipeline.profile import load_profile
     from pipeline.run_inputs import check_run_inputs
-    with run_state.exclusive_run(output):
+    with output_lock.exclusive_run(output):
         profile = load_profile(profile_name)
         check_run_inputs(train, test, frame_patterns, beam_runner, beam_args)
         log.info("running profile '%s' (%d L1 models, %d folds) into %s; its log: %s",
