@@ -34,7 +34,8 @@ class Profile:
     max_model_bytes: int = 10**9
     min_gap_ratio: float = 0.9
     # The student's held-out GAP must beat the class-prior baseline's by this much: a
-    # student that learnt nothing from its inputs scores about the baseline.
+    # student that learnt nothing from its inputs scores about the baseline. -1: no floor
+    # (tests on data too small to learn from).
     min_gap_over_prior: float = 0.05
     # Resources, data volume, node selectors and tolerations on Kubeflow (pipeline/kubeflow_runner.py).
     kubeflow: KubeflowSettings = KubeflowSettings()
@@ -97,8 +98,8 @@ def parse_profile(raw, name: str, where: str) -> Profile:
     require(top_classes >= 0, where, "top_classes must be a non-negative integer (0: every class)")
     require(scalars.get("max_model_bytes", 1) >= 1, where, "max_model_bytes must be positive")
     require(scalars.get("min_gap_ratio", 0.9) > 0, f"{where}: blessing", "min_gap_ratio must be positive")
-    require(0 <= scalars.get("min_gap_over_prior", 0) < 1, f"{where}: blessing",
-            "min_gap_over_prior must lie in [0, 1)")
+    require(-1 <= scalars.get("min_gap_over_prior", 0) < 1, f"{where}: blessing",
+            "min_gap_over_prior must lie in [-1, 1) (-1: no floor)")
     try:
         fold_bounds.validate_folds(scalars.get("folds", 5), scalars.get("holdout_fraction", 0.1))
     except UserError as error:

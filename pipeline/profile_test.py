@@ -39,7 +39,7 @@ def test_unknown_profile_is_a_user_error():
     ("folds: 1\nl1_models:\n  - {name: a, family: mlp}\nstudent: {family: mlp}\n", "folds must lie in 2..20"),
     ("folds: 21\nl1_models:\n  - {name: a, family: mlp}\nstudent: {family: mlp}\n", "folds must lie in 2..20"),
     ("l1_models:\n  - {name: a, family: mlp}\nstudent: {family: mlp}\nblessing: {min_gap_over_prior: 1}\n",
-     "min_gap_over_prior must lie in \\[0, 1\\)"),
+     "min_gap_over_prior must lie in \\[-1, 1\\)"),
     ("l1_models:\n  - {name: a, family: mlp, training: {max_epochs: -3}}\nstudent: {family: mlp}\n",
      r"l1_models\[0\]: training: 'max_epochs' must be at least 1"),
     ("l1_models:\n  - {name: a, family: mlp}\n  - {name: a, family: resnet_like}\nstudent: {family: mlp}\n",

@@ -33,7 +33,8 @@ TINY_PROFILE = os.path.join(os.path.dirname(__file__), "tiny_profile.yaml")
 CLASSES = 20
 PUBLISHED = ("submission.csv", "submission_stack.csv", "metrics.json", "report.html", "serving_model")
 
-# The smallest whole run: one L1 model, a few trees, a student blessed at any GAP.
+# The smallest whole run: one L1 model, a few trees, a student blessed at any GAP (60
+# videos teach nothing: every stage scores about the class-prior baseline).
 MINIMAL_PROFILE = """
 folds: 2
 holdout_fraction: 0.2
@@ -41,7 +42,7 @@ l1_models:
   - {name: mlp, family: mlp, kwargs: {hidden_size: 8}, training: {batch_size: 32, max_epochs: 1}}
 stacker: {n_estimators: 5, num_leaves: 3, min_child_samples: 2, early_stopping_rounds: 2}
 student: {family: mlp, kwargs: {hidden_size: 8}, training: {batch_size: 32, max_epochs: 1}}
-blessing: {min_gap_ratio: 0.01}
+blessing: {min_gap_ratio: 0.01, min_gap_over_prior: -1}
 """
 # A frame-level model only, so that FrameFeatures runs right after FoldSplitter.
 FRAMES_PROFILE = """
@@ -387,7 +388,8 @@ BAD_FRAME_RECORDS = {
     "no video-level record": (frame_level.make_sequence_example("zzzz", [1], *frames(2)),
                               "video zzzz has no video-level record"),
     "id with a comma": (frame_level.make_sequence_example("ab,c", [1], *frames(2)),
-                        "video id 'ab,c' holds a comma (',')"),
+                        "video id 'ab,c' holds a comma (','), which a submission line (VideoId,label score ...) "
+                        "cannot hold"),
 }
 
 
@@ -477,8 +479,11 @@ def test_metrics_say_which_blessing_rule_decided(finished_run):
     student = next(stage["gap"] for stage in report["stages"]
                    if stage["kind"] == "student" and stage["split"] == splits.HOLDOUT)
     blessing = report["blessing"]
-    assert blessing["blessed"] and blessing["decided_by"] == "both"
-    assert student >= blessing["class_prior_gap"] + blessing["min_gap_over_prior"]
+    assert blessing["blessed"] and blessing["decided_by"] == "both" and blessing["min_gap_over_prior"] == -1
+    assert 0 < blessing["class_prior_gap"] < 1
+    assert blessing["reason"] == (f"student held-out GAP {student:.4f} >= class-prior baseline held-out GAP "
+                                  f"{blessing['class_prior_gap']:.4f} + -1; student held-out GAP {student:.4f} >= "
+                                  f"0.01 x best L1 held-out GAP {blessing['reason'].rsplit(' ', 1)[1]}")
 
 
 def test_labelled_videos_without_labels_are_counted(finished_run):

@@ -185,7 +185,7 @@ def blessing_decision(stages: list[dict], min_gap_ratio: float, prior_gap: float
     best_l1 = max(s["gap"] for s in holdout if s["kind"] == "l1")
     rules = {
         PRIOR_FLOOR_RULE: (student >= prior_gap + min_gap_over_prior,
-                           f"class-prior baseline held-out GAP {prior_gap:.4f} + {min_gap_over_prior}"),
+                           f"class-prior baseline held-out GAP {prior_gap:.4f} + {min_gap_over_prior:g}"),
         RATIO_RULE: (student >= min_gap_ratio * best_l1, f"{min_gap_ratio} x best L1 held-out GAP {best_l1:.4f}"),
     }
     refused = [rule for rule, (passed, _) in rules.items() if not passed]
