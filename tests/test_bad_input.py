@@ -306,7 +306,8 @@ print(json.dumps({"timings": timings, "imported": imported}))
 
 def test_checks_before_the_frameworks_answer_in_seconds(tmp_path, data):
     """A bad profile, a missing input and an output directory another run holds are refused
-    before TensorFlow, TFX or Beam are imported (half a minute on a busy machine): in seconds."""
+    before TensorFlow, TFX or Beam are imported (half a minute on a busy machine): in seconds.
+    So are `compile` with a bad profile and `submit` without its package."""
     locked = tmp_path / "locked"
     locked.mkdir()
     profile = tmp_path / "bad.yaml"
@@ -314,18 +315,23 @@ def test_checks_before_the_frameworks_answer_in_seconds(tmp_path, data):
     common = ["--test", str(data.test), "--classes", str(CLASSES)]
     cases = [["run", "--train", str(data.train), "--output", str(tmp_path / "a"), "--profile", str(profile), *common],
              ["run", "--train", str(tmp_path / "none*.tfrecord"), "--output", str(tmp_path / "b"), *common],
-             ["run", "--train", str(data.train), "--output", str(locked), *common]]
+             ["run", "--train", str(data.train), "--output", str(locked), *common],
+             ["compile", "--output", str(tmp_path / "p.yaml"), "--train", "/d/x", "--test", "/d/y",
+              "--serving-model-dir", "/d/m", "--profile", str(profile)],
+             ["submit", "--host", "http://kfp", "--package", str(tmp_path / "none.yaml"), "--pipeline-root", "gs://b/r"]]
     with open(locked / output_lock.LOCK_FILE, "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # as a run into `locked` holds it
         result = subprocess.run([sys.executable, "-c", FAST_CHECKS, json.dumps(cases)], capture_output=True,
                                 text=True, timeout=300, env={**os.environ, "TMPDIR": str(tmp_path)})
     errors = result.stderr.strip().splitlines()
-    assert len(errors) == 3, result.stderr
+    assert len(errors) == 5, result.stderr
     assert "folds must lie in 2..20" in errors[0] and "labelled pattern" in errors[1] and "matches no file" in errors[1]
     assert f"another y8m run is writing to {locked}; wait for it, or give another --output" in errors[2]
+    assert errors[3].startswith("y8m compile: error: ") and "folds must lie in 2..20" in errors[3]
+    assert errors[4] == f"y8m submit: error: no package at {tmp_path / 'none.yaml'}; write one with `y8m compile`"
     report = json.loads(result.stdout)
     assert report["imported"] == []
-    assert [code for code, _ in report["timings"]] == [2, 2, 2]
+    assert [code for code, _ in report["timings"]] == [2] * 5
     assert max(seconds for _, seconds in report["timings"]) < 5, report["timings"]
 
 

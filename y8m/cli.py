@@ -16,6 +16,7 @@ import os
 import signal
 import sys
 import tempfile
+import threading
 import traceback
 
 # Keras 2 through tf_keras, before anything imports TensorFlow (TFX and TFT need it).
@@ -274,9 +275,9 @@ def cmd_compile(args) -> dict:
 
 
 def cmd_submit(args) -> dict:
-    from pipeline.kubeflow_runner import submit
-    if not os.path.exists(args.package):
+    if not os.path.exists(args.package):  # before the client's imports
         raise UserError(f"no package at {args.package}; write one with `y8m compile`")
+    from pipeline.kubeflow_runner import submit
     return submit(args.host, args.package, args.pipeline_root, experiment=args.experiment,
                   run_name=args.run_name, namespace=args.namespace, enable_caching=False if args.no_cache else None,
                   service_account=args.service_account)
@@ -328,6 +329,9 @@ def _sigterm_as_interrupt():
     def terminate(_signum, _frame):
         raise Terminated()
 
+    if threading.current_thread() is not threading.main_thread():  # only the main thread may set handlers
+        yield
+        return
     previous = signal.signal(signal.SIGTERM, terminate)
     try:
         yield
