@@ -529,7 +529,7 @@ def test_predict_refuses_a_saved_model_of_another_kind(tmp_path, finished_run, d
     (transform_fn,) = (finished_run.output / "pipeline_root").glob("StudentTransform/transform_graph/*/transform_fn")
     line = error_line(predict(capfd, tmp_path, transform_fn, data.test), "predict")
     assert line.startswith(f"y8m predict: error: {transform_fn / 'saved_model.pb'}: its 'serving_default' "
-                           "signature takes ['mean_audio', 'mean_rgb'] and returns ")
+                           "signature takes ['inputs', 'inputs_1'] and returns ['features'], not a pushed model's")
     assert line.endswith("not a pushed model's (serialized Examples 'examples' in; class_ids, probabilities, "
                          "scores, video_id out): give a directory the Pusher wrote, e.g. OUTPUT/serving_model/<version>")
     assert not (tmp_path / "predicted.csv").exists()
