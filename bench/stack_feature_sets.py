@@ -15,6 +15,7 @@ from tfx.orchestration import metadata
 from components import artifact_properties
 from components.evaluator import evaluate
 from components.lgbm_stacker import l2_features, stacker
+from components.lgbm_stacker.settings import FEATURE_SETS
 from pipeline.local_runner import metadata_config
 from pipeline.profile import load_profile
 from schemas.video_level import NUM_CLASSES
@@ -52,7 +53,7 @@ def main() -> None:
     uri, merged_names = latest_merged(args.run_dir)
     sources = stacker.split_sources(types.SimpleNamespace(uri=uri))
     labels = split_labels(sources, profile.stacker.chunk_videos)
-    for feature_set in l2_features.FEATURE_SETS:
+    for feature_set in FEATURE_SETS:
         gaps = stack_with(feature_set, sources, labels, merged_names, profile)
         print(f"{feature_set:9s} ({len(l2_features.feature_names(feature_set, merged_names))} features): "
               + "  ".join(f"{split} GAP {gap:.4f}" for split, gap in gaps.items()), flush=True)

@@ -89,6 +89,10 @@ def brief(error: BaseException) -> str:
     return f"{type(error).__name__}: {one_line(str(error))[:MAX_DETAIL] or '(no message)'}"
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (what Kubernetes, systemd and job schedulers send), handled as Ctrl-C."""
+
+
 class ComponentFailedError(RuntimeError):
     """A pipeline component failed on something other than the user's input (a bug, or
     the machine): names the component; the original exception is its cause."""

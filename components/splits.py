@@ -29,7 +29,6 @@ import numpy as np
 import tensorflow as tf
 from tfx.types import artifact_utils, standard_artifacts
 
-from common.errors import UserError
 from components import artifact_properties
 from models import data
 from schemas import predictions
@@ -80,13 +79,6 @@ def fold_of(video_id: str, num_folds: int, holdout_fraction: float, seed: int = 
         return HOLDOUT_FOLD
     fold = int((position - holdout_fraction) / (1.0 - holdout_fraction) * num_folds)
     return min(fold, num_folds - 1)
-
-
-def validate_folds(num_folds: int, holdout_fraction: float) -> None:
-    if num_folds < 2:
-        raise UserError(f"folds must be at least 2, got {num_folds}")
-    if not 0.0 < holdout_fraction < 0.5:
-        raise UserError(f"holdout_fraction must lie in (0, 0.5), got {holdout_fraction}")
 
 
 def fold_split_name(fold: int | str) -> str:

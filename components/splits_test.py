@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from components import splits
+from components import fold_bounds, splits
 from common.errors import UserError
 from schemas import video_level
 
@@ -36,10 +36,10 @@ def test_split_names_and_validation():
     assert splits.pipeline_split_names(3) == ["fold_0", "fold_1", "fold_2", "holdout", "test"]
     assert splits.split_of(splits.HOLDOUT_FOLD) == "holdout" and splits.split_of(2) == "fold_2"
     assert [splits.prediction_split_of(fold) for fold in splits.pipeline_folds(2)] == ["oof", "oof", "holdout", "test"]
-    with pytest.raises(UserError):
-        splits.validate_folds(1, 0.1)
-    with pytest.raises(UserError):
-        splits.validate_folds(5, 0.0)
+    for folds, holdout_fraction in ((1, 0.1), (fold_bounds.MAX_FOLDS + 1, 0.1), (5, 0.0)):
+        with pytest.raises(UserError):
+            fold_bounds.validate_folds(folds, holdout_fraction)
+    fold_bounds.validate_folds(fold_bounds.MAX_FOLDS, 0.1)
 
 
 def test_layouts_and_labels_by_id(tmp_path):

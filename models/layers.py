@@ -17,12 +17,23 @@ def class_logits(x, num_classes: int, use_bias: bool = True):
                               bias_initializer=keras.initializers.Constant(math.log(prior / (1 - prior))))(x)
 
 
+class UnitNormalization(keras.layers.Layer):
+    """Each row divided by its L2 norm, computed so that it cannot overflow: the row is first
+    divided by its largest magnitude (the same direction), then normalised. Keras's own
+    squares the raw values, whose sum passes float32's range from about 1e19 on, and
+    turns such a row into zeros. A zero row stays zero."""
+
+    def call(self, x):
+        largest = tf.reduce_max(tf.abs(x), axis=-1, keepdims=True)
+        return tf.math.l2_normalize(tf.math.divide_no_nan(x, largest), axis=-1)
+
+
 def features_input(normalize: bool):
     """The model input and, when `normalize`, its L2-normalised version (else itself)."""
     features = keras.Input(shape=(FEATURE_SIZE,), dtype="float32", name="features")
     if not normalize:
         return features, features
-    return features, keras.layers.UnitNormalization(axis=-1, name="l2_normalize")(features)
+    return features, UnitNormalization(name="l2_normalize")(features)
 
 
 def split_rgb_audio(x):

@@ -11,13 +11,15 @@ from typing import NamedTuple
 
 from common.config_fields import require, scalar_fields
 from common.errors import UserError
-from models import registry, serving
-from models.training import TrainingRecipe
+from models import registry
+from models.training_recipe import TrainingRecipe
 
 # Model names become task names on Kubeflow, which take few characters.
 MODEL_NAME = re.compile(r"[a-z][a-z0-9_]{0,62}")
 # The keys of one network: a single-network student's, and each member's.
 NETWORK_KEYS = ("family", "kwargs", "training")
+# How the exported SavedModel may store its weights (models/serving.py).
+WEIGHTS_DTYPES = ("float32", "float16")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -133,8 +135,8 @@ class StudentConfig:
         else:
             members = (StudentMember.from_dict({key: raw[key] for key in NETWORK_KEYS if key in raw}, where),)
         _check_weight(options.get("soft_label_weight", 1.0), where)
-        if options.get("weights_dtype", "float32") not in serving.WEIGHTS_DTYPES:
-            raise UserError(f"{where}: weights_dtype must be one of {', '.join(serving.WEIGHTS_DTYPES)}, "
+        if options.get("weights_dtype", "float32") not in WEIGHTS_DTYPES:
+            raise UserError(f"{where}: weights_dtype must be one of {', '.join(WEIGHTS_DTYPES)}, "
                             f"got {options['weights_dtype']!r}")
         return cls(members=members, **options)
 

@@ -8,17 +8,22 @@ num_classes]. Video-level families (models/video_zoo.py) read "features", the ra
 `[mean_rgb; mean_audio]` vector; frame-level families (models/frame_zoo.py) are
 registered with `reads="frames"` and read the masked frame sequence; `reads(family)`
 says which.
-"""
-import importlib
-import inspect
-from typing import Callable
 
-import tf_keras as keras
+A profile is checked against the families without importing them (they import
+TensorFlow, which takes many seconds): `families`, `reads` and `check_arguments` read
+each `@register(...)` function's name, input kind and keyword arguments (their annotated
+types) from the family modules' source; building a model imports them.
+"""
+import ast
+import functools
+import importlib
+import importlib.util
+import inspect
+from typing import Any, Callable, NamedTuple
 
 from common.errors import UserError
-from models.layers import ExpandClasses
 
-ModelBuilder = Callable[..., keras.Model]
+ModelBuilder = Callable[..., Any]  # -> keras.Model
 
 _FAMILIES: dict[str, ModelBuilder] = {}
 _READS: dict[str, str] = {}
@@ -26,6 +31,14 @@ INPUT_KINDS = ("features", "frames")
 # The modules that register families. They import this registry, so it loads them on
 # first use rather than at import time.
 FAMILY_MODULES = ("models.video_zoo", "models.frame_zoo")
+# The annotations a family's keyword argument may have: the kinds a profile's YAML gives.
+KEYWORD_TYPES = {"int": int, "float": float, "bool": bool, "str": str}
+
+
+class FamilySignature(NamedTuple):
+    """What a profile may say about a family: its input kind and keyword arguments."""
+    reads: str
+    keywords: dict  # name -> type (KEYWORD_TYPES)
 
 
 def _registered() -> dict[str, ModelBuilder]:
@@ -35,7 +48,8 @@ def _registered() -> dict[str, ModelBuilder]:
 
 
 def register(name: str, reads: str = "features") -> Callable[[ModelBuilder], ModelBuilder]:
-    """Registers a family: `build(num_classes, *, keyword=default, ...) -> keras.Model`;
+    """Registers a family: `build(num_classes, *, keyword: type = default, ...) -> keras.Model`
+    (literal arguments of the decorator; each keyword annotated with a KEYWORD_TYPES name);
     `reads`: "features" (video-level vector) or "frames" (frame sequence)."""
     if reads not in INPUT_KINDS:
         raise ValueError(f"model family '{name}': reads must be one of {INPUT_KINDS}, got {reads!r}")
@@ -49,15 +63,42 @@ def register(name: str, reads: str = "features") -> Callable[[ModelBuilder], Mod
     return decorator
 
 
+@functools.cache
+def signatures() -> dict[str, FamilySignature]:
+    """Every registered family's FamilySignature, read from the family modules' source."""
+    found = {}
+    for module in FAMILY_MODULES:
+        with open(importlib.util.find_spec(module).origin, encoding="utf-8") as source:
+            tree = ast.parse(source.read())
+        for function in tree.body:
+            for decorator in getattr(function, "decorator_list", []):
+                if isinstance(decorator, ast.Call) and getattr(decorator.func, "id", None) == register.__name__:
+                    found.update([_signature(function, decorator)])
+    return found
+
+
+def _signature(function: ast.FunctionDef, decorator: ast.Call) -> tuple[str, FamilySignature]:
+    name, *rest = [ast.literal_eval(argument) for argument in decorator.args]
+    options = {keyword.arg: ast.literal_eval(keyword.value) for keyword in decorator.keywords}
+    reads = rest[0] if rest else options.get("reads", "features")
+    keywords = {argument.arg: KEYWORD_TYPES[ast.unparse(argument.annotation)]
+                for argument in function.args.kwonlyargs}
+    return name, FamilySignature(reads, keywords)
+
+
 def families() -> list[str]:
-    return sorted(_registered())
+    return sorted(signatures())
+
+
+def _signature_of(family: str) -> FamilySignature:
+    if family not in signatures():
+        raise UserError(f"unknown model family '{family}'; registered: {', '.join(families())}")
+    return signatures()[family]
 
 
 def reads(family: str) -> str:
     """"features" or "frames": the input a registered family takes."""
-    if family not in _registered():
-        raise UserError(f"unknown model family '{family}'; registered: {', '.join(families())}")
-    return _READS[family]
+    return _signature_of(family).reads
 
 
 def keyword_default(family: str, argument: str):
@@ -67,23 +108,20 @@ def keyword_default(family: str, argument: str):
 
 def check_arguments(family: str, kwargs) -> None:
     """Raises UserError unless `family` is registered and takes every keyword in `kwargs`
-    with a value of its default's kind (ranges are checked when the model is built)."""
-    build = _registered().get(family)
-    if build is None:
-        raise UserError(f"unknown model family '{family}'; registered: {', '.join(families())}")
+    with a value of its annotated type (ranges are checked when the model is built)."""
+    keywords = _signature_of(family).keywords
     if not isinstance(kwargs, dict):
         raise UserError(f"model family '{family}': kwargs must be a mapping, got {kwargs!r}")
-    defaults = _keyword_defaults(build)
     for name, value in kwargs.items():
-        if name not in defaults:
+        if name not in keywords:
             raise UserError(f"model family '{family}' has no argument '{name}'; "
-                            f"it takes: {', '.join(sorted(defaults))}")
-        if not _same_kind(value, defaults[name]):
+                            f"it takes: {', '.join(sorted(keywords))}")
+        if not _of_type(value, keywords[name]):
             raise UserError(f"model family '{family}': argument '{name}' must be "
-                            f"{type(defaults[name]).__name__}, got {value!r}")
+                            f"{keywords[name].__name__}, got {value!r}")
 
 
-def build_model(family: str, num_classes: int, **kwargs) -> keras.Model:
+def build_model(family: str, num_classes: int, **kwargs):
     """Builds a registered family; a bad family, argument or value raises UserError."""
     check_arguments(family, kwargs)
     if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 1:
@@ -96,10 +134,13 @@ def build_model(family: str, num_classes: int, **kwargs) -> keras.Model:
                         f"{error.requirement}, got {kwargs.get(error.argument)!r}") from None
 
 
-def build_subset_model(family: str, class_ids, num_classes: int, **kwargs) -> keras.Model:
+def build_subset_model(family: str, class_ids, num_classes: int, **kwargs):
     """A registered family trained on `class_ids` only, predicting over all `num_classes`."""
     if not class_ids or min(class_ids) < 0 or max(class_ids) >= num_classes:
         raise UserError(f"a class subset must hold class ids in 0..{num_classes - 1}")
+    import tf_keras as keras  # pylint: disable=import-outside-toplevel  (see the module's docstring)
+
+    from models.layers import ExpandClasses  # pylint: disable=import-outside-toplevel
     core = build_model(family, len(class_ids), **kwargs)
     return keras.Model(core.inputs, ExpandClasses(class_ids, num_classes)(core.outputs[0]), name=core.name)
 
@@ -127,12 +168,11 @@ def _keyword_defaults(build: ModelBuilder) -> dict:
             if parameter.kind is inspect.Parameter.KEYWORD_ONLY}
 
 
-def _same_kind(value, default) -> bool:
-    """Whether `value` may replace `default`: bools stay bools, ints ints, floats accept ints."""
-    if isinstance(default, bool) or isinstance(value, bool):
-        return isinstance(default, bool) and isinstance(value, bool)
-    if isinstance(default, int):
-        return isinstance(value, int)
-    if isinstance(default, float):
+def _of_type(value, kind: type) -> bool:
+    """Whether a profile's `value` fits an argument of type `kind`: bools stay bools, ints
+    ints, floats accept ints."""
+    if kind is bool or isinstance(value, bool):
+        return kind is bool and isinstance(value, bool)
+    if kind is float:
         return isinstance(value, (int, float))
-    return isinstance(value, type(default))
+    return isinstance(value, kind)

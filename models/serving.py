@@ -18,16 +18,20 @@ import os
 import tensorflow as tf
 import tf_keras as keras
 from google.protobuf.message import DecodeError
+from tensorflow.core.framework import types_pb2
 from tensorflow.core.protobuf import saved_model_pb2
 
 from models import preprocessing
+from models.model_config import WEIGHTS_DTYPES
 from schemas import video_level
 from common.errors import UserError
 
 TOP_K = 20
 SIGNATURE = "serving_default"
+# The signature's input (a batch of serialized Examples) and outputs: what `y8m predict` checks.
+SIGNATURE_INPUT = "examples"
+SIGNATURE_OUTPUTS = ("class_ids", "probabilities", "scores", "video_id")
 SAVED_MODEL_FILE = "saved_model.pb"
-WEIGHTS_DTYPES = ("float32", "float16")
 
 
 class _ServingModule(tf.Module):
@@ -37,7 +41,7 @@ class _ServingModule(tf.Module):
         # An attribute, so that the transform graph is saved with (and inside) the module.
         self.transform = transform_layer
 
-    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="examples")])
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name=SIGNATURE_INPUT)])
     def serve(self, examples):
         spec = {key: value for key, value in video_level.feature_spec().items() if key != video_level.LABELS_KEY}
         parsed = tf.io.parse_example(examples, spec)
@@ -118,9 +122,17 @@ def check_servable(export_dir: str) -> None:
             saved_model = saved_model_pb2.SavedModel.FromString(source.read())
         except DecodeError:
             saved_model = saved_model_pb2.SavedModel()
-    if not any(SIGNATURE in graph.signature_def for graph in saved_model.meta_graphs):
+    signature = next((graph.signature_def[SIGNATURE] for graph in saved_model.meta_graphs
+                      if SIGNATURE in graph.signature_def), None)
+    if signature is None:
         raise UserError(f"{graph_path} is not a SavedModel with a '{SIGNATURE}' signature (a damaged file, or "
                         "not a model `y8m run` pushed): copy or push the model again")
+    inputs = {key: tensor.dtype for key, tensor in signature.inputs.items()}
+    if inputs != {SIGNATURE_INPUT: types_pb2.DT_STRING} or sorted(signature.outputs) != list(SIGNATURE_OUTPUTS):
+        raise UserError(f"{graph_path}: its '{SIGNATURE}' signature takes {sorted(inputs)} and returns "
+                        f"{sorted(signature.outputs)}, not a pushed model's (serialized Examples "
+                        f"'{SIGNATURE_INPUT}' in; {', '.join(SIGNATURE_OUTPUTS)} out): give a directory the "
+                        "Pusher wrote, e.g. OUTPUT/serving_model/<version>")
 
 
 def saved_model_bytes(export_dir: str) -> int:

@@ -21,7 +21,7 @@ from tfx.orchestration.kubeflow.v2 import kubeflow_v2_dag_runner
 
 from pipeline import beam_options, kfp_backends
 from pipeline.pipeline import FINGERPRINT_TASK, PATTERN_PARAMETERS, create_pipeline
-from pipeline.kubeflow_settings import KubeflowSettings, Resources
+from pipeline.kubeflow_settings import KubeflowSettings, Resources, check_images
 from pipeline.profile import Profile
 from common.errors import UserError
 
@@ -123,6 +123,7 @@ def compile_pipeline(output_path: str, *, profile: Profile, image: str, labelled
     `enable_cache=False` turns KFP's cache off for every task of the package."""
     if not output_path.endswith((".yaml", ".yml")):
         raise UserError("the Kubeflow package must be a .yaml file (the KFP client rejects JSON packages)")
+    check_images(image, gpu_image)
     beam_pipeline_args = beam_options.kubeflow_beam_args(beam_runner, image, extra_beam_args)
     if beam_runner == "dataflow":
         check_dataflow_inputs(labelled_patterns + test_patterns + list(frame_patterns or []))

@@ -3,6 +3,7 @@ per-component resources, the data volume, node selectors and tolerations
 (pipeline/kubeflow_runner.py turns them into the package's resource and platform specs).
 """
 import dataclasses
+import re
 
 from common.config_fields import check_mapping, require, scalar_fields
 from common.errors import UserError
@@ -15,6 +16,24 @@ COMPONENT_TYPES = ("InputFingerprint", "VideoExampleGen", "FoldSplitter", "Frame
                    "L1Assembler", "PredictionMerger", "LGBMStacker", "SoftLabelIndexer", "StudentTransform",
                    "StudentTrainer", "Distiller", "GapEvaluator", "Pusher")
 TOLERATION_KEYS = {"key", "operator", "value", "effect", "tolerationSeconds"}
+
+# An image reference, by the OCI distribution grammar (distribution/reference):
+# [registry[:port]/]path[:tag][@digest], path components lower-case.
+_DOMAIN_PART = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
+_PATH_PART = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+IMAGE_REFERENCE = re.compile(
+    rf"(?:{_DOMAIN_PART}(?:\.{_DOMAIN_PART})*(?::[0-9]+)?/)?{_PATH_PART}(?:/{_PATH_PART})*"
+    r"(?::[\w][\w.-]{0,127})?"
+    r"(?:@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,})?")
+
+
+def check_images(image: str, gpu_image: str | None = None) -> None:
+    """UserError unless the images (`--image`, `--gpu-image`) are image references a cluster can pull."""
+    for option, reference in (("--image", image), ("--gpu-image", gpu_image)):
+        if reference is not None and IMAGE_REFERENCE.fullmatch(reference) is None:
+            raise UserError(f"{option} {reference!r} is not an image reference: "
+                            "[registry[:port]/]name[:tag][@digest], the name in lower-case letters and digits "
+                            "with . _ - between them (no spaces)")
 
 
 def component_type(component_id: str) -> str:

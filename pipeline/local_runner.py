@@ -16,13 +16,14 @@ from components import artifact_properties, splits
 from components.evaluator import evaluate
 from components.evaluator.component import METRICS_FILE
 from components.evaluator.report import REPORT_FILE
-from pipeline import beam_options, progress, run_state
+from pipeline import beam_options, output_lock, progress, run_state
 from pipeline.parallel_runner import ParallelLocalDagRunner
 from pipeline.pipeline import create_pipeline
 from pipeline.profile import Profile
+from pipeline.run_inputs import check_run_inputs
 from schemas.submission import write_submission_rows
 from common.errors import ComponentFailedError, find_user_error
-from common.input_files import expand_patterns, fingerprint
+from common.input_files import fingerprint
 
 # TFX's cache keys hold component inputs and parameters, not code: naming the pipeline
 # after the package version keeps a new version from reusing an older one's results.
@@ -57,30 +58,34 @@ def run_local(labelled_patterns: list[str], test_patterns: list[str], output_dir
     started = time.time()
     output_dir = os.path.abspath(output_dir)
     pipeline_root = os.path.join(output_dir, "pipeline_root")
-    beam_pipeline_args = beam_options.local_dag_beam_args(beam_runner, extra_beam_args)
-    files = expand_patterns(labelled_patterns, "labelled") + expand_patterns(test_patterns, "test")
-    beam_options.check_job_service(beam_pipeline_args)  # before anything is written
-    kwargs = {} if num_classes is None else {"num_classes": num_classes}
-    # Computed here, every run, never cached: what the reading components' cache keys hold.
-    if frame_patterns:
-        kwargs.update(frame_patterns=[os.path.abspath(p) for p in frame_patterns],
-                      frame_fingerprint=fingerprint(expand_patterns(frame_patterns, "frame-level")))
-    tfx_pipeline = create_pipeline(
-        pipeline_name=PIPELINE_NAME, pipeline_root=pipeline_root, profile=profile,
-        labelled_patterns=[os.path.abspath(p) for p in labelled_patterns],
-        test_patterns=[os.path.abspath(p) for p in test_patterns],
-        input_fingerprint=fingerprint(files), serving_model_dir=os.path.join(output_dir, "serving_model"),
-        beam_pipeline_args=beam_pipeline_args, metadata_connection_config=metadata_config(output_dir),
-        **kwargs)
-    with run_state.exclusive_run(output_dir):
+    with output_lock.exclusive_run(output_dir):
+        inputs = check_run_inputs(labelled_patterns, test_patterns, frame_patterns, beam_runner, extra_beam_args)
+        kwargs = {} if num_classes is None else {"num_classes": num_classes}
+        # Computed here, every run, never cached: what the reading components' cache keys hold.
+        if frame_patterns:
+            kwargs.update(frame_patterns=[os.path.abspath(p) for p in frame_patterns],
+                          frame_fingerprint=fingerprint(inputs.frame_files))
+        tfx_pipeline = create_pipeline(
+            pipeline_name=PIPELINE_NAME, pipeline_root=pipeline_root, profile=profile,
+            labelled_patterns=[os.path.abspath(p) for p in labelled_patterns],
+            test_patterns=[os.path.abspath(p) for p in test_patterns],
+            input_fingerprint=fingerprint(inputs.files), serving_model_dir=os.path.join(output_dir, "serving_model"),
+            beam_pipeline_args=inputs.beam_pipeline_args, metadata_connection_config=metadata_config(output_dir),
+            **kwargs)
         with metadata.Metadata(metadata_config(output_dir)) as handle:
             run_state.cancel_interrupted_executions(handle.store, pipeline_root)
         try:
             with (progress.component_progress(len(tfx_pipeline.components)) as component_progress,
-                  beam_options.worker_pool_errors(beam_pipeline_args)):
+                  beam_options.worker_pool_errors(inputs.beam_pipeline_args)):
                 runner = (LocalDagRunner() if parallel_components == 1 else ParallelLocalDagRunner(
                     parallel_components, threads_per_component(parallel_components), component_progress))
                 runner.run(tfx_pipeline)
+        except KeyboardInterrupt:
+            # Ctrl-C or SIGTERM: the workers are stopped; their executions are cancelled now,
+            # as the next run would cancel them.
+            with metadata.Metadata(metadata_config(output_dir)) as handle:
+                run_state.cancel_interrupted_executions(handle.store, pipeline_root)
+            raise
         except Exception as error:
             with metadata.Metadata(metadata_config(output_dir)) as handle:
                 component = run_state.failed_node(handle.store, since=started)

@@ -17,9 +17,10 @@ as they do as separate tasks on Kubeflow.
 - Logging in a worker is sent to this process and handled by the logger of the same name
   here: progress lines reach the terminal, the rest the command's log file.
 - A worker dies with this process (Linux's parent-death signal): a killed run leaves no
-  component writing into its output directory. A component that fails stops the run; the
-  components running beside it are stopped too, and the next run in the same output
-  directory cancels and reruns them (pipeline/run_state.py).
+  component writing into its output directory. A component that fails, Ctrl-C or SIGTERM
+  stops the run; the components running beside it are stopped too (their last log
+  records may be lost), and they are cancelled in ML Metadata, then rerun by the next run
+  in the same output directory (pipeline/run_state.py).
 """
 import concurrent.futures
 import ctypes
@@ -81,9 +82,15 @@ class ParallelLocalDagRunner(tfx_runner.IrBasedRunner):
             completed = True
         finally:
             if not completed:
+                # The listener first: a worker killed while it writes a log record keeps the
+                # queue's lock, and the listener's stop (a record through the same queue)
+                # would then wait forever.
+                listener.stop()
                 _stop_workers(pool)
             pool.shutdown(wait=True, cancel_futures=True)
-            listener.stop()
+            if completed:
+                listener.stop()
+            log_records.cancel_join_thread()  # nothing left to send: exit without waiting on its lock
             log_records.close()
 
     def _launch_all(self, pool, pipeline_bytes: bytes, nodes: list) -> None:

@@ -152,6 +152,7 @@ def create_pipeline(*, pipeline_name: str, pipeline_root: str, profile: Profile,
                              student_predictions=distiller.outputs["predictions"],
                              student_model=distiller.outputs["model"], num_folds=folds, num_classes=num_classes,
                              min_gap_ratio=run_parameter("min_gap_ratio", profile.min_gap_ratio, inputs_at_run_time),
+                             min_gap_over_prior=profile.min_gap_over_prior,
                              settings=json.dumps(dataclasses.asdict(profile), sort_keys=True))
     pusher = Pusher(model=distiller.outputs["model"], model_blessing=evaluator.outputs["blessing"],
                     serving_model_dir=run_parameter("serving_model_dir", serving_model_dir, inputs_at_run_time))

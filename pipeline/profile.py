@@ -11,7 +11,7 @@ import yaml
 
 from common.config_fields import check_mapping, require, scalar_fields
 from common.errors import UserError
-from components import splits
+from components import fold_bounds
 from components.lgbm_stacker.settings import StackerSettings
 from models.model_config import L1ModelConfig, StudentConfig
 from pipeline.kubeflow_settings import KubeflowSettings
@@ -33,6 +33,10 @@ class Profile:
     seed: int = 0
     max_model_bytes: int = 10**9
     min_gap_ratio: float = 0.9
+    # The student's held-out GAP must beat the class-prior baseline's by this much: a
+    # student that learnt nothing from its inputs scores about the baseline. -1: no floor
+    # (tests on data too small to learn from).
+    min_gap_over_prior: float = 0.05
     # Resources, data volume, node selectors and tolerations on Kubeflow (pipeline/kubeflow_runner.py).
     kubeflow: KubeflowSettings = KubeflowSettings()
     # L1 models train on the K most frequent classes only (0: every class), unless a model
@@ -88,14 +92,16 @@ def parse_profile(raw, name: str, where: str) -> Profile:
     """A profile from its YAML mapping; any error raises UserError naming `where` and the key."""
     check_mapping(raw, TOP_LEVEL_KEYS, where)
     scalars = scalar_fields(Profile, {key: raw[key] for key in SCALAR_KEYS if key in raw}, where)
-    blessing = check_mapping(raw.get("blessing") or {}, {"min_gap_ratio"}, f"{where}: blessing")
+    blessing = check_mapping(raw.get("blessing") or {}, {"min_gap_ratio", "min_gap_over_prior"}, f"{where}: blessing")
     scalars.update(scalar_fields(Profile, blessing, f"{where}: blessing"))
     top_classes = scalars.get("top_classes", 0)
     require(top_classes >= 0, where, "top_classes must be a non-negative integer (0: every class)")
     require(scalars.get("max_model_bytes", 1) >= 1, where, "max_model_bytes must be positive")
     require(scalars.get("min_gap_ratio", 0.9) > 0, f"{where}: blessing", "min_gap_ratio must be positive")
+    require(-1 <= scalars.get("min_gap_over_prior", 0) < 1, f"{where}: blessing",
+            "min_gap_over_prior must lie in [-1, 1) (-1: no floor)")
     try:
-        splits.validate_folds(scalars.get("folds", 5), scalars.get("holdout_fraction", 0.1))
+        fold_bounds.validate_folds(scalars.get("folds", 5), scalars.get("holdout_fraction", 0.1))
     except UserError as error:
         raise UserError(f"{where}: {error}") from None
     return Profile(

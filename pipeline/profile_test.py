@@ -36,7 +36,10 @@ def test_unknown_profile_is_a_user_error():
      "reads frames"),
     ("l1_models:\n  - {name: a, family: mlp}\nstudent: {members: [{family: mlp, module: os}]}\n",
      "members\\[0\\] must be a mapping with family"),
-    ("folds: 1\nl1_models:\n  - {name: a, family: mlp}\nstudent: {family: mlp}\n", "folds must be at least 2"),
+    ("folds: 1\nl1_models:\n  - {name: a, family: mlp}\nstudent: {family: mlp}\n", "folds must lie in 2..20"),
+    ("folds: 21\nl1_models:\n  - {name: a, family: mlp}\nstudent: {family: mlp}\n", "folds must lie in 2..20"),
+    ("l1_models:\n  - {name: a, family: mlp}\nstudent: {family: mlp}\nblessing: {min_gap_over_prior: 1}\n",
+     "min_gap_over_prior must lie in \\[-1, 1\\)"),
     ("l1_models:\n  - {name: a, family: mlp, training: {max_epochs: -3}}\nstudent: {family: mlp}\n",
      r"l1_models\[0\]: training: 'max_epochs' must be at least 1"),
     ("l1_models:\n  - {name: a, family: mlp}\n  - {name: a, family: resnet_like}\nstudent: {family: mlp}\n",
@@ -118,5 +121,6 @@ def test_a_bad_section_stops_run_and_compile_before_any_component(tmp_path, caps
     assert time.monotonic() - started < 10
     message = capsys.readouterr().err.strip()
     assert message.startswith(f"y8m {command}: error: {profile}: {section}") and "\n" not in message
-    # No pipeline root, no metadata, no package: `run` has made its output directory for its log only.
-    assert sorted(os.listdir(output)) == ["y8m.log"] if command == "run" else not output.exists()
+    # No pipeline root, no metadata, no package: `run` has made its output directory for its log
+    # and the lock it holds while it runs.
+    assert sorted(os.listdir(output)) == [".y8m-run.lock", "y8m.log"] if command == "run" else not output.exists()

@@ -1,14 +1,14 @@
-"""The state a local run keeps in its output directory, read from ML Metadata: one run at
-a time per directory, what a stopped run left behind, and what a run reused from cache.
+"""The state a local run keeps in its output directory, read from ML Metadata: what a
+stopped run left behind, and what a run reused from cache (one run at a time per
+directory: pipeline/output_lock.py).
 
-A run killed (SIGKILL, a lost machine) or interrupted (Ctrl-C) inside a component leaves
-that component's execution RUNNING in ML Metadata and its output folders half-written;
-its completed components are cached. The next run in the same directory marks such
-executions CANCELED and removes their folders, then LocalDagRunner reuses every completed
-component (same inputs, same parameters) and runs the rest.
+A run killed (SIGKILL, a lost machine) inside a component leaves that component's
+execution RUNNING in ML Metadata and its output folders half-written; its completed
+components are cached. The next run in the same directory marks such executions CANCELED
+and removes their folders, then LocalDagRunner reuses every completed component (same
+inputs, same parameters) and runs the rest. A run interrupted (Ctrl-C, SIGTERM) does the
+same itself before it exits.
 """
-import contextlib
-import fcntl
 import glob
 import logging
 import os
@@ -16,27 +16,11 @@ import shutil
 
 from ml_metadata.proto import metadata_store_pb2
 
-from common.errors import UserError
-
 log = logging.getLogger("y8m.run")
 
-LOCK_FILE = ".y8m-run.lock"
 NODE_CONTEXT = "node"
 RUN_CONTEXT = "pipeline_run"
 Execution = metadata_store_pb2.Execution
-
-
-@contextlib.contextmanager
-def exclusive_run(output_dir: str):
-    """Holds the output directory for one run; a second run into it fails at once."""
-    os.makedirs(output_dir, exist_ok=True)
-    with open(os.path.join(output_dir, LOCK_FILE), "w") as lock:
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise UserError(f"another y8m run is writing to {output_dir}; wait for it, or give another "
-                            "--output") from None
-        yield
 
 
 def node_of(store, execution) -> str:
@@ -52,7 +36,7 @@ def node_of(store, execution) -> str:
 def cancel_interrupted_executions(store, pipeline_root: str) -> list[str]:
     """Marks the executions a stopped run left RUNNING as CANCELED and removes their output
     and scratch folders (`<root>/<node>/<output>/<id>`, `<root>/<node>/.system/*/<id>`);
-    returns the nodes they belonged to. Only safe while no run is active (`exclusive_run`)."""
+    returns the nodes they belonged to. Only safe while no run is active (output_lock.exclusive_run)."""
     stopped = [execution for execution in store.get_executions() if execution.last_known_state == Execution.RUNNING]
     nodes = []
     for execution in stopped:

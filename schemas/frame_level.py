@@ -17,7 +17,8 @@ from typing import Callable, NamedTuple
 import numpy as np
 import tensorflow as tf
 
-from schemas.video_level import AUDIO_SIZE, NUM_CLASSES, RGB_SIZE
+from schemas.video_ids import decode_video_id
+from schemas.video_level import AUDIO_SIZE, FEATURE_KINDS, NUM_CLASSES, RGB_SIZE, check_kind
 
 ID_KEY = "id"
 LABELS_KEY = "labels"
@@ -86,6 +87,7 @@ def _frames(sequence: tf.train.SequenceExample, key: str, size: int, video_id: s
         raise ValueError(f"video {video_id} has no feature list '{key}'")
     values = []
     for index, feature in enumerate(sequence.feature_lists.feature_list[key].feature):
+        check_kind(feature, "bytes_list", f"frame {index} of '{key}' of video {video_id}")
         frame = feature.bytes_list.value
         if len(frame) != 1 or len(frame[0]) != size:
             got = f"{len(frame[0])} bytes" if len(frame) == 1 else f"{len(frame)} values"
@@ -96,10 +98,12 @@ def _frames(sequence: tf.train.SequenceExample, key: str, size: int, video_id: s
 
 def _video_id(context) -> str:
     """The id in a record's context features; ValueError when there is not exactly one."""
+    if ID_KEY in context:
+        check_kind(context[ID_KEY], FEATURE_KINDS[ID_KEY], f"context '{ID_KEY}'")
     ids = context[ID_KEY].bytes_list.value if ID_KEY in context else []
     if len(ids) != 1 or not ids[0]:
         raise ValueError(f"context '{ID_KEY}' must hold exactly one non-empty bytes value")
-    return ids[0].decode("utf-8", errors="replace")
+    return decode_video_id(ids[0])
 
 
 def _not_a_sequence_example(error) -> ValueError:
@@ -121,6 +125,8 @@ def parse_frame_proto(serialized: bytes, num_classes: int = NUM_CLASSES
         raise ValueError(f"video {video_id} has {len(rgb)} rgb frames but {len(audio)} audio frames")
     if len(rgb) == 0:
         raise ValueError(f"video {video_id} has no frames")
+    if LABELS_KEY in context:
+        check_kind(context[LABELS_KEY], FEATURE_KINDS[LABELS_KEY], f"'{LABELS_KEY}' of video {video_id}")
     labels = np.asarray(context[LABELS_KEY].int64_list.value if LABELS_KEY in context else [], np.int64)
     if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
         bad = labels[(labels < 0) | (labels >= num_classes)][0]

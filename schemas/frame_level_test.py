@@ -120,6 +120,12 @@ def _mutated(mutate) -> bytes:
      "frame 1 of 'audio' of video vid0 has 2 bytes, expected 128 bytes"),
     (lambda s: s.feature_lists.feature_list["audio"].feature.pop(), "3 rgb frames but 2 audio frames"),
     (lambda s: s.context.feature["labels"].int64_list.value.append(99), "label 99 of video vid0 is outside"),
+    (lambda s: s.context.feature["labels"].float_list.value.append(1.0),
+     "'labels' of video vid0 holds float values, expected int64"),
+    (lambda s: s.context.feature["id"].int64_list.value.append(7), "context 'id' holds int64 values, expected bytes"),
+    (lambda s: s.context.feature["id"].bytes_list.value.__setitem__(0, b"a b"), "video id 'a b' holds whitespace"),
+    (lambda s: s.feature_lists.feature_list["rgb"].feature[0].float_list.value.append(1.0),
+     "frame 0 of 'rgb' of video vid0 holds float values, expected bytes"),
 ])
 def test_malformed_records_say_what_is_wrong(mutate, message):
     with pytest.raises(ValueError, match=message):

@@ -1,12 +1,12 @@
 """Kaggle submission files: the header `VideoId,LabelConfidencePairs`, then one line per
 video, `id,label score label score ...` (space-separated pairs, best first)."""
 import os
-import re
 import tempfile
 
 import numpy as np
 
 from common.errors import InvalidInputError
+from schemas.video_ids import check_video_id
 
 HEADER = "VideoId,LabelConfidencePairs"
 
@@ -109,8 +109,7 @@ def write_submission_rows(path: str, rows) -> None:
             class_ids, scores = np.asarray(class_ids, np.int64), np.asarray(scores, np.float64)
             if video_id in written:
                 raise ValueError(f"video id {video_id!r} repeats; a submission holds every video once")
-            if not video_id or re.search(r"[\s,]", video_id):
-                raise ValueError(f"video id {video_id!r} is empty or holds a comma or whitespace")
+            check_video_id(video_id)
             if not np.isfinite(scores[class_ids >= 0]).all():
                 raise ValueError(f"the scores of video {video_id!r} hold NaN or infinite values")
             written.add(video_id)

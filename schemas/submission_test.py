@@ -86,6 +86,8 @@ def test_rows_are_written_as_they_come_and_a_bad_one_leaves_no_file(tmp_path):
 
     with pytest.raises(ValueError, match="scores of video 'b' hold NaN"):
         write_submission_rows(str(path), rows())
+    with pytest.raises(ValueError, match="video id 'a,b' holds a comma"):
+        write_submission_rows(str(path), iter([("a,b", [1], [0.5])]))
     assert not list(tmp_path.iterdir())
     write_submission_rows(str(path), iter([("a", [2, 5], [0.1, 0.9])]))
     assert path.read_text() == "VideoId,LabelConfidencePairs\na,5 0.9 2 0.1\n"

@@ -11,6 +11,7 @@ import numpy as np
 import tensorflow as tf
 
 from common.errors import InvalidInputError, one_line
+from schemas.video_ids import decode_video_id
 
 NUM_CLASSES = 3862
 RGB_SIZE = 1024
@@ -22,12 +23,26 @@ LABELS_KEY = "labels"
 RGB_KEY = "mean_rgb"
 AUDIO_KEY = "mean_audio"
 
+# The 2018 features are means of dequantized bytes, within [-2, 2] (schemas/frame_level.py).
+# Values beyond 50 times that come from another format or a scaling mistake: VideoExampleGen
+# counts such records, as it counts other bad ones.
+MAX_FEATURE_MAGNITUDE = 100.0
+
+# The value list each key holds (tf.train.Feature's `kind`) in the 2018 format.
+FEATURE_KINDS = {ID_KEY: "bytes_list", LABELS_KEY: "int64_list", RGB_KEY: "float_list", AUDIO_KEY: "float_list"}
+KIND_NAMES = {"bytes_list": "bytes", "int64_list": "int64", "float_list": "float"}
+
 
 class VideoRecord(NamedTuple):
     video_id: str
     labels: np.ndarray  # int64 class ids
     mean_rgb: np.ndarray  # float32 [RGB_SIZE]
     mean_audio: np.ndarray  # float32 [AUDIO_SIZE]
+
+    @property
+    def magnitude(self) -> float:
+        """The largest absolute feature value."""
+        return float(max(np.abs(self.mean_rgb).max(), np.abs(self.mean_audio).max()))
 
 
 def feature_spec() -> dict:
@@ -54,6 +69,15 @@ def video_id_of(serialized: bytes) -> str:
     return tf.train.Example.FromString(serialized).features.feature[ID_KEY].bytes_list.value[0].decode()
 
 
+def check_kind(feature: tf.train.Feature, expected: str, what: str) -> None:
+    """ValueError when `feature` holds another kind of values than `expected` (a
+    FEATURE_KINDS value); an empty feature passes (its length is checked elsewhere).
+    `what`: the feature in the message ("'labels' of video abcd")."""
+    kind = feature.WhichOneof("kind")
+    if kind is not None and kind != expected:
+        raise ValueError(f"{what} holds {KIND_NAMES[kind]} values, expected {KIND_NAMES[expected]}")
+
+
 def parse_video_record(serialized: bytes, num_classes: int = NUM_CLASSES) -> VideoRecord:
     """Parses and validates one record; raises ValueError saying what is wrong."""
     try:
@@ -64,10 +88,14 @@ def parse_video_record(serialized: bytes, num_classes: int = NUM_CLASSES) -> Vid
     for key in (ID_KEY, RGB_KEY, AUDIO_KEY):
         if key not in features:
             raise ValueError(f"missing feature '{key}'")
+    check_kind(features[ID_KEY], FEATURE_KINDS[ID_KEY], f"'{ID_KEY}'")
     ids = features[ID_KEY].bytes_list.value
     if len(ids) != 1 or not ids[0]:
         raise ValueError(f"'{ID_KEY}' must hold exactly one non-empty bytes value")
-    video_id = ids[0].decode("utf-8", errors="replace")
+    video_id = decode_video_id(ids[0])
+    for key in (LABELS_KEY, RGB_KEY, AUDIO_KEY):
+        if key in features:
+            check_kind(features[key], FEATURE_KINDS[key], f"'{key}' of video {video_id}")
     mean_rgb = np.asarray(features[RGB_KEY].float_list.value, dtype=np.float32)
     mean_audio = np.asarray(features[AUDIO_KEY].float_list.value, dtype=np.float32)
     if mean_rgb.shape != (RGB_SIZE,):

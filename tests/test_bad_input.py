@@ -4,12 +4,15 @@ nothing published: no submission, no metrics, no pushed model, and no LIVE artif
 the component that failed in ML Metadata. Pipeline cases fail in the first component
 that can see the problem."""
 import contextlib
+import fcntl
 import gzip
 import io
 import json
 import os
 import shutil
 import struct
+import subprocess
+import sys
 import tempfile
 import types
 
@@ -21,6 +24,7 @@ from ml_metadata.proto import metadata_store_pb2
 
 from cli_checks import assert_progress_only, error_line, y8m
 from components import splits
+from pipeline import output_lock
 from schemas import frame_level, video_level
 from schemas.submission import HEADER
 from y8m import cli, synthetic
@@ -29,7 +33,8 @@ TINY_PROFILE = os.path.join(os.path.dirname(__file__), "tiny_profile.yaml")
 CLASSES = 20
 PUBLISHED = ("submission.csv", "submission_stack.csv", "metrics.json", "report.html", "serving_model")
 
-# The smallest whole run: one L1 model, a few trees, a student blessed at any GAP.
+# The smallest whole run: one L1 model, a few trees, a student blessed at any GAP (60
+# videos teach nothing: every stage scores about the class-prior baseline).
 MINIMAL_PROFILE = """
 folds: 2
 holdout_fraction: 0.2
@@ -37,7 +42,7 @@ l1_models:
   - {name: mlp, family: mlp, kwargs: {hidden_size: 8}, training: {batch_size: 32, max_epochs: 1}}
 stacker: {n_estimators: 5, num_leaves: 3, min_child_samples: 2, early_stopping_rounds: 2}
 student: {family: mlp, kwargs: {hidden_size: 8}, training: {batch_size: 32, max_epochs: 1}}
-blessing: {min_gap_ratio: 0.01}
+blessing: {min_gap_ratio: 0.01, min_gap_over_prior: -1}
 """
 # A frame-level model only, so that FrameFeatures runs right after FoldSplitter.
 FRAMES_PROFILE = """
@@ -139,6 +144,21 @@ def without(key):
     return record
 
 
+def with_feature(key, feature: tf.train.Feature, video_id="abcd"):
+    """A record whose `key` holds `feature` (a value list of any kind)."""
+    record = example(video_id)
+    record.features.feature[key].CopyFrom(feature)
+    return record
+
+
+def floats(*values):
+    return tf.train.Feature(float_list=tf.train.FloatList(value=values))
+
+
+def raw_id(video_id: bytes):
+    return tf.train.Feature(bytes_list=tf.train.BytesList(value=[video_id]))
+
+
 BAD_RECORDS = {
     "missing id": (without("id"), "missing feature 'id'"),
     "missing mean_audio": (without("mean_audio"), "missing feature 'mean_audio'"),
@@ -151,6 +171,17 @@ BAD_RECORDS = {
                     "features of video abcd hold NaN or infinite values"),
     "infinite feature": (example(audio=values_with(video_level.AUDIO_SIZE, 0, np.inf)),
                          "features of video abcd hold NaN or infinite values"),
+    "labels as floats": (with_feature(video_level.LABELS_KEY, floats(1.0, 2.0)),
+                         "'labels' of video abcd holds float values, expected int64"),
+    "mean_rgb as int64": (with_feature(video_level.RGB_KEY, tf.train.Feature(
+        int64_list=tf.train.Int64List(value=[0] * video_level.RGB_SIZE))),
+        "'mean_rgb' of video abcd holds int64 values, expected float"),
+    "id as floats": (with_feature(video_level.ID_KEY, floats(7.0)), "'id' holds float values, expected bytes"),
+    "id with a comma": (example("ab,c"), "video id 'ab,c' holds a comma (','), which a submission line "
+                                         "(VideoId,label score ...) cannot hold"),
+    "id with a space": (example("ab c"), "video id 'ab c' holds whitespace (' ')"),
+    "id that is not UTF-8": (with_feature(video_level.ID_KEY, raw_id(b"ab\xff")),
+                             "video id b'ab\\xff' is not valid UTF-8"),
 }
 
 
@@ -230,6 +261,80 @@ def test_a_test_video_among_the_labelled_ones(tmp_path, data, capfd):
             f"({data.test}: record 3); a test video must never be trained on") in line
 
 
+def test_a_test_video_id_a_submission_cannot_hold_is_refused_before_any_training(tmp_path, data, capfd):
+    """Test videos carry the ids of the submission: one with a newline stops the run in
+    VideoExampleGen, not after every component has run and the model has been pushed."""
+    bad = write_records(tmp_path / "test_bad_id.tfrecord", [example("aaaa", labels=[]), example("b\nb", labels=[])])
+    outcome = run(capfd, tmp_path / "out", [data.train], test=bad)
+    assert f": error: {bad}: record 1: video id 'b\\nb' holds whitespace ('\\n')" in run_failure(
+        outcome, tmp_path / "out", "VideoExampleGen")
+
+
+def scaled(source, target, factor: float):
+    """`source`'s records with every feature value multiplied by `factor`, written to `target`."""
+    records = [example(record.video_id, record.labels, record.mean_rgb * factor, record.mean_audio * factor)
+               for record in video_level.read_video_records(str(source), CLASSES)]
+    return write_records(target, records)
+
+
+def test_features_1e30_times_too_large_are_refused(tmp_path, data, capfd):
+    """Finite but absurd: the 2018 features lie within [-2, 2]. Such a run trained a useless
+    student that the blessing passed; now VideoExampleGen counts the records and refuses them."""
+    bad = scaled(data.train, tmp_path / "train_scaled.tfrecord", 1e30)
+    records = sum(1 for _ in video_level.read_records(str(bad)))
+    total = records + len(data.test_ids)
+    line = run_failure(run(capfd, tmp_path / "out", [bad], test=data.test), tmp_path / "out", "VideoExampleGen")
+    assert (f": error: {records} of {total} video-level records hold feature values beyond ±100, where the 2018 "
+            f"features (dequantized bytes) lie within [-2, 2]; first: {bad}: record 0 (largest |value| ") in line
+    assert line.split(" (log: ")[0].endswith("were the features scaled, or written in another format? "
+                                             "(more than max_bad_fraction 0.01)")
+
+
+# Runs `y8m` commands in a fresh process; prints each one's exit code and seconds, and which
+# frameworks the process imported.
+FAST_CHECKS = """
+import json, sys, time
+from y8m import cli
+timings = []
+for argv in json.loads(sys.argv[1]):
+    started = time.monotonic()
+    timings.append([cli.main(argv), time.monotonic() - started])
+imported = sorted(name for name in ("tensorflow", "tfx", "apache_beam", "tf_keras") if name in sys.modules)
+print(json.dumps({"timings": timings, "imported": imported}))
+"""
+
+
+def test_checks_before_the_frameworks_answer_in_seconds(tmp_path, data):
+    """A bad profile, a missing input and an output directory another run holds are refused
+    before TensorFlow, TFX or Beam are imported (half a minute on a busy machine): in seconds.
+    So are `compile` with a bad profile and `submit` without its package."""
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    profile = tmp_path / "bad.yaml"
+    profile.write_text("folds: 1\nl1_models:\n  - {name: a, family: mlp}\nstudent: {family: mlp}\n")
+    common = ["--test", str(data.test), "--classes", str(CLASSES)]
+    cases = [["run", "--train", str(data.train), "--output", str(tmp_path / "a"), "--profile", str(profile), *common],
+             ["run", "--train", str(tmp_path / "none*.tfrecord"), "--output", str(tmp_path / "b"), *common],
+             ["run", "--train", str(data.train), "--output", str(locked), *common],
+             ["compile", "--output", str(tmp_path / "p.yaml"), "--train", "/d/x", "--test", "/d/y",
+              "--serving-model-dir", "/d/m", "--profile", str(profile)],
+             ["submit", "--host", "http://kfp", "--package", str(tmp_path / "none.yaml"), "--pipeline-root", "gs://b/r"]]
+    with open(locked / output_lock.LOCK_FILE, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # as a run into `locked` holds it
+        result = subprocess.run([sys.executable, "-c", FAST_CHECKS, json.dumps(cases)], capture_output=True,
+                                text=True, timeout=300, env={**os.environ, "TMPDIR": str(tmp_path)})
+    errors = result.stderr.strip().splitlines()
+    assert len(errors) == 5, result.stderr
+    assert "folds must lie in 2..20" in errors[0] and "labelled pattern" in errors[1] and "matches no file" in errors[1]
+    assert f"another y8m run is writing to {locked}; wait for it, or give another --output" in errors[2]
+    assert errors[3].startswith("y8m compile: error: ") and "folds must lie in 2..20" in errors[3]
+    assert errors[4] == f"y8m submit: error: no package at {tmp_path / 'none.yaml'}; write one with `y8m compile`"
+    report = json.loads(result.stdout)
+    assert report["imported"] == []
+    assert [code for code, _ in report["timings"]] == [2] * 5
+    assert max(seconds for _, seconds in report["timings"]) < 5, report["timings"]
+
+
 def test_a_glob_that_matches_nothing(tmp_path, data, capfd):
     outcome = run(capfd, tmp_path / "out", [tmp_path / "nothing*.tfrecord"], test=data.test)
     assert f"labelled pattern '{tmp_path}/nothing*.tfrecord' matches no file" in run_failure(outcome, tmp_path / "out")
@@ -249,6 +354,8 @@ BAD_PROFILES = {
     "python tag": ("!!python/object/apply:os.system ['touch {marker}']\n",
                    "not valid YAML: line 1, column 1: could not determine a constructor for the tag "
                    "'tag:yaml.org,2002:python/object/apply:os.system'"),
+    "a thousand folds": ("folds: 1000\nl1_models:\n  - {name: a, family: mlp}\nstudent: {family: mlp}\n",
+                         "folds must lie in 2..20 (5 is the recipe's;"),
     "model name not an identifier": ("l1_models:\n  - {name: ../mlp, family: mlp}\nstudent: {family: mlp}\n",
                                      "l1_models[0]: name '../mlp' must be lower-case letters, digits and '_'"),
 }
@@ -286,6 +393,9 @@ BAD_FRAME_RECORDS = {
                              "video abcd has no frames"),
     "no video-level record": (frame_level.make_sequence_example("zzzz", [1], *frames(2)),
                               "video zzzz has no video-level record"),
+    "id with a comma": (frame_level.make_sequence_example("ab,c", [1], *frames(2)),
+                        "video id 'ab,c' holds a comma (','), which a submission line (VideoId,label score ...) "
+                        "cannot hold"),
 }
 
 
@@ -298,6 +408,19 @@ def test_a_bad_frame_level_record_beyond_the_threshold(tmp_path, data, capfd, ca
     assert (f"1 of 61 frame-level records are unusable (more than max_bad_fraction 0.01); in {bad} (1); "
             f"first: {bad}: record 0: {reason} (the log holds the report)") in line
     assert "frame-level report: " in (output / cli.LOG_FILE).read_text()
+
+
+def test_a_frame_level_video_twice_names_both_records(tmp_path, data, capfd):
+    (frame_file,) = data.frames.glob("test*.tfrecord")
+    index, serialized = next(video_level.read_records(str(frame_file)))
+    video_id = frame_level.read_video_id(serialized)
+    bad = write_records(tmp_path / "frames_again.tfrecord", [frame_level.make_sequence_example("zzzz", [1], *frames(1)),
+                                                             tf.train.SequenceExample.FromString(serialized)])
+    output = tmp_path / "out"
+    line = run_failure(frame_run(capfd, output, data, bad), output, "FrameFeatures")
+    first, second = sorted([f"{frame_file}: record {index}", f"{bad}: record 1"])
+    assert (f": error: video id '{video_id}' occurs twice in the frame-level files ({first} and {second}); "
+            "every video must occur once") in line
 
 
 def test_a_failing_component_is_one_line_naming_the_log(tmp_path, data, capfd):
@@ -356,6 +479,19 @@ def test_test_labels_are_scored_never_trained_on(finished_run, data):
     assert scored_on_test and all(stage["videos"] == len(test_ids) for stage in scored_on_test)
 
 
+def test_metrics_say_which_blessing_rule_decided(finished_run):
+    with open(finished_run.output / "metrics.json") as source:
+        report = json.load(source)
+    student = next(stage["gap"] for stage in report["stages"]
+                   if stage["kind"] == "student" and stage["split"] == splits.HOLDOUT)
+    blessing = report["blessing"]
+    assert blessing["blessed"] and blessing["decided_by"] == "both" and blessing["min_gap_over_prior"] == -1
+    assert 0 < blessing["class_prior_gap"] < 1
+    assert blessing["reason"] == (f"student held-out GAP {student:.4f} >= class-prior baseline held-out GAP "
+                                  f"{blessing['class_prior_gap']:.4f} + -1; student held-out GAP {student:.4f} >= "
+                                  f"0.01 x best L1 held-out GAP {blessing['reason'].rsplit(' ', 1)[1]}")
+
+
 def test_labelled_videos_without_labels_are_counted(finished_run):
     counted = "y8m.example_gen: labelled videos without any label: 1 (they train as negatives of every class)"
     assert any(counted in line for line in finished_run.err)
@@ -384,6 +520,18 @@ def test_predict_refuses_a_damaged_saved_model(tmp_path, finished_run, data, cap
     line = error_line(predict(capfd, tmp_path, damaged, data.test), "predict")
     assert line.endswith(f"{graph} is not a SavedModel with a 'serving_default' signature (a damaged file, or not a "
                          "model `y8m run` pushed): copy or push the model again")
+    assert not (tmp_path / "predicted.csv").exists()
+
+
+def test_predict_refuses_a_saved_model_of_another_kind(tmp_path, finished_run, data, capfd):
+    """The student's transform graph is a valid SavedModel with a default signature, but not
+    the pushed model's: refused before the job starts."""
+    (transform_fn,) = (finished_run.output / "pipeline_root").glob("StudentTransform/transform_graph/*/transform_fn")
+    line = error_line(predict(capfd, tmp_path, transform_fn, data.test), "predict")
+    assert line.startswith(f"y8m predict: error: {transform_fn / 'saved_model.pb'}: its 'serving_default' "
+                           "signature takes ['inputs', 'inputs_1'] and returns ['features'], not a pushed model's")
+    assert line.endswith("not a pushed model's (serialized Examples 'examples' in; class_ids, probabilities, "
+                         "scores, video_id out): give a directory the Pusher wrote, e.g. OUTPUT/serving_model/<version>")
     assert not (tmp_path / "predicted.csv").exists()
 
 

@@ -142,3 +142,88 @@ def test_ctrl_c_is_one_line_and_exit_code_130(tmp_path):
     (log,) = tmp_path.glob("y8m-generate-*.log")
     assert err.strip().splitlines()[-1] == f"y8m generate: error: interrupted (traceback: {log})"
     assert "KeyboardInterrupt" in log.read_text()
+
+
+# Long enough training (tiny data, many epochs, no early stop) that a fold is still running
+# when the test's signal arrives.
+LONG_FOLDS_PROFILE = """
+folds: 2
+holdout_fraction: 0.2
+l1_models:
+  - name: mlp
+    family: mlp
+    kwargs: {hidden_size: 8}
+    training: {batch_size: 8, max_epochs: 1000, early_stopping_patience: 1000}
+student: {family: mlp, kwargs: {hidden_size: 8}, training: {batch_size: 8, max_epochs: 1}}
+"""
+
+
+@pytest.mark.parametrize("parallel", ["1", pytest.param("2", marks=pytest.mark.e2e)])
+def test_sigterm_stops_a_run_as_ctrl_c_does(tmp_path, parallel):
+    """SIGTERM (what Kubernetes, systemd and job schedulers send) while an L1 fold trains:
+    one line, exit code 143, the executions that were running CANCELED in ML Metadata (a
+    rerun resumes from there) and, with --parallel 2, the two folds' worker processes
+    stopped. In process (--parallel 1) in the default tier: the workers' own imports would
+    double the test's time."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from ml_metadata.metadata_store import metadata_store
+    from ml_metadata.proto import metadata_store_pb2
+
+    from y8m import synthetic
+    data = tmp_path / "data"
+    synthetic.generate(str(data), videos=60, classes=20, seed=3, shards=1)
+    (tmp_path / "long.yaml").write_text(LONG_FOLDS_PROFILE)
+    output = tmp_path / "out"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "y8m.cli", "run", "--train", str(data / "train*.tfrecord"), "--train",
+         str(data / "validate*.tfrecord"), "--test", str(data / "test*.tfrecord"), "--output", str(output),
+         "--profile", str(tmp_path / "long.yaml"), "--classes", "20", "--parallel", parallel],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True,
+        env={**os.environ, "TF_USE_LEGACY_KERAS": "1", "CUDA_VISIBLE_DEVICES": "-1"})
+    try:
+        deadline = time.monotonic() + 300
+        for line in process.stderr:  # an epoch line: a fold is training
+            if "mlp fold 0: epoch" in line or "mlp fold 1: epoch" in line:
+                break
+            assert time.monotonic() < deadline, "no fold trained within 300 s"
+        with open(f"/proc/{process.pid}/task/{process.pid}/children") as children:
+            workers = [int(child) for child in children.read().split()]
+        process.send_signal(signal.SIGTERM)
+        out, err = process.communicate(timeout=120)
+    finally:
+        process.kill()
+    assert process.returncode == 143 and out == "", (process.returncode, err)
+    assert err.strip().splitlines()[-1] == f"y8m run: error: terminated (SIGTERM) (traceback: {output / cli.LOG_FILE})"
+    deadline = time.monotonic() + 30  # the workers (and multiprocessing's resource tracker) end with the run
+    while [worker for worker in workers if _running(worker)]:
+        assert time.monotonic() < deadline, "the workers of a terminated run still run"
+        time.sleep(0.5)
+    config = metadata_store_pb2.ConnectionConfig()
+    config.sqlite.filename_uri = str(output / "metadata" / "metadata.sqlite")
+    states = [execution.last_known_state for execution in metadata_store.MetadataStore(config).get_executions()]
+    assert metadata_store_pb2.Execution.RUNNING not in states
+    assert 1 <= states.count(metadata_store_pb2.Execution.CANCELED) <= int(parallel)
+
+
+def _running(pid: int) -> bool:
+    """Whether process `pid` exists and is not a zombie."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def test_an_image_reference_with_a_space_is_refused_before_compiling(tmp_path, capfd, monkeypatch):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    outcome = y8m(capfd, "compile", "--output", tmp_path / "p.yaml", "--train", "/d/x", "--test", "/d/y",
+                  "--serving-model-dir", "/d/m", "--image", "registry.example/y8m pipeline:1")
+    assert error_line(outcome, "compile") == (
+        "y8m compile: error: --image 'registry.example/y8m pipeline:1' is not an image reference: "
+        "[registry[:port]/]name[:tag][@digest], the name in lower-case letters and digits with . _ - between them "
+        "(no spaces)")
+    assert os.listdir(tmp_path) == []

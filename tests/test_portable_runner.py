@@ -128,7 +128,7 @@ l1_models:
     training: {batch_size: 16, max_epochs: 1}
 stacker: {n_estimators: 5, num_leaves: 3, min_child_samples: 2, early_stopping_rounds: 2}
 student: {family: mlp, kwargs: {hidden_size: 8}, training: {batch_size: 32, max_epochs: 1}}
-blessing: {min_gap_ratio: 0.01}
+blessing: {min_gap_ratio: 0.01, min_gap_over_prior: -1}
 """
 CLASSES = 20
 # Its Beam jobs: VideoExampleGen, FoldSplitter, FrameFeatures, PredictionMerger,

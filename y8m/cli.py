@@ -9,18 +9,21 @@
   y8m submit --host URL --package pipeline.yaml --pipeline-root URI [--experiment NAME]
 """
 import argparse
+import contextlib
 import json
 import logging
 import os
+import signal
 import sys
 import tempfile
+import threading
 import traceback
 
 # Keras 2 through tf_keras, before anything imports TensorFlow (TFX and TFT need it).
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from common.errors import ComponentFailedError, UserError, brief, find_user_error  # noqa: E402
+from common.errors import ComponentFailedError, Terminated, UserError, brief, find_user_error  # noqa: E402
 from pipeline.beam_options import BEAM_ARGS_BY_RUNNER  # noqa: E402  (names only; Beam loads on use)
 from y8m.command_log import logging_to  # noqa: E402
 
@@ -199,14 +202,20 @@ def cmd_generate(args) -> dict:
 
 def _run(train, test, output, profile_name, classes, frame_patterns=None, beam_runner="local",
          beam_args=None, parallel=None) -> dict:
-    from pipeline.local_runner import default_parallel_components, run_local
+    """Holds the output directory and checks the profile and inputs before it imports the
+    frameworks (seconds, not the imports' half a minute), then runs the pipeline."""
+    from pipeline import output_lock
     from pipeline.profile import load_profile
-    profile = load_profile(profile_name)
-    log.info("running profile '%s' (%d L1 models, %d folds) into %s; its log: %s",
-             profile.name, len(profile.l1_models), profile.folds, output, os.path.join(output, LOG_FILE))
-    outputs = run_local(train, test, output, profile, num_classes=classes, frame_patterns=frame_patterns,
-                        beam_runner=beam_runner, extra_beam_args=beam_args,
-                        parallel_components=parallel or default_parallel_components())
+    from pipeline.run_inputs import check_run_inputs
+    with output_lock.exclusive_run(output):
+        profile = load_profile(profile_name)
+        check_run_inputs(train, test, frame_patterns, beam_runner, beam_args)
+        log.info("running profile '%s' (%d L1 models, %d folds) into %s; its log: %s",
+                 profile.name, len(profile.l1_models), profile.folds, output, os.path.join(output, LOG_FILE))
+        from pipeline.local_runner import default_parallel_components, run_local
+        outputs = run_local(train, test, output, profile, num_classes=classes, frame_patterns=frame_patterns,
+                            beam_runner=beam_runner, extra_beam_args=beam_args,
+                            parallel_components=parallel or default_parallel_components())
     with open(outputs.metrics_path) as source:
         report = json.load(source)
     return {
@@ -259,10 +268,13 @@ def cmd_predict(args) -> dict:
 
 
 def cmd_compile(args) -> dict:
-    from pipeline.kubeflow_runner import compile_pipeline
+    from pipeline.kubeflow_settings import check_images
     from pipeline.profile import load_profile
+    profile = load_profile(args.profile)  # the profile and images first: the compiler's imports take long
+    check_images(args.image, args.gpu_image)
+    from pipeline.kubeflow_runner import compile_pipeline
     return compile_pipeline(
-        args.output, profile=load_profile(args.profile), image=args.image, gpu_image=args.gpu_image,
+        args.output, profile=profile, image=args.image, gpu_image=args.gpu_image,
         labelled_patterns=args.train, test_patterns=args.test, serving_model_dir=args.serving_model_dir,
         beam_runner=args.beam_runner, extra_beam_args=args.beam_arg, num_classes=args.classes,
         frame_patterns=args.frame_train + args.frame_test, enable_cache=not args.no_cache)
@@ -272,9 +284,9 @@ def cmd_submit(args) -> dict:
     if any("=" not in param for param in args.param):
         raise UserError("--param takes NAME=VALUE")
     parameters = dict(param.partition("=")[::2] for param in args.param)
-    from pipeline.kubeflow_runner import submit
-    if not os.path.exists(args.package):
+    if not os.path.exists(args.package):  # before the client's imports
         raise UserError(f"no package at {args.package}; write one with `y8m compile`")
+    from pipeline.kubeflow_runner import submit
     return submit(args.host, args.package, args.pipeline_root, experiment=args.experiment,
                   run_name=args.run_name, namespace=args.namespace, enable_caching=False if args.no_cache else None,
                   service_account=args.service_account, parameters=parameters,
@@ -287,7 +299,8 @@ COMMANDS = {"generate": cmd_generate, "run": cmd_run, "demo": cmd_demo, "score":
 
 def main(argv=None) -> int:
     """Runs one command; returns its exit code: 0, 2 for bad input or arguments, 1 for an
-    unexpected error, 130 when interrupted. A failure is one line on stderr."""
+    unexpected error, 130 when interrupted (Ctrl-C), 143 when terminated (SIGTERM). A
+    failure is one line on stderr."""
     argv = sys.argv[1:] if argv is None else list(argv)
     try:
         args = build_parser().parse_args(argv)
@@ -298,7 +311,7 @@ def main(argv=None) -> int:
     except UserError as error:
         print(f"y8m {args.command}: error: {error.message}", file=sys.stderr)
         return 2
-    with logging_to(log_path, argv) as log_file:
+    with logging_to(log_path, argv) as log_file, _sigterm_as_interrupt():
         try:
             result = COMMANDS[args.command](args)
         except (Exception, KeyboardInterrupt) as error:  # pylint: disable=broad-except
@@ -319,8 +332,27 @@ def main(argv=None) -> int:
     return code
 
 
+@contextlib.contextmanager
+def _sigterm_as_interrupt():
+    """SIGTERM raises Terminated, a KeyboardInterrupt: the command stops as on Ctrl-C (its
+    workers stopped, a run's running components cancelled), with its own exit code."""
+    def terminate(_signum, _frame):
+        raise Terminated()
+
+    if threading.current_thread() is not threading.main_thread():  # only the main thread may set handlers
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def _failure(error: BaseException) -> tuple[int, str]:
     """(exit code, one-line message) of a command that raised `error`."""
+    if isinstance(error, Terminated):
+        return 128 + signal.SIGTERM, "terminated (SIGTERM)"
     if isinstance(error, KeyboardInterrupt):
         return 130, "interrupted"
     user_error = find_user_error(error)

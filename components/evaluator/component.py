@@ -4,7 +4,8 @@ L1 models and the stack are scored out-of-fold and on the held-out split; the st
 only on the held-out split (its soft targets saw every fold: docs/design.md, "Honest
 evaluation"); every stage also on test when the test files carry labels. Writes
 `metrics.json`, `report.html` and a ModelBlessing that the standard Pusher reads. No Resolver node:
-the baseline is the best L1 model of the same run. For the Kubeflow Pipelines UI, also the
+the baseline is the best L1 model of the same run; and a floor, the class-prior baseline
+(every held-out video scored by class frequency), which a student that learnt nothing matches. For the Kubeflow Pipelines UI, also the
 report as an HTML artifact, a Markdown summary of the stages' GAP@20 and those GAPs as
 scalar metrics (KFP's `system.` types, y8m_types.py), each under a display name.
 """
@@ -33,7 +34,7 @@ DISPLAY_NAMES = {"report": "Run report", "summary": "GAP@20 by stage", "scalars"
 
 def evaluate_run(split_examples, l1_predictions: list, stack_predictions, student_predictions, student_model,
                  metrics, blessing, ui_outputs: dict, num_folds: int, num_classes: int, min_gap_ratio: float,
-                 settings: dict) -> None:
+                 min_gap_over_prior: float, settings: dict) -> None:
     labels = evaluate.evaluation_labels(split_examples, num_folds)
     stages = []
     for artifact in sorted(l1_predictions, key=artifact_properties.model_name):
@@ -42,9 +43,10 @@ def evaluate_run(split_examples, l1_predictions: list, stack_predictions, studen
     stages += evaluate.stage_metrics("stack", "stack", stack_predictions, labels, num_classes)
     student_labels = {split: value for split, value in labels.items() if split != splits.OOF}
     stages += evaluate.stage_metrics("student", "student", student_predictions, student_labels, num_classes)
-    blessed, reason = evaluate.blessing_decision(stages, min_gap_ratio)
-    metrics_report = {"stages": stages, "blessing": {"blessed": blessed, "reason": reason,
-                                                     "min_gap_ratio": min_gap_ratio}}
+    decision = evaluate.blessing_decision(stages, min_gap_ratio, evaluate.class_prior_gap(labels, num_classes),
+                                          min_gap_over_prior)
+    blessed, reason = decision["blessed"], decision["reason"]
+    metrics_report = {"stages": stages, "blessing": decision}
     with open(os.path.join(metrics.uri, METRICS_FILE), "w") as out:
         json.dump(metrics_report, out, indent=2)
     page = write_report(metrics.uri, metrics_report, labels, stack_predictions, student_predictions, student_model,
@@ -84,6 +86,7 @@ class GapEvaluatorSpec(types.ComponentSpec):
     """The fixed keys; one `predictions_<i>` key per L1 model is added per pipeline."""
     PARAMETERS = {"num_folds": ExecutionParameter(type=int), "num_classes": ExecutionParameter(type=int),
                   "min_gap_ratio": ExecutionParameter(type=float),
+                  "min_gap_over_prior": ExecutionParameter(type=float),
                   # The run's settings (the profile), shown in report.html.
                   "settings": ExecutionParameter(type=str)}
     INPUTS = {"split_examples": ChannelParameter(type=Examples),
@@ -106,6 +109,7 @@ class Executor(base_executor.BaseExecutor):
                      single(output_dict["blessing"]), {key: single(output_dict[key]) for key in DISPLAY_NAMES},
                      exec_properties["num_folds"],
                      exec_properties["num_classes"], exec_properties["min_gap_ratio"],
+                     exec_properties["min_gap_over_prior"],
                      json.loads(exec_properties["settings"]))
 
 
@@ -115,13 +119,14 @@ class GapEvaluator(base_component.BaseComponent):
 
     def __init__(self, split_examples, l1_predictions: list, stack_predictions, student_predictions,
                  student_model, num_folds: int = 5, num_classes: int = NUM_CLASSES, min_gap_ratio: float = 0.9,
-                 settings: str = "{}"):
+                 min_gap_over_prior: float = 0.05, settings: str = "{}"):
         """`l1_predictions`: one channel per L1 model, second-round models included."""
         spec_class = model_inputs.spec_with_model_inputs(GapEvaluatorSpec, len(l1_predictions))
         super().__init__(spec=spec_class(
             split_examples=split_examples, stack_predictions=stack_predictions,
             student_predictions=student_predictions, student_model=student_model, num_folds=num_folds,
-            num_classes=num_classes, min_gap_ratio=min_gap_ratio, settings=settings,
+            num_classes=num_classes, min_gap_ratio=min_gap_ratio, min_gap_over_prior=min_gap_over_prior,
+            settings=settings,
             metrics=types.Channel(type=y8m_types.StageMetrics), blessing=types.Channel(type=ModelBlessing),
             **{key: ui_output_channel(spec_class, key) for key in DISPLAY_NAMES},
             **model_inputs.model_input_channels(l1_predictions)))

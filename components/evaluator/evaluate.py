@@ -160,11 +160,38 @@ def stage_metrics(name: str, kind: str, artifact, labels: dict[str, LabelIndex],
     return stages
 
 
-def blessing_decision(stages: list[dict], min_gap_ratio: float) -> tuple[bool, str]:
-    """The student is blessed when its held-out GAP reaches min_gap_ratio × the best L1's."""
+def class_prior_gap(labels: dict[str, LabelIndex], num_classes: int) -> float:
+    """Held-out GAP@20 of the class-prior baseline: every video scored by its classes'
+    frequencies in the training folds' labels (the same top 20 for every video)."""
+    frequency = labels[splits.OOF].class_frequency(num_classes).astype(np.float64)
+    class_ids, scores = metrics.top_k(frequency[None, :] / max(len(labels[splits.OOF]), 1), TOP_K)
+    holdout = labels[splits.HOLDOUT]
+    rows = ((video_id.decode(), class_ids[0], scores[0]) for video_id in holdout.ids)
+    return score_split(CLASS_PRIOR, splits.HOLDOUT, rows, holdout, num_classes)["gap"]
+
+
+CLASS_PRIOR = "class_prior"
+# The rules of the blessing, in the order a refusal names them.
+PRIOR_FLOOR_RULE = "class_prior_floor"
+RATIO_RULE = "min_gap_ratio"
+
+
+def blessing_decision(stages: list[dict], min_gap_ratio: float, prior_gap: float, min_gap_over_prior: float) -> dict:
+    """The student is blessed when its held-out GAP beats the class-prior baseline's by
+    `min_gap_over_prior` and reaches `min_gap_ratio` × the best L1 model's. `decided_by`
+    names the rule that refused it (the floor, when both did), or "both" when it passed both."""
     holdout = [s for s in stages if s["split"] == splits.HOLDOUT]
     student = next(s["gap"] for s in holdout if s["kind"] == "student")
     best_l1 = max(s["gap"] for s in holdout if s["kind"] == "l1")
-    blessed = student >= min_gap_ratio * best_l1
-    return blessed, (f"student held-out GAP {student:.4f} {'>=' if blessed else '<'} "
-                     f"{min_gap_ratio} x best L1 held-out GAP {best_l1:.4f}")
+    rules = {
+        PRIOR_FLOOR_RULE: (student >= prior_gap + min_gap_over_prior,
+                           f"class-prior baseline held-out GAP {prior_gap:.4f} + {min_gap_over_prior:g}"),
+        RATIO_RULE: (student >= min_gap_ratio * best_l1, f"{min_gap_ratio} x best L1 held-out GAP {best_l1:.4f}"),
+    }
+    refused = [rule for rule, (passed, _) in rules.items() if not passed]
+    shown = refused[:1] or list(rules)
+    reason = "; ".join(f"student held-out GAP {student:.4f} {'<' if refused else '>='} {rules[rule][1]}"
+                       for rule in shown)
+    return {"blessed": not refused, "decided_by": refused[0] if refused else "both", "reason": reason,
+            "min_gap_ratio": min_gap_ratio, "min_gap_over_prior": min_gap_over_prior,
+            "class_prior_gap": prior_gap}

@@ -70,3 +70,33 @@ def test_a_missing_or_repeated_prediction_is_an_error(case):
     twice = [*evaluate.read_top_k(artifact, splits.HOLDOUT)] * 2
     with pytest.raises(InvalidInputError, match="more than one prediction"):
         evaluate.score_split("m", splits.HOLDOUT, iter(twice), evaluate.label_index_of(labels), CLASSES)
+
+
+def test_the_class_prior_baseline_scores_every_video_by_class_frequency():
+    labels = {splits.OOF: evaluate.label_index_of({"a": np.array([1, 2]), "b": np.array([1]), "c": np.array([3])}),
+              splits.HOLDOUT: evaluate.label_index_of({"h1": np.array([1]), "h2": np.array([2, 5])})}
+    # Every held-out video gets class 1 first (2 of 3 videos), then 2 and 3, then the rest:
+    # the pooled ranking puts h1's class 1 and h2's class 2 among the judged pairs.
+    expected = metrics.evaluate(np.array([[1, 2, 3, 0, 4, 5]] * 2), np.array([[2, 1, 1, 0, 0, 0]] * 2) / 3,
+                                [np.array([1]), np.array([2, 5])], 6)["gap"]
+    assert evaluate.class_prior_gap(labels, 6) == pytest.approx(expected)
+
+
+def stages(student: float, best_l1: float) -> list[dict]:
+    return [{"name": "mlp", "kind": "l1", "split": splits.HOLDOUT, "gap": best_l1},
+            {"name": "student", "kind": "student", "split": splits.HOLDOUT, "gap": student},
+            {"name": "student", "kind": "student", "split": splits.TEST, "gap": 0.99}]
+
+
+@pytest.mark.parametrize("student, best_l1, blessed, decided_by, reason", [
+    (0.50, 0.52, True, "both", "student held-out GAP 0.5000 >= class-prior baseline held-out GAP 0.0560 + 0.05; "
+                               "student held-out GAP 0.5000 >= 0.9 x best L1 held-out GAP 0.5200"),
+    (0.40, 0.52, False, "min_gap_ratio", "student held-out GAP 0.4000 < 0.9 x best L1 held-out GAP 0.5200"),
+    # A student that learnt nothing, judged against members that learnt nothing either.
+    (0.078, 0.08, False, "class_prior_floor",
+     "student held-out GAP 0.0780 < class-prior baseline held-out GAP 0.0560 + 0.05"),
+])
+def test_the_blessing_needs_the_prior_floor_and_the_ratio(student, best_l1, blessed, decided_by, reason):
+    decision = evaluate.blessing_decision(stages(student, best_l1), 0.9, 0.056, 0.05)
+    assert decision == {"blessed": blessed, "decided_by": decided_by, "reason": reason, "min_gap_ratio": 0.9,
+                        "min_gap_over_prior": 0.05, "class_prior_gap": 0.056}

@@ -3,7 +3,9 @@
 Train and validate files are pooled as the `labelled` split; test files form the `test`
 split (their labels, where present, are only ever used for scoring). Every record is
 validated; a bad one fails the run with the file and record index, and nothing is
-published.
+published. Records whose feature values lie far outside the format's range (a scaling
+mistake, another format) are counted: more than `max_bad_fraction` of them fail the run,
+fewer are logged as a warning.
 """
 import json
 
@@ -13,10 +15,11 @@ from tfx.dsl.component.experimental.decorators import component
 from tfx.types.standard_artifacts import Examples
 
 from components import artifact_properties, splits
-from components.example_gen.video_records import CheckUniqueIds, CountUnlabelled, ReadValidatedVideos
+from components.example_gen.video_records import (CheckFeatureMagnitudes, CheckUniqueIds, CountUnlabelled,
+                                                   ReadValidatedVideos)
 from common.input_files import expand_patterns
 from schemas.video_level import NUM_CLASSES
-from common.errors import InvalidInputError, unwrapped_input_errors
+from common.errors import InvalidInputError, UserError, unwrapped_input_errors
 
 
 @component(use_beam=True)
@@ -26,10 +29,14 @@ def VideoExampleGen(
     test_patterns: Parameter[str],
     input_fingerprint: Parameter[str],
     num_classes: Parameter[int] = NUM_CLASSES,
+    max_bad_fraction: Parameter[float] = 0.01,
     beam_pipeline: BeamComponentParameter[beam.Pipeline] = None,
 ):
-    """`*_patterns` are JSON lists of globs; `input_fingerprint` makes caching see changed files."""
+    """`*_patterns` are JSON lists of globs; `input_fingerprint` makes caching see changed files;
+    `max_bad_fraction`: the job fails when more records than this hold absurd feature values."""
     del input_fingerprint  # only part of the cache key
+    if not 0.0 <= max_bad_fraction < 1.0:
+        raise UserError(f"max_bad_fraction must lie in [0, 1), got {max_bad_fraction}")
     files = {
         splits.LABELLED: expand_patterns(json.loads(labelled_patterns), "labelled"),
         splits.TEST: expand_patterns(json.loads(test_patterns), "test"),
@@ -46,6 +53,7 @@ def VideoExampleGen(
                  | f"Write{split}" >> beam.io.WriteToTFRecord(
                      splits.split_prefix(examples, split), file_name_suffix=splits.TFRECORD_SUFFIX))
         _ = videos | "UniqueIds" >> CheckUniqueIds()
+        _ = videos | "FeatureMagnitudes" >> CheckFeatureMagnitudes(max_bad_fraction)
         _ = videos[splits.LABELLED] | "CountUnlabelled" >> CountUnlabelled()
     splits.set_split_names(examples, list(files))
     examples.set_string_custom_property(artifact_properties.PAYLOAD_FORMAT, "FORMAT_TF_EXAMPLE")

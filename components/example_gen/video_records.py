@@ -17,6 +17,7 @@ class Video(NamedTuple):
     index: int  # record index in its file
     label_count: int
     serialized: bytes
+    magnitude: float  # the largest absolute feature value
 
 
 class Location(NamedTuple):
@@ -33,7 +34,7 @@ def validated_records(path: str, num_classes: int):
     empty = True
     for index, (record, serialized) in enumerate(video_level.read_validated(path, num_classes)):
         empty = False
-        yield Video(record.video_id, path, index, record.labels.size, serialized)
+        yield Video(record.video_id, path, index, record.labels.size, serialized, record.magnitude)
     if empty:
         raise InvalidInputError(f"{path}: holds no records")
 
@@ -48,7 +49,8 @@ def ReadValidatedVideos(pipeline, files: list[str], num_classes: int):  # pylint
 
 
 class FirstLocations(beam.CombineFn):
-    """The locations of one video id → (how many, the first two in (role, path, index) order)."""
+    """Locations (of one video id, say) → (how many, the first two in (role, path, index)
+    order); a location may come as a tuple that starts with it."""
 
     def create_accumulator(self):
         return 0, []
@@ -93,6 +95,38 @@ def CheckUniqueIds(videos_by_role: dict):  # pylint: disable=invalid-name
             | "AllIds" >> beam.Flatten()
             | "FirstLocations" >> beam.CombinePerKey(FirstLocations())
             | "NoDuplicates" >> beam.MapTuple(fail_on_duplicate_id))
+
+
+def check_magnitudes(beyond, records: int, max_bad_fraction: float) -> None:
+    """Fails the job when more than `max_bad_fraction` of the `records` hold feature values
+    beyond MAX_FEATURE_MAGNITUDE; warns of fewer. `beyond`: FirstLocations of
+    (Location, magnitude) of those records."""
+    count, first = beyond
+    if not count:
+        return
+    location, magnitude = first[0]
+    message = (f"{count} of {records} video-level records hold feature values beyond "
+               f"±{video_level.MAX_FEATURE_MAGNITUDE:g}, where the 2018 features (dequantized bytes) lie within "
+               f"[-2, 2]; first: {location} (largest |value| {magnitude:.3g}): were the features scaled, or "
+               "written in another format?")
+    if count > max_bad_fraction * records:
+        raise InvalidInputError(f"{message} (more than max_bad_fraction {max_bad_fraction})")
+    log.warning("%s (within max_bad_fraction %s)", message, max_bad_fraction)
+
+
+@beam.ptransform_fn
+def CheckFeatureMagnitudes(videos_by_role: dict, max_bad_fraction: float):  # pylint: disable=invalid-name
+    """Counts the records of every collection of Video whose features lie far outside the
+    format's range (check_magnitudes)."""
+    located = [videos | f"Magnitude{role}" >> beam.Map(
+        lambda video, role: (Location(role, video.path, video.index), video.magnitude), role)
+        for role, videos in videos_by_role.items()]
+    magnitudes = located | "AllMagnitudes" >> beam.Flatten()
+    beyond = (magnitudes
+              | "Beyond" >> beam.Filter(lambda item: item[1] > video_level.MAX_FEATURE_MAGNITUDE)
+              | "FirstBeyond" >> beam.CombineGlobally(FirstLocations()))
+    records = beam.pvalue.AsSingleton(magnitudes | "CountRecords" >> beam.combiners.Count.Globally())
+    return beyond | "CheckMagnitudes" >> beam.Map(check_magnitudes, records, max_bad_fraction)
 
 
 def warn_of_unlabelled(count: int) -> None:

@@ -11,7 +11,7 @@ from tfx.dsl.component.experimental.decorators import component
 from tfx.types.standard_artifacts import Examples
 
 import y8m_types
-from components import artifact_properties, splits
+from components import artifact_properties, fold_bounds, splits
 
 
 def _keyed_by_fold(serialized: bytes, num_folds: int, holdout_fraction: float, seed: int):
@@ -29,7 +29,7 @@ def FoldSplitter(
     seed: Parameter[int] = 0,
     beam_pipeline: BeamComponentParameter[beam.Pipeline] = None,
 ):
-    splits.validate_folds(num_folds, holdout_fraction)
+    fold_bounds.validate_folds(num_folds, holdout_fraction)
     names = splits.pipeline_split_names(num_folds)
     with beam_pipeline as pipeline:
         labelled = (pipeline

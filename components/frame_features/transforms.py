@@ -66,6 +66,9 @@ class RecordAt(NamedTuple):
     path: str
     index: int
 
+    def __str__(self):
+        return f"{self.path}: record {self.index}"
+
 
 class VideoAt(NamedTuple):
     """A video-level record's split and place in FoldSplitter's files."""
@@ -135,9 +138,11 @@ def join_video(joined):
     a frame record (an orphan's Route has no video); the video under tag MISSING when it has
     none. A second frame record for the id fails the job, valid or not."""
     video_id, grouped = joined
-    frames = list(grouped["frames"])
+    frames = sorted(grouped["frames"])
     if len(frames) > 1:
-        raise InvalidInputError(f"video id '{video_id}' has {len(frames)} frame-level records")
+        times = "twice" if len(frames) == 2 else f"{len(frames)} times"
+        raise InvalidInputError(f"video id '{video_id}' occurs {times} in the frame-level files "
+                                f"({frames[0]} and {frames[1]}); every video must occur once")
     videos = list(grouped["videos"])  # at most one: VideoExampleGen fails on a repeated id
     if frames:
         yield frames[0].path, Route(frames[0].index, video_id, videos[0] if videos else None)

@@ -138,7 +138,7 @@ def test_bad_records_below_the_threshold_are_logged_with_their_counts(caplog):
 
 
 def test_a_video_with_two_frame_records_fails_the_job(case):
-    with pytest.raises(Exception, match="has 2 frame-level records"):
+    with pytest.raises(Exception, match="occurs twice in the frame-level files"):
         run(case, 0.5, frame_files=[case.frame_files[0], case.frame_files[0]])
 
 
@@ -156,7 +156,8 @@ def test_orphans_and_missing_videos_are_decided_by_id():
     # An orphan goes to pass 2 too, which validates it before counting it as bad.
     assert join("c", [], [frame]) == [("f.tfrecord", transforms.Route(4, "c", None))]
     # Pass 1 reads ids only: two records of an id fail the job, whether or not both are valid.
-    with pytest.raises(InvalidInputError, match="video id 'd' has 2 frame-level records"):
+    with pytest.raises(InvalidInputError, match=r"video id 'd' occurs twice in the frame-level files \(f\.tfrecord: "
+                                                r"record 4 and f\.tfrecord: record 5\); every video must occur once"):
         join("d", [video], [frame, transforms.RecordAt("f.tfrecord", 5)])
 
 

@@ -12,7 +12,6 @@ import tensorflow as tf
 
 from schemas import predictions as rows
 
-FEATURE_SETS = ("original", "extended")
 PRIOR = "class_prior"
 
 

@@ -4,7 +4,9 @@ import dataclasses
 import json
 
 from common.config_fields import require, scalar_fields
-from components.lgbm_stacker.l2_features import FEATURE_SETS
+
+# The L2 tables (components/lgbm_stacker/l2_features.py).
+FEATURE_SETS = ("original", "extended")
 
 
 @dataclasses.dataclass(frozen=True)
