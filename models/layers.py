@@ -22,7 +22,8 @@ def features_input(normalize: bool):
     features = keras.Input(shape=(FEATURE_SIZE,), dtype="float32", name="features")
     if not normalize:
         return features, features
-    return features, keras.layers.UnitNormalization(axis=-1, name="l2_normalize")(features)
+    # float32 in every precision: bfloat16's 8-bit mantissa would round the sum of squares.
+    return features, keras.layers.UnitNormalization(axis=-1, name="l2_normalize", dtype="float32")(features)
 
 
 def split_rgb_audio(x):

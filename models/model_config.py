@@ -12,6 +12,7 @@ from typing import NamedTuple
 from common.config_fields import require, scalar_fields
 from common.errors import UserError
 from models import registry, serving
+from models.precision import MIXED_BFLOAT16
 from models.training import TrainingRecipe
 
 # Model names become task names on Kubeflow, which take few characters.
@@ -51,6 +52,8 @@ class L1ModelConfig:
             raise UserError(f"{where}: soft labels are not supported for frame-level families")
         if config.reads_frames and config.training.mixup_alpha > 0:
             raise UserError(f"{where}: mixup is not supported for frame-level families")
+        if config.reads_frames and config.training.precision == MIXED_BFLOAT16:
+            raise UserError(f"{where}: frame-level families train in float32 (precision auto or float32)")
         return config
 
     @classmethod

@@ -16,7 +16,7 @@ import tensorflow as tf
 import tf_keras as keras
 from scipy.special import expit
 
-from models import data
+from models import data, precision as compute_precision
 from models.metrics import PooledGap, top_k
 from common.config_fields import require, scalar_fields
 from common.errors import UserError
@@ -40,6 +40,9 @@ class TrainingRecipe:
     # Serialized training records held for shuffling (models/data.py): the bound of a
     # trainer's memory; about 5 kB each for video-level records, far more for frames.
     shuffle_buffer: int = 10000
+    # float32, mixed_bfloat16 (bfloat16 products, float32 weights and loss), or auto:
+    # bfloat16 where the CPU has bfloat16 matrix units (models/precision.py).
+    precision: str = "auto"
 
     @classmethod
     def from_dict(cls, values, where: str = "training recipe") -> "TrainingRecipe":
@@ -54,6 +57,8 @@ class TrainingRecipe:
             require(getattr(recipe, name) > 0, where, f"'{name}' must be positive, got {getattr(recipe, name)}")
         require(0 < recipe.lr_plateau_factor < 1, where,
                 f"'lr_plateau_factor' must lie in (0, 1), got {recipe.lr_plateau_factor}")
+        require(recipe.precision in compute_precision.PRECISIONS, where,
+                f"'precision' must be one of {', '.join(compute_precision.PRECISIONS)}, got {recipe.precision!r}")
         return recipe
 
 
