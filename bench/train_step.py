@@ -140,9 +140,9 @@ def step_breakdown(model, dataset, steps: int) -> dict:
         for line in plane.lines:
             for event in line.events:
                 name = plane.event_metadata[event.metadata_id].name
-                if line.name.startswith("tf_data"):
-                    groups["input pipeline (own threads)"] += event.duration_ps
-                elif line.name.startswith("tf_Compute") and ":" in name:  # an op: "node name:op type"
+                if line.name.startswith("tf_data") and name == "ParallelMapProduce":
+                    groups["input pipeline: parse, targets (own threads)"] += event.duration_ps
+                elif line.name.startswith("tf_Compute") and ":" in name and "::" not in name:  # "node:op type"
                     groups[next((group for group, marks in BREAKDOWN if any(mark in name for mark in marks)),
                                 "other ops (activations, dropout, norms)")] += event.duration_ps
     per_step = {group: picoseconds / 1e9 / steps for group, picoseconds in groups.items()}
