@@ -3,9 +3,10 @@
 For N and 4N videos and M models (3862 classes, dense float32 predictions in gzipped
 TFRecords), runs (a) the merger's Beam transform on the local in-process runner and
 (b) a dense numpy implementation of the same definitions that holds every prediction in
-memory (the limit), each in a fresh process, and prints L2 rows per second and peak
-memory. Targets: Beam rows/s at least 0.5 x dense at N; Beam peak memory at 4N at most
-1.3 x that at N.
+memory (the limit), each in a fresh process, and prints L2 rows per second, CPU seconds
+(every thread of the process: on a machine shared with other jobs the wall clock also
+counts the time spent waiting for a core) and peak memory. Targets: Beam at least 0.6 x
+dense at N and 4N; Beam peak memory at 4N at most 1.3 x that at N.
 
     uv run --frozen python bench/merge_bench.py [--videos 2000] [--models 3]
 """
@@ -99,11 +100,11 @@ def run_dense(inputs: dict, output: str) -> int:
 
 def child(kind: str, inputs_json: str, output: str) -> None:
     inputs = json.loads(inputs_json)
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     row_count = (run_beam if kind == "beam" else run_dense)(inputs, output)
-    seconds = time.perf_counter() - started
+    seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu_started
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"rows": row_count, "seconds": seconds, "peak_mb": peak_mb}))
+    print(json.dumps({"rows": row_count, "seconds": seconds, "cpu_seconds": cpu_seconds, "peak_mb": peak_mb}))
 
 
 def measure(kind: str, inputs: dict, output: str) -> dict:
@@ -132,13 +133,16 @@ def main() -> None:
                 results[(kind, videos)] = measure(kind, inputs, os.path.join(size_dir, f"{kind}-out"))
                 r = results[(kind, videos)]
                 print(f"{kind:5s} N={videos:6d} M={args.models}: {r['rows']:8d} rows in {r['seconds']:6.1f} s = "
-                      f"{r['rows'] / r['seconds']:8.0f} rows/s, peak {r['peak_mb']:6.0f} MB", flush=True)
+                      f"{r['rows'] / r['seconds']:8.0f} rows/s ({r['cpu_seconds']:6.1f} s CPU), "
+                      f"peak {r['peak_mb']:6.0f} MB", flush=True)
     n, big = args.videos, 4 * args.videos
     assert results[("beam", n)]["rows"] == results[("dense", n)]["rows"], "Beam and dense disagree"
     for videos in (n, big):
         beam_rate = results[("beam", videos)]["rows"] / results[("beam", videos)]["seconds"]
         dense_rate = results[("dense", videos)]["rows"] / results[("dense", videos)]["seconds"]
-        print(f"rows/s ratio beam/dense at N={videos}: {beam_rate / dense_rate:.2f} (target >= 0.5)")
+        cpu_ratio = results[("dense", videos)]["cpu_seconds"] / results[("beam", videos)]["cpu_seconds"]
+        print(f"rows/s ratio beam/dense at N={videos}: {beam_rate / dense_rate:.2f} wall, {cpu_ratio:.2f} CPU "
+              "(target >= 0.6)")
     memory_ratio = results[("beam", big)]["peak_mb"] / results[("beam", n)]["peak_mb"]
     print(f"beam peak memory ratio 4N/N: {memory_ratio:.2f} (target <= 1.3)")
 

@@ -54,6 +54,9 @@ FRAME_FILE_FORMAT = "tfrecords"
 # student outputs): a gzip file is read whole by one worker, so this bounds what a reader
 # holds per file (PredictionMerger's routing table) and lets a split be read in parallel.
 RECORDS_PER_FILE = 10_000
+# Records a batch-wise reader takes at a time (`read_split_batches`): 1,024 dense rows
+# are about 16 MB.
+READ_BATCH = 1024
 
 
 def _hash64(video_id: str, salt) -> int:
@@ -166,9 +169,17 @@ def labels_by_id(examples, names: list[str]) -> dict[str, np.ndarray]:
 
 def read_split_records(artifact, split: str):
     """The serialized records of a split, file by file in name order (streamed)."""
+    for batch in read_split_batches(artifact, split):
+        yield from batch
+
+
+def read_split_batches(artifact, split: str, batch_size: int = READ_BATCH):
+    """The serialized records of a split as arrays of up to `batch_size` records, file by
+    file in name order (streamed): a batch costs one step of the reader, where a record at
+    a time costs one each (about 30 µs, more than reading a dense row's 15 kB)."""
     files = sorted(tf.io.gfile.glob(split_files_pattern(artifact, split)))
     if files:
-        yield from tf.data.TFRecordDataset(files, compression_type="GZIP").as_numpy_iterator()
+        yield from tf.data.TFRecordDataset(files, compression_type="GZIP").batch(batch_size).as_numpy_iterator()
 
 
 def write_split_records(artifact, split: str, records, dense_scores: bool = False,
@@ -195,6 +206,17 @@ def write_split_records(artifact, split: str, records, dense_scores: bool = Fals
             writer.close()
     if writer is None:  # an empty split still has its file
         tf.io.TFRecordWriter(_numbered_file(artifact, split, 0), options=options).close()
+
+
+def concatenate_split_files(sources: list, split: str, artifact) -> None:
+    """The split of `artifact` as the records of `split` of every source artifact, source
+    after source: their files copied byte for byte (a stream of records at the storage's
+    rate, no record parsed), renumbered so that name order is source order. Every split
+    the pipeline writes has at least one file (`write_split_records`), so this one does."""
+    os.makedirs(split_dir(artifact, split), exist_ok=True)
+    files = [path for source in sources for path in sorted(tf.io.gfile.glob(split_files_pattern(source, split)))]
+    for number, path in enumerate(files):
+        tf.io.gfile.copy(path, _numbered_file(artifact, split, number), overwrite=True)
 
 
 def _numbered_file(artifact, split: str, number: int) -> str:

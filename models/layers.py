@@ -33,7 +33,8 @@ def features_input(normalize: bool):
     features = keras.Input(shape=(FEATURE_SIZE,), dtype="float32", name="features")
     if not normalize:
         return features, features
-    return features, UnitNormalization(name="l2_normalize")(features)
+    # float32 in every precision: bfloat16's 8-bit mantissa would round the sum of squares.
+    return features, UnitNormalization(name="l2_normalize", dtype="float32")(features)
 
 
 def split_rgb_audio(x):

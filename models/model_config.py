@@ -12,7 +12,7 @@ from typing import NamedTuple
 from common.config_fields import require, scalar_fields
 from common.errors import UserError
 from models import registry
-from models.training_recipe import TrainingRecipe
+from models.training_recipe import MIXED_BFLOAT16, TrainingRecipe
 
 # Model names become task names on Kubeflow, which take few characters.
 MODEL_NAME = re.compile(r"[a-z][a-z0-9_]{0,62}")
@@ -53,6 +53,8 @@ class L1ModelConfig:
             raise UserError(f"{where}: soft labels are not supported for frame-level families")
         if config.reads_frames and config.training.mixup_alpha > 0:
             raise UserError(f"{where}: mixup is not supported for frame-level families")
+        if config.reads_frames and config.training.precision == MIXED_BFLOAT16:
+            raise UserError(f"{where}: frame-level families train in float32 (precision auto or float32)")
         return config
 
     @classmethod

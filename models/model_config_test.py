@@ -32,6 +32,8 @@ def test_frame_level_model_knows_its_input_length():
     ({"name": "a", "family": "mlp", "soft_label_weight": 2}, "soft_label_weight must lie in"),
     ({"name": "a", "family": "soft_bow", "soft_label_weight": 0.5}, "soft labels are not supported"),
     ({"name": "a", "family": "soft_bow", "training": {"mixup_alpha": 0.2}}, "mixup is not supported"),
+    ({"name": "a", "family": "mlp", "training": {"precision": "float16"}}, "'precision' must be one of auto"),
+    ({"name": "a", "family": "soft_bow", "training": {"precision": "mixed_bfloat16"}}, "train in float32"),
 ])
 def test_bad_l1_models_are_named(raw, message):
     with pytest.raises(UserError, match=message):

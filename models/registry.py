@@ -121,8 +121,30 @@ def check_arguments(family: str, kwargs) -> None:
                             f"{keywords[name].__name__}, got {value!r}")
 
 
-def build_model(family: str, num_classes: int, **kwargs):
-    """Builds a registered family; a bad family, argument or value raises UserError."""
+def build_model(family: str, num_classes: int, *, precision: str = "float32", **kwargs):
+    """Builds a registered family computing in `precision` (models/precision.py; its
+    output is float32 in every precision); a bad family, argument or value raises UserError."""
+    from models import precision as compute_precision  # pylint: disable=import-outside-toplevel  (see the module's docstring)
+    with compute_precision.policy(compute_precision.resolve(precision, reads(family) == "frames")):
+        model = _build(family, num_classes, kwargs)
+    return compute_precision.float32_outputs(model)
+
+
+def build_subset_model(family: str, class_ids, num_classes: int, *, precision: str = "float32", **kwargs):
+    """A registered family trained on `class_ids` only, predicting over all `num_classes`."""
+    if not class_ids or min(class_ids) < 0 or max(class_ids) >= num_classes:
+        raise UserError(f"a class subset must hold class ids in 0..{num_classes - 1}")
+    import tf_keras as keras  # pylint: disable=import-outside-toplevel  (see the module's docstring)
+
+    from models import precision as compute_precision  # pylint: disable=import-outside-toplevel
+    from models.layers import ExpandClasses  # pylint: disable=import-outside-toplevel
+    with compute_precision.policy(compute_precision.resolve(precision, reads(family) == "frames")):
+        core = _build(family, len(class_ids), kwargs)
+        model = keras.Model(core.inputs, ExpandClasses(class_ids, num_classes)(core.outputs[0]), name=core.name)
+    return compute_precision.float32_outputs(model)
+
+
+def _build(family: str, num_classes: int, kwargs: dict):
     check_arguments(family, kwargs)
     if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 1:
         raise UserError(f"model family '{family}': num_classes must be a positive integer, "
@@ -132,17 +154,6 @@ def build_model(family: str, num_classes: int, **kwargs):
     except InvalidArgument as error:
         raise UserError(f"model family '{family}': argument '{error.argument}' "
                         f"{error.requirement}, got {kwargs.get(error.argument)!r}") from None
-
-
-def build_subset_model(family: str, class_ids, num_classes: int, **kwargs):
-    """A registered family trained on `class_ids` only, predicting over all `num_classes`."""
-    if not class_ids or min(class_ids) < 0 or max(class_ids) >= num_classes:
-        raise UserError(f"a class subset must hold class ids in 0..{num_classes - 1}")
-    import tf_keras as keras  # pylint: disable=import-outside-toplevel  (see the module's docstring)
-
-    from models.layers import ExpandClasses  # pylint: disable=import-outside-toplevel
-    core = build_model(family, len(class_ids), **kwargs)
-    return keras.Model(core.inputs, ExpandClasses(class_ids, num_classes)(core.outputs[0]), name=core.name)
 
 
 # Argument checking

@@ -126,3 +126,23 @@ def test_an_averaged_student_serves_its_members_mean_probability_with_float16_we
     inputs = transform_features(preprocessing.transform_layer(preprocessing.load(standardized)), features[:20])
     expected = np.mean([expit(member.predict(inputs, verbose=0)) for member in members], axis=0)
     np.testing.assert_allclose(outputs["probabilities"], expected, atol=2e-3)
+
+
+def test_a_mixed_precision_model_exports_the_float32_signature_and_serves(tmp_path, videos, standardized):
+    records, features = videos
+    model = registry.build_model("resnet_like", 50, precision="mixed_bfloat16", inner_size=16)
+    export_dir = str(tmp_path / "mixed")
+    serving.export(model, export_dir, standardized)
+    serving_fn = serving.load(export_dir)
+    assert {key: spec.dtype for key, spec in serving_fn.structured_input_signature[1].items()} == {
+        "examples": tf.string}
+    assert {key: spec.dtype for key, spec in serving_fn.structured_outputs.items()} == {
+        "class_ids": tf.int64, "scores": tf.float32, "probabilities": tf.float32, "video_id": tf.string}
+    outputs = serving.predict_serialized(serving_fn, records[:20])
+    inputs = transform_features(preprocessing.transform_layer(preprocessing.load(standardized)), features[:20])
+    float32_twin = serving.serving_copy(model, "float32")
+    assert {layer.compute_dtype for layer in float32_twin.layers} == {"float32"}
+    np.testing.assert_allclose(outputs["probabilities"], expit(float32_twin.predict(inputs, verbose=0)),
+                               rtol=1e-4, atol=1e-6)
+    # The trained (bfloat16) model's own scores, to bfloat16's precision.
+    np.testing.assert_allclose(outputs["probabilities"], expit(model.predict(inputs, verbose=0)), atol=0.02)

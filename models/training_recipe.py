@@ -4,6 +4,10 @@ import dataclasses
 
 from common.config_fields import require, scalar_fields
 
+# A recipe's `precision` (models/precision.py says what each means and how `auto` decides).
+FLOAT32, MIXED_BFLOAT16 = "float32", "mixed_bfloat16"
+PRECISIONS = ("auto", FLOAT32, MIXED_BFLOAT16)
+
 
 @dataclasses.dataclass(frozen=True)
 class TrainingRecipe:
@@ -19,6 +23,9 @@ class TrainingRecipe:
     # Serialized training records held for shuffling (models/data.py): the bound of a
     # trainer's memory; about 5 kB each for video-level records, far more for frames.
     shuffle_buffer: int = 10000
+    # float32, mixed_bfloat16 (bfloat16 products, float32 weights and loss), or auto:
+    # bfloat16 where the CPU has bfloat16 matrix units (models/precision.py).
+    precision: str = "auto"
 
     @classmethod
     def from_dict(cls, values, where: str = "training recipe") -> "TrainingRecipe":
@@ -33,4 +40,6 @@ class TrainingRecipe:
             require(getattr(recipe, name) > 0, where, f"'{name}' must be positive, got {getattr(recipe, name)}")
         require(0 < recipe.lr_plateau_factor < 1, where,
                 f"'lr_plateau_factor' must lie in (0, 1), got {recipe.lr_plateau_factor}")
+        require(recipe.precision in PRECISIONS, where,
+                f"'precision' must be one of {', '.join(PRECISIONS)}, got {recipe.precision!r}")
         return recipe

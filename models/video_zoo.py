@@ -176,11 +176,13 @@ def moe(num_classes: int, *, num_mixtures: int = 2, l2_penalty: float = 1e-8,
     regularizer = keras.regularizers.L2(l2_penalty)
     gate_logits = keras.layers.Dense(num_classes * (num_mixtures + 1), use_bias=False,
                                      kernel_regularizer=regularizer, name="gates")(x)
-    gates = keras.layers.Softmax()(
+    # The mixture, its clipping at 1e-7 and the logit in float32 in every precision
+    # (models/precision.py): in bfloat16, 1 − 1e-7 rounds to 1 and the logit is infinite.
+    gates = keras.layers.Softmax(dtype="float32")(
         keras.layers.Reshape((num_classes, num_mixtures + 1))(gate_logits))
     expert_logits = keras.layers.Dense(num_classes * num_mixtures,
                                        kernel_regularizer=regularizer, name="experts")(x)
-    experts = keras.layers.Activation("sigmoid")(
+    experts = keras.layers.Activation("sigmoid", dtype="float32")(
         keras.layers.Reshape((num_classes, num_mixtures))(expert_logits))
 
     probabilities = tf.reduce_sum(gates[:, :, :num_mixtures] * experts, axis=-1)

@@ -19,6 +19,8 @@ from typing import NamedTuple, Optional
 import numpy as np
 import tensorflow as tf
 
+from common.errors import InvalidInputError
+
 ID_KEY = "id"
 SCORES_KEY = "scores"
 CLASS_IDS_KEY = "class_ids"
@@ -80,6 +82,27 @@ def decode_prediction(serialized: bytes) -> PredictionRow:
     if CLASS_IDS_KEY in feature:
         class_ids = _read_array(feature[CLASS_IDS_KEY], INTS).astype(np.int64)
     return PredictionRow(feature[ID_KEY].bytes_list.value[0].decode(), class_ids, scores)
+
+
+def decode_dense_predictions(serialized, where: str) -> tuple[list[str], np.ndarray]:
+    """(video ids, scores [b, C] float32) of a batch of dense prediction rows, parsed in
+    one step; a row with class ids or of another length raises InvalidInputError naming
+    `where` and the row's position in the batch."""
+    parsed = tf.io.parse_example(serialized, {
+        ID_KEY: tf.io.FixedLenFeature([], tf.string),
+        SCORES_KEY: tf.io.FixedLenFeature([], tf.string),
+        CLASS_IDS_KEY: tf.io.FixedLenFeature([], tf.string, default_value=b"")})
+    ids = [video_id.decode() for video_id in parsed[ID_KEY].numpy()]
+    scores = parsed[SCORES_KEY].numpy()
+    sparse = [position for position, class_ids in enumerate(parsed[CLASS_IDS_KEY].numpy()) if class_ids]
+    if sparse:
+        raise InvalidInputError(f"{where}: video '{ids[sparse[0]]}' has sparse scores; dense rows expected")
+    lengths = np.array([len(row) for row in scores])
+    if (lengths != lengths[0]).any():
+        position = int(np.argmax(lengths != lengths[0]))
+        raise InvalidInputError(f"{where}: video '{ids[position]}' has {lengths[position] // FLOATS.itemsize} "
+                                f"scores, video '{ids[0]}' {lengths[0] // FLOATS.itemsize}")
+    return ids, np.frombuffer(b"".join(scores), FLOATS).reshape(len(ids), -1).astype(np.float32, copy=False)
 
 
 def top_k_of(row: PredictionRow, k: int = CANDIDATES_PER_MODEL) -> tuple[np.ndarray, np.ndarray]:

@@ -162,24 +162,34 @@ class Damage(NamedTuple):
     reason: str
 
 
+# Records a scan reads in one step of TensorFlow's reader.
+SCAN_BATCH = 256
 # A record is framed by its 8-byte length, a 4-byte checksum of it, and a 4-byte checksum of the data.
 RECORD_FRAMING_BYTES = 16
 
 
 def scan_records(path: str) -> Iterator[tuple[int, bytes] | Damage]:
     """Yields (record index, serialized record) of one TFRecord file (gzip by extension),
-    then, when the rest of the file cannot be read, one Damage."""
+    then, when the rest of the file cannot be read, one Damage.
+
+    Records are read SCAN_BATCH at a time (one step of TensorFlow's reader each, where a
+    record at a time costs a step per record); from a batch that fails, one at a time, so
+    that the Damage names the first record lost."""
     compression = compression_of(path)
-    dataset = tf.data.TFRecordDataset(path, compression_type=compression)
     index = offset = 0
-    try:
-        for record in dataset.as_numpy_iterator():
-            yield index, record
-            index += 1
-            offset += RECORD_FRAMING_BYTES + len(record)
-    except tf.errors.OpError as error:
-        yield Damage(index, unreadable_reason(path, error))
-        return
+    for batch_size in (SCAN_BATCH, 1):
+        batches = tf.data.TFRecordDataset(path, compression_type=compression).skip(index).batch(batch_size)
+        try:
+            for batch in batches.as_numpy_iterator():
+                for record in batch:
+                    yield index, record
+                    index += 1
+                    offset += RECORD_FRAMING_BYTES + len(record)
+            break
+        except tf.errors.OpError as error:
+            if batch_size == 1:
+                yield Damage(index, unreadable_reason(path, error))
+                return
     # TensorFlow ends a file cut inside a record's length header without a word.
     size = tf.io.gfile.stat(path).length
     if not compression and offset != size:

@@ -50,7 +50,7 @@ def build_network(config: StudentConfig, index: int, num_classes: int):
     """The student's network `index` (of `config.networks()`), initialised from its own seed."""
     network = config.networks()[index]
     tf_keras.utils.set_random_seed(network.recipe.seed)
-    return registry.build_model(network.family, num_classes, **network.kwargs)
+    return registry.build_model(network.family, num_classes, precision=network.recipe.precision, **network.kwargs)
 
 
 def build_networks(config: StudentConfig, num_classes: int) -> list:

@@ -1,11 +1,16 @@
 """Joining the K fold models of an L1 model into its predictions (docs/method.md, Stage D).
 
-Out-of-fold: each fold model's scores on its own fold, the folds one after another.
+Out-of-fold: each fold model's scores on its own fold, the folds one after another: the
+fold models' files copied as they are (each holds at most `splits.RECORDS_PER_FILE` rows,
+as the trainer wrote it).
 Held-out and test: the mean of the K fold models' scores, summed in fold order. Each
 fold model scored the same split files in the same order, so the K streams are joined
-record by record, each record's video id checked against the others': memory stays at
-one row per fold whatever the number of videos.
+position by position, a batch of rows at a time (parsed in one step, summed as arrays),
+each row's video id checked against the others': memory stays at one batch per fold
+whatever the number of videos.
 """
+import itertools
+
 import numpy as np
 
 from common.errors import InvalidInputError
@@ -30,39 +35,37 @@ def folds_in_order(fold_artifacts: list, num_folds: int, model_name: str) -> lis
     return [by_fold[fold] for fold in range(num_folds)]
 
 
-def out_of_fold_records(fold_artifacts: list):
-    """Each fold model's records of its own fold, fold after fold, as they were written."""
-    for artifact in fold_artifacts:
-        yield from splits.read_split_records(artifact, splits.OOF)
-
-
 def mean_rows(fold_artifacts: list, split: str, model_name: str):
-    """Encoded rows of the fold models' mean score per video of `split`."""
-    streams = [splits.read_split_records(artifact, split) for artifact in fold_artifacts]
+    """Encoded rows of the fold models' mean score per video of `split`, a batch of rows
+    of every fold at a time (the folds wrote the same videos in the same files, so their
+    batches line up)."""
     position = 0
-    while True:
-        records = [next(stream, None) for stream in streams]
-        if all(record is None for record in records):
-            return
-        if any(record is None for record in records):
+    for batches in itertools.zip_longest(*(splits.read_split_batches(artifact, split) for artifact in fold_artifacts)):
+        if any(batch is None or len(batch) != len(batches[0]) for batch in batches):
             raise InvalidInputError(f"L1 model '{model_name}': the fold models scored different numbers "
                                     f"of '{split}' videos")
-        decoded = [rows.decode_prediction(record) for record in records]
-        video_id = decoded[0].video_id
-        if any(row.video_id != video_id for row in decoded):
-            raise InvalidInputError(f"L1 model '{model_name}': '{split}' record {position} is video "
-                                    f"'{video_id}' in fold 0 but {[row.video_id for row in decoded]} across the folds")
-        total = np.zeros(decoded[0].scores.shape, np.float64)
-        for row in decoded:
-            total += row.scores
-        yield rows.encode_prediction(video_id, total / len(decoded))
-        position += 1
+        decoded = [rows.decode_dense_predictions(batch, f"L1 model '{model_name}': fold {fold} '{split}'")
+                   for fold, batch in enumerate(batches)]
+        video_ids = decoded[0][0]
+        for fold_ids, _ in decoded[1:]:
+            if fold_ids != video_ids:
+                offset = next(i for i, (ours, theirs) in enumerate(zip(video_ids, fold_ids)) if ours != theirs)
+                raise InvalidInputError(
+                    f"L1 model '{model_name}': '{split}' record {position + offset} is video "
+                    f"'{video_ids[offset]}' in fold 0 but {[ids[offset] for ids, _ in decoded]} across the folds")
+        total = np.zeros(decoded[0][1].shape, np.float64)
+        for _, scores in decoded:  # summed in fold order
+            total += scores
+        mean = total / len(decoded)
+        for video_id, row in zip(video_ids, mean):
+            yield rows.encode_prediction(video_id, row)
+        position += len(video_ids)
 
 
 def assemble(fold_artifacts: list, predictions, num_folds: int, model_name: str) -> list[dict]:
     """Writes the model's `oof`, `holdout` and `test` predictions; returns the fold summaries."""
     in_order = folds_in_order(fold_artifacts, num_folds, model_name)
-    splits.write_split_records(predictions, splits.OOF, out_of_fold_records(in_order), dense_scores=True)
+    splits.concatenate_split_files(in_order, splits.OOF, predictions)
     for split in (splits.HOLDOUT, splits.TEST):
         splits.write_split_records(predictions, split, mean_rows(in_order, split, model_name), dense_scores=True)
     return [artifact_properties.training_summary(artifact) for artifact in in_order]

@@ -1,4 +1,6 @@
 """L1Assembler joins K fold outputs by video id, as the in-task loop over folds did."""
+import os
+
 import numpy as np
 import pytest
 
@@ -77,3 +79,33 @@ def test_the_folds_of_one_model_each_once(tmp_path, fold_scores, folds, model_na
                for index, (fold, name) in enumerate(zip(folds, model_names))]
     with pytest.raises(InvalidInputError, match=message):
         assemble.folds_in_order(outputs, FOLDS, "mlp")
+
+
+def test_out_of_fold_files_are_concatenated_in_fold_order_whatever_their_number(tmp_path, fold_scores):
+    outputs = []
+    for fold, scores in enumerate(fold_scores):
+        artifact = fold_output(tmp_path, fold, {split: value for split, value in scores.items() if split != splits.OOF})
+        ids, oof_scores = scores[splits.OOF]
+        splits.write_split_records(artifact, splits.OOF, (rows.encode_prediction(video_id, row)
+                                                          for video_id, row in zip(ids, oof_scores)),
+                                   dense_scores=True, records_per_file=3)  # two files per fold
+        outputs.append(artifact)
+    assembled = y8m_types.Predictions()
+    assembled.uri = str(tmp_path / "assembled")
+    assemble.assemble(outputs, assembled, FOLDS, "mlp")
+    assert [row.video_id for row in read(assembled, splits.OOF)] == [
+        video_id for scores in fold_scores for video_id in scores[splits.OOF][0]]
+
+
+def test_a_sparse_row_among_the_fold_models_is_named(tmp_path, fold_scores):
+    outputs = [fold_output(tmp_path, fold, scores) for fold, scores in enumerate(fold_scores)]
+    ids, _ = fold_scores[1][splits.HOLDOUT]
+    sparse = splits.split_dir(outputs[1], splits.HOLDOUT)
+    for name in os.listdir(sparse):
+        os.remove(os.path.join(sparse, name))
+    splits.write_split_records(outputs[1], splits.HOLDOUT, [rows.encode_prediction(video_id, [0.5], class_ids=[2])
+                                                            for video_id in ids])
+    assembled = y8m_types.Predictions()
+    assembled.uri = str(tmp_path / "assembled")
+    with pytest.raises(InvalidInputError, match=r"L1 model 'mlp': fold 1 'holdout': video 'holdout-0' has sparse"):
+        assemble.assemble(outputs, assembled, FOLDS, "mlp")

@@ -15,7 +15,7 @@ from typing import NamedTuple
 import tf_keras
 
 from components import splits
-from models import data, registry, training
+from models import data, precision, registry, serving, training
 from models.model_config import L1ModelConfig
 from common.errors import UserError
 
@@ -88,9 +88,10 @@ def train_one_fold(config: L1ModelConfig, files: SplitFiles, fold: int, num_clas
     train_dataset = data.training_batches(training_files, targets, recipe.batch_size, recipe.shuffle_buffer,
                                           seed=recipe.seed + fold, max_frames=files.max_frames)
     if class_subset is None:
-        model = registry.build_model(config.family, num_classes, **config.kwargs)
+        model = registry.build_model(config.family, num_classes, precision=recipe.precision, **config.kwargs)
     else:
-        model = registry.build_subset_model(config.family, list(class_subset), num_classes, **config.kwargs)
+        model = registry.build_subset_model(config.family, list(class_subset), num_classes,
+                                            precision=recipe.precision, **config.kwargs)
     summary = training.fit(model, train_dataset, split_batches(config, files, files.folds[fold]), recipe,
                            log_dir=log_dir, progress_prefix=f"{config.name} fold {fold}: ")
     return model, summary
@@ -113,6 +114,9 @@ def train_fold(examples, fold_predictions, config: L1ModelConfig, fold: int, num
     files = split_files(examples, config, num_folds, soft_labels, frame_features)
     log_dir = os.path.join(fold_predictions.uri, "logs")
     model, summary = train_one_fold(config, files, fold, num_classes, log_dir)
+    if precision.resolve(config.training.precision, config.reads_frames) != precision.FLOAT32:
+        # The scores the stacker ranks come from float32 products, not bfloat16's 3 digits.
+        model = serving.serving_copy(model, precision.FLOAT32)
     for split, pattern in ((splits.OOF, files.folds[fold]), (splits.HOLDOUT, files.holdout), (splits.TEST, files.test)):
         splits.write_dense_predictions(fold_predictions, split, training.predict_batches(
             model, split_batches(config, files, pattern)))

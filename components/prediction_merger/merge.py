@@ -22,6 +22,7 @@ Shuffled bytes are about a hundredth of a join of the dense rows; a distributed 
 spills them to disk.
 """
 import collections
+import itertools
 
 import apache_beam as beam
 import numpy as np
@@ -35,6 +36,7 @@ VIDEO_TAG = -1  # a video's value in the first join starts with it; a model's wi
 ROUTE_TAG = -1  # a first-model route in the last grouping starts with it; a column with its model's number
 FIRST_MODEL = "first_model"
 SHUFFLED_INTS = np.int32
+PARSE_BATCH = 256  # prediction rows parsed in one step (about 4 MB)
 
 
 def video_key(serialized: bytes, fold: int):
@@ -48,16 +50,6 @@ def video_keys(fold: int, path: str):
     """`video_key` of every record of one video-level file of the fold."""
     for _, serialized in video_level.read_records(path):
         yield video_key(serialized, fold)
-
-
-def dense_scores(serialized: bytes, model_name: str) -> tuple[str, np.ndarray]:
-    row = rows.decode_prediction(serialized)
-    if row.class_ids is not None:
-        raise InvalidInputError(f"model '{model_name}': video '{row.video_id}' has sparse scores; "
-                                "L1 predictions must be dense")
-    if not np.isfinite(row.scores).all():
-        raise InvalidInputError(f"model '{model_name}': video '{row.video_id}' has NaN or infinite scores")
-    return row.video_id, row.scores
 
 
 def top_labels(scores: np.ndarray) -> np.ndarray:
@@ -88,9 +80,17 @@ def unpacked(data: bytes) -> list[np.ndarray]:
 
 
 def file_rows(path: str, model_name: str):
-    """(index, video id, dense scores) of every row of one prediction file."""
-    for index, serialized in video_level.read_records(path):
-        yield (index, *dense_scores(serialized, model_name))
+    """(index, video id, dense scores) of every row of one prediction file, parsed and
+    checked a batch of rows at a time."""
+    records, start = video_level.read_records(path), 0
+    while batch := [serialized for _, serialized in itertools.islice(records, PARSE_BATCH)]:
+        ids, scores = rows.decode_dense_predictions(batch, f"model '{model_name}': {path}")
+        finite = np.isfinite(scores).all(axis=1)
+        if not finite.all():
+            raise InvalidInputError(f"model '{model_name}': video '{ids[int(np.argmin(finite))]}' has NaN or "
+                                    "infinite scores")
+        yield from zip(itertools.count(start), ids, scores)
+        start += len(batch)
 
 
 def file_tops(model_number: int, file: int, path: str, model_name: str):

@@ -95,10 +95,15 @@ def test_missing_prediction_names_model_and_video(small_case):
                 {0: str(path / "videos.tfrecord")}, {"short": [str(path / "short.tfrecord")]})
 
 
-def test_nan_score_is_an_error():
-    scores = np.full(CLASSES, np.nan, np.float32)
-    with pytest.raises(InvalidInputError, match="NaN"):
-        merge.dense_scores(rows.encode_prediction("v1", scores), "m")
+def test_nan_and_sparse_scores_are_errors_naming_the_video(tmp_path):
+    good = np.full(CLASSES, 0.5, np.float32)
+    nan_file, sparse_file = str(tmp_path / "nan.tfrecord"), str(tmp_path / "sparse.tfrecord")
+    _write(nan_file, [rows.encode_prediction("v0", good), rows.encode_prediction("v1", np.full(CLASSES, np.nan))])
+    _write(sparse_file, [rows.encode_prediction("v0", good), rows.encode_prediction("v1", [0.5], class_ids=[3])])
+    with pytest.raises(InvalidInputError, match="model 'm': video 'v1' has NaN"):
+        list(merge.file_rows(nan_file, "m"))
+    with pytest.raises(InvalidInputError, match="model 'm': .*sparse.tfrecord: video 'v1' has sparse scores"):
+        list(merge.file_rows(sparse_file, "m"))
 
 
 def test_missing_prediction_split_is_named(tmp_path):
