@@ -6,7 +6,7 @@ from tfx.components.pusher.component import Pusher
 from tfx.orchestration import pipeline as tfx_pipeline
 from tfx.proto import pusher_pb2
 
-from components.distiller.component import Distiller
+from components.student.distiller.component import Distiller
 from components.evaluator.component import GapEvaluator
 from components.example_gen.component import VideoExampleGen
 from components.fold_splitter.component import FoldSplitter
@@ -16,8 +16,8 @@ from components.l1_trainer.component import L1Trainer
 from components.lgbm_stacker.component import LGBMStacker
 from components.prediction_merger.component import PredictionMerger
 from components.soft_label_indexer.component import SoftLabelIndexer
-from components.student_trainer.component import StudentTrainer
-from components.student_transform.component import StudentTransform
+from components.student.trainer.component import StudentTrainer
+from components.student.transform.component import StudentTransform
 from models.model_config import L1ModelConfig
 from pipeline.profile import Profile
 from schemas.video_level import NUM_CLASSES

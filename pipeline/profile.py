@@ -13,7 +13,8 @@ from common.config_fields import check_mapping, require, scalar_fields
 from common.errors import UserError
 from components import splits
 from components.lgbm_stacker.settings import StackerSettings
-from models.model_config import L1ModelConfig, StudentConfig
+from components.student.config import StudentConfig
+from models.model_config import L1ModelConfig
 from pipeline.kubeflow_settings import KubeflowSettings
 
 PROFILE_DIR = os.path.join(os.path.dirname(__file__), "profiles")

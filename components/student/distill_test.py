@@ -2,9 +2,9 @@
 import pytest
 
 from common.errors import UserError
-from components.distiller import distill
+from components.student import distill
 from models import registry
-from models.model_config import StudentConfig
+from components.student.config import StudentConfig
 
 
 def test_weights_over_the_budget_fail_before_training_unless_float16_fits():

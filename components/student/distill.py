@@ -3,7 +3,7 @@
 The student learns `w·soft + (1 − w)·hard` targets of every labelled, non-held-out video
 for a fixed number of epochs: its soft targets come from teachers trained on every fold,
 so no fold is an honest validation set for it. It is judged on the held-out split only.
-The student is one network or several (models/model_config.py, `StudentConfig`) trained independently on the same
+The student is one network or several (components/student/config.py, `StudentConfig`) trained independently on the same
 targets and averaged in the exported graph.
 
 Three kinds of task: StudentTransform analyses the input preprocessing, a
@@ -23,9 +23,9 @@ import tensorflow as tf
 import tf_keras
 
 from components import splits
+from components.student.config import StudentConfig
 from common.errors import InvalidInputError, UserError
 from models import data, metrics, preprocessing, registry, serving, training
-from models.model_config import StudentConfig
 
 log = logging.getLogger("y8m.distiller")
 

@@ -16,9 +16,9 @@ from tfx.types.standard_artifacts import Examples, Model, TransformGraph
 import y8m_types
 from common.errors import InvalidInputError, UserError
 from components import artifact_properties, model_inputs, splits
-from components.distiller import distill
+from components.student import distill
 from models import layers
-from models.model_config import StudentConfig
+from components.student.config import StudentConfig
 from schemas.video_level import NUM_CLASSES
 
 NETWORK_KEY_PREFIX = "student_network_"

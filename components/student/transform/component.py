@@ -1,7 +1,7 @@
 """StudentTransform: the student's input preprocessing, a tensorflow-transform graph
 analysed (a Beam job) over the student's training videos; the first of the student's
 tasks, it also checks that the student's weights fit the size budget before any
-network trains (components/distiller/distill.py). The analysis streams the folds: its
+network trains (components/student/distill.py). The analysis streams the folds: its
 memory is a batch of records and the per-feature accumulators (models/preprocessing.py)."""
 import os
 
@@ -13,9 +13,9 @@ from tfx.dsl.component.experimental.decorators import component
 from tfx.types.standard_artifacts import TransformGraph
 
 import y8m_types
-from components.distiller import distill
+from components.student import distill
 from models import layers
-from models.model_config import StudentConfig
+from components.student.config import StudentConfig
 from schemas.video_level import NUM_CLASSES
 
 
@@ -29,7 +29,7 @@ def StudentTransform(
     max_model_bytes: Parameter[int] = 10**9,
     beam_pipeline: BeamComponentParameter[beam.Pipeline] = None,
 ):
-    """`student_config`: the profile's student (models/model_config.py, `StudentConfig`) as JSON."""
+    """`student_config`: the profile's student (components/student/config.py, `StudentConfig`) as JSON."""
     config = StudentConfig.from_json(student_config)
     distill.check_weights_fit(layers.averaged(distill.build_networks(config, num_classes)),
                               config.weights_dtype, max_model_bytes)

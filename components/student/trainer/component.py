@@ -1,6 +1,6 @@
 """StudentTrainer: one of the student's networks, trained on the soft ⊕ hard targets of
 the training videos through StudentTransform's graph; a pipeline has one per network,
-and the Distiller averages them (components/distiller/distill.py)."""
+and the Distiller averages them (components/student/distill.py)."""
 import json
 import os
 
@@ -12,8 +12,8 @@ from tfx.types.standard_artifacts import TransformGraph
 import y8m_types
 from common.errors import UserError
 from components import artifact_properties
-from components.distiller import distill
-from models.model_config import StudentConfig
+from components.student import distill
+from components.student.config import StudentConfig
 from schemas.video_level import NUM_CLASSES
 
 

@@ -6,7 +6,7 @@ import pytest
 import y8m_types
 from common.errors import InvalidInputError
 from components import artifact_properties
-from components.distiller.component import networks_in_order
+from components.student.distiller.component import networks_in_order
 
 
 def trained_network(index: int):
