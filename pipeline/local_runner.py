@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from tfx.orchestration import metadata
 from tfx.orchestration.local.local_dag_runner import LocalDagRunner
 
-from components import artifact_properties, splits
+from components import artifact_properties
 from components.evaluator import evaluate
 from components.evaluator.component import METRICS_FILE
 from components.evaluator.report import REPORT_FILE
@@ -20,6 +20,7 @@ from pipeline import beam_options, progress, run_state
 from pipeline.parallel_runner import ParallelLocalDagRunner
 from pipeline.pipeline import create_pipeline
 from pipeline.profile import Profile
+from schemas import splits
 from schemas.submission import write_submission_rows
 from common.errors import ComponentFailedError, find_user_error
 from common.input_files import expand_patterns, fingerprint

@@ -11,11 +11,11 @@ import yaml
 
 from common.config_fields import check_mapping, require, scalar_fields
 from common.errors import UserError
-from components import splits
 from components.lgbm_stacker.settings import StackerSettings
 from components.student.config import StudentConfig
 from models.model_config import L1ModelConfig
 from pipeline.kubeflow_settings import KubeflowSettings
+from schemas import splits
 
 PROFILE_DIR = os.path.join(os.path.dirname(__file__), "profiles")
 SCALAR_KEYS = ("folds", "holdout_fraction", "seed", "max_model_bytes", "top_classes")

@@ -19,8 +19,9 @@ from tfx.types.component_spec import ChannelParameter, ExecutionParameter
 from tfx.types.standard_artifacts import Examples, Model, ModelBlessing
 
 import y8m_types
-from components import artifact_properties, model_inputs, splits
+from components import artifact_properties, model_inputs
 from components.evaluator import evaluate, report
+from schemas import splits
 from schemas.video_level import NUM_CLASSES
 
 METRICS_FILE = "metrics.json"

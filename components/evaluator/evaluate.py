@@ -10,10 +10,11 @@ from typing import NamedTuple
 
 import numpy as np
 
-from components import artifact_properties, splits
+from components import artifact_properties
 from models import data, metrics
 from schemas import predictions as rows
 from common.errors import InvalidInputError
+from schemas import splits
 
 log = logging.getLogger("y8m.evaluator")
 
@@ -151,7 +152,7 @@ def stage_metrics(name: str, kind: str, artifact, labels: dict[str, LabelIndex],
     targets came from the stack (its teachers saw those folds)."""
     leaky = artifact.has_custom_property(artifact_properties.SOFT_LABEL_WEIGHT)
     stages = []
-    for split in splits.split_names(artifact):
+    for split in artifact_properties.split_names(artifact):
         if split not in labels or (leaky and split == splits.OOF):
             continue
         result = score_split(name, split, read_top_k(artifact, split), labels[split], num_classes)

@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from components import splits
+from schemas import splits
 
 REPORT_FILE = "report.html"
 SPLIT_COLOURS = {splits.OOF: "#4c78a8", splits.HOLDOUT: "#f58518", splits.TEST: "#54a24b"}

@@ -12,9 +12,10 @@ from tfx.dsl.component.experimental.annotations import BeamComponentParameter, O
 from tfx.dsl.component.experimental.decorators import component
 from tfx.types.standard_artifacts import Examples
 
-from components import artifact_properties, splits
+from components import artifact_properties
 from components.example_gen.video_records import CheckUniqueIds, CountUnlabelled, ReadValidatedVideos
 from common.input_files import expand_patterns
+from schemas import splits
 from schemas.video_level import NUM_CLASSES
 from common.errors import InvalidInputError, unwrapped_input_errors
 
@@ -47,6 +48,6 @@ def VideoExampleGen(
                      splits.split_prefix(examples, split), file_name_suffix=splits.TFRECORD_SUFFIX))
         _ = videos | "UniqueIds" >> CheckUniqueIds()
         _ = videos[splits.LABELLED] | "CountUnlabelled" >> CountUnlabelled()
-    splits.set_split_names(examples, list(files))
+    artifact_properties.set_split_names(examples, list(files))
     examples.set_string_custom_property(artifact_properties.PAYLOAD_FORMAT, "FORMAT_TF_EXAMPLE")
     examples.set_string_custom_property(artifact_properties.FILE_FORMAT, splits.FILE_FORMAT)

@@ -11,7 +11,8 @@ from tfx.dsl.component.experimental.decorators import component
 from tfx.types.standard_artifacts import Examples
 
 import y8m_types
-from components import artifact_properties, splits
+from components import artifact_properties
+from schemas import splits
 
 
 def _keyed_by_fold(serialized: bytes, num_folds: int, holdout_fraction: float, seed: int):
@@ -53,6 +54,6 @@ def FoldSplitter(
              | "TableRows" >> beam.Map(lambda row: f"{row[1]},{splits.split_of(row[0])}")
              | "WriteTable" >> beam.io.WriteToText(f"{fold_table.uri}/folds", file_name_suffix=".csv",
                                                    header="video_id,split"))
-    splits.set_split_names(split_examples, names)
+    artifact_properties.set_split_names(split_examples, names)
     fold_table.set_int_custom_property(artifact_properties.NUM_FOLDS, num_folds)
     fold_table.set_float_custom_property(artifact_properties.HOLDOUT_FRACTION, holdout_fraction)

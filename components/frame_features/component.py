@@ -28,8 +28,9 @@ from tfx.dsl.component.experimental.annotations import (BeamComponentParameter, 
 from tfx.dsl.component.experimental.decorators import component
 from tfx.types.standard_artifacts import Examples
 
-from components import artifact_properties, splits
+from components import artifact_properties
 from components.frame_features import transforms
+from schemas import splits
 from schemas.frame_level import MAX_FRAMES
 from schemas.video_level import NUM_CLASSES
 from common.errors import UserError, unwrapped_input_errors
@@ -69,7 +70,7 @@ def FrameFeatures(
         _ = records | "WriteSplits" >> transforms.WriteSplits(prefixes, splits.FRAME_TFRECORD_SUFFIX)
     with tf.io.gfile.GFile(report_path) as source:
         summary = json.load(source)
-    splits.set_split_names(frame_features, names)
+    artifact_properties.set_split_names(frame_features, names)
     frame_features.set_string_custom_property(artifact_properties.PAYLOAD_FORMAT, PAYLOAD_FORMAT)
     frame_features.set_string_custom_property(artifact_properties.FILE_FORMAT, splits.FRAME_FILE_FORMAT)
     frame_features.set_int_custom_property(artifact_properties.MAX_FRAMES, max_frames)

@@ -10,12 +10,12 @@ from tfx.orchestration import metadata
 from tfx.orchestration import pipeline as tfx_pipeline
 from tfx.orchestration.local.local_dag_runner import LocalDagRunner
 
-from components import splits
 from components.example_gen.component import VideoExampleGen
 from components.fold_splitter.component import FoldSplitter
 from components.frame_features.component import FrameFeatures
 from components.l1_trainer.component import L1Trainer
 from pipeline.beam_options import beam_args
+from schemas import splits
 from y8m import synthetic
 from common.input_files import expand_patterns, fingerprint
 

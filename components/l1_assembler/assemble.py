@@ -9,8 +9,9 @@ one row per fold whatever the number of videos.
 import numpy as np
 
 from common.errors import InvalidInputError
-from components import artifact_properties, splits
+from components import artifact_properties
 from schemas import predictions as rows
+from schemas import splits
 
 
 def folds_in_order(fold_artifacts: list, num_folds: int, model_name: str) -> list:

@@ -9,9 +9,10 @@ from tfx.types import artifact_utils
 from tfx.types.component_spec import ChannelParameter, ExecutionParameter
 
 import y8m_types
-from components import artifact_properties, model_inputs, splits
+from components import artifact_properties, model_inputs
 from components.l1_assembler import assemble
 from models.model_config import L1ModelConfig
+from schemas import splits
 
 FOLD_KEY_PREFIX = "fold_predictions_"
 
@@ -29,7 +30,7 @@ class Executor(base_executor.BaseExecutor):
         predictions = artifact_utils.get_single_instance(output_dict["predictions"])
         fold_summaries = assemble.assemble(model_inputs.model_artifacts(input_dict, FOLD_KEY_PREFIX),
                                            predictions, exec_properties["num_folds"], config.name)
-        splits.set_split_names(predictions, list(splits.PREDICTION_SPLITS))
+        artifact_properties.set_split_names(predictions, list(splits.PREDICTION_SPLITS))
         predictions.set_string_custom_property(artifact_properties.MODEL_NAME, config.name)
         predictions.set_string_custom_property(artifact_properties.KIND, "l1")
         if config.second_round:

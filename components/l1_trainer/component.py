@@ -20,8 +20,9 @@ from tfx.dsl.component.experimental.decorators import component
 from tfx.types.standard_artifacts import Examples
 
 import y8m_types
-from components import artifact_properties, splits
+from components import artifact_properties
 from components.l1_trainer import trainer
+from schemas import splits
 from schemas.video_level import NUM_CLASSES
 from models.model_config import L1ModelConfig
 
@@ -43,7 +44,7 @@ def L1Trainer(
     config = L1ModelConfig.from_json(model_config)
     summary = trainer.train_fold(examples, fold_predictions, config, fold=fold, num_folds=num_folds,
                                  num_classes=num_classes, soft_labels=soft_labels, frame_features=frame_features)
-    splits.set_split_names(fold_predictions, list(splits.PREDICTION_SPLITS))
+    artifact_properties.set_split_names(fold_predictions, list(splits.PREDICTION_SPLITS))
     fold_predictions.set_string_custom_property(artifact_properties.MODEL_NAME, config.name)
     fold_predictions.set_int_custom_property(artifact_properties.FOLD, fold)
     fold_predictions.set_string_custom_property(artifact_properties.TRAINING_SUMMARY, json.dumps(summary))

@@ -14,10 +14,10 @@ from typing import NamedTuple
 
 import tf_keras
 
-from components import splits
 from models import data, registry, training
 from models.model_config import L1ModelConfig
 from common.errors import UserError
+from schemas import splits
 
 PREDICT_BATCH = 1024
 # A frame-level batch holds ~100 times the values of a video-level one.

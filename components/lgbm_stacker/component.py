@@ -13,9 +13,10 @@ from tfx.dsl.component.experimental.decorators import component
 from tfx.types.standard_artifacts import Model
 
 import y8m_types
-from components import artifact_properties, splits
+from components import artifact_properties
 from components.lgbm_stacker import stacker
 from components.lgbm_stacker.settings import StackerSettings
+from schemas import splits
 from schemas.video_level import NUM_CLASSES
 
 @component
@@ -31,7 +32,7 @@ def LGBMStacker(
     merged_names = json.loads(merged.get_string_custom_property(artifact_properties.FEATURE_NAMES))
     summary = stacker.stack(stacker.split_sources(merged), merged_names, settings, num_folds, num_classes,
                             predictions, model.uri)
-    splits.set_split_names(predictions, list(splits.PREDICTION_SPLITS))
+    artifact_properties.set_split_names(predictions, list(splits.PREDICTION_SPLITS))
     predictions.set_string_custom_property(artifact_properties.MODEL_NAME, "stack")
     predictions.set_string_custom_property(artifact_properties.KIND, "stack")
     predictions.set_string_custom_property(artifact_properties.TRAINING_SUMMARY, json.dumps(summary))

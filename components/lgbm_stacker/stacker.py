@@ -19,12 +19,12 @@ import lightgbm
 import numpy as np
 
 from common.errors import UserError
-from components import splits
 from components.lgbm_stacker import l2_features
 from components.lgbm_stacker.l2_features import CandidateTable
 from components.lgbm_stacker.settings import StackerSettings
 from models import metrics
 from schemas import predictions as rows
+from schemas import splits
 
 log = logging.getLogger("y8m.lgbm_stacker")
 

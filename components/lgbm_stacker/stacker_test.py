@@ -6,13 +6,13 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from components import splits
 from components.lgbm_stacker import l2_features, stacker
 from components.lgbm_stacker.settings import StackerSettings
 from components.prediction_merger.merge import candidates_of
 from models import metrics
 from schemas import predictions as rows
 from common.errors import UserError
+from schemas import splits
 
 CLASSES, MODELS, FOLDS = 60, 2, 3
 

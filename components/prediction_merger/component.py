@@ -13,10 +13,11 @@ from tfx.types.component_spec import ChannelParameter, ExecutionParameter
 from tfx.types.standard_artifacts import Examples
 
 import y8m_types
-from components import artifact_properties, model_inputs, splits
+from components import artifact_properties, model_inputs
 from components.prediction_merger.merge import MergePredictions
 from schemas import predictions as rows
 from common.errors import InvalidInputError, unwrapped_input_errors
+from schemas import splits
 
 
 def prediction_files(artifact, model_name: str) -> list[str]:
@@ -52,7 +53,7 @@ def merge_all(split_examples, predictions: list, merged, num_folds: int, beam_pi
                  | f"Encode{split}" >> beam.Map(rows.encode_candidates)
                  | f"Write{split}" >> beam.io.WriteToTFRecord(
                      splits.split_prefix(merged, split), file_name_suffix=splits.TFRECORD_SUFFIX))
-    splits.set_split_names(merged, list(splits.PREDICTION_SPLITS))
+    artifact_properties.set_split_names(merged, list(splits.PREDICTION_SPLITS))
     merged.set_string_custom_property(artifact_properties.MODEL_NAMES, json.dumps(list(model_files)))
     merged.set_string_custom_property(artifact_properties.FEATURE_NAMES,
                                       json.dumps(rows.l2_feature_names(list(model_files))))

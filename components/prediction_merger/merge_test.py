@@ -104,7 +104,7 @@ def test_nan_score_is_an_error():
 def test_missing_prediction_split_is_named(tmp_path):
     import types
 
-    from components import splits
+    from schemas import splits
     from components.prediction_merger.component import prediction_files
     artifact = types.SimpleNamespace(uri=str(tmp_path))
     splits.write_split_records(artifact, splits.OOF, [])

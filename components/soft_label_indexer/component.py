@@ -11,9 +11,10 @@ from tfx.dsl.component.experimental.decorators import component
 from tfx.types.standard_artifacts import Examples
 
 import y8m_types
-from components import splits
+from components import artifact_properties
 from components.soft_label_indexer.index import JoinSoftLabels
 from common.errors import unwrapped_input_errors
+from schemas import splits
 
 
 @component(use_beam=True)
@@ -35,4 +36,4 @@ def SoftLabelIndexer(
                  | f"Records{name}" >> beam.Values()
                  | f"Write{name}" >> beam.io.WriteToTFRecord(
                      splits.split_prefix(soft_labels, name), file_name_suffix=splits.TFRECORD_SUFFIX))
-    splits.set_split_names(soft_labels, names)
+    artifact_properties.set_split_names(soft_labels, names)

@@ -22,10 +22,11 @@ import tempfile
 import tensorflow as tf
 import tf_keras
 
-from components import splits
+from components import artifact_properties
 from components.student.config import StudentConfig
 from common.errors import InvalidInputError, UserError
 from models import data, metrics, preprocessing, registry, serving, training
+from schemas import splits
 
 log = logging.getLogger("y8m.distiller")
 
@@ -39,8 +40,8 @@ BYTES_PER_WEIGHT = {"float32": 4, "float16": 2}
 def analyze_training_features(pipeline, soft_labels, num_folds: int, transform_dir: str,
                               standardize: bool, temp_dir: str) -> None:
     """Adds the full-pass feature analysis over the student's training videos to `pipeline`."""
-    if splits.split_names(soft_labels) != splits.fold_split_names(num_folds):
-        raise InvalidInputError(f"the soft labels have the splits {splits.split_names(soft_labels)}; "
+    if artifact_properties.split_names(soft_labels) != splits.fold_split_names(num_folds):
+        raise InvalidInputError(f"the soft labels have the splits {artifact_properties.split_names(soft_labels)}; "
                                 f"expected the {num_folds} fold splits only")
     preprocessing.analyze(pipeline, splits.all_folds_files_pattern(soft_labels), transform_dir,
                           standardize, temp_dir)

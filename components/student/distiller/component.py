@@ -15,10 +15,11 @@ from tfx.types.standard_artifacts import Examples, Model, TransformGraph
 
 import y8m_types
 from common.errors import InvalidInputError, UserError
-from components import artifact_properties, model_inputs, splits
+from components import artifact_properties, model_inputs
 from components.student import distill
 from models import layers
 from components.student.config import StudentConfig
+from schemas import splits
 from schemas.video_level import NUM_CLASSES
 
 NETWORK_KEY_PREFIX = "student_network_"
@@ -45,7 +46,7 @@ def distill_student(network_artifacts: list, transform_graph, split_examples, mo
     if exported["saved_model_bytes"] > max_model_bytes:
         raise UserError(f"the student's SavedModel ({config.weights_dtype} weights) is "
                         f"{exported['saved_model_bytes']:,} bytes, over the budget of {max_model_bytes:,} bytes")
-    splits.set_split_names(predictions, list(splits.STUDENT_PREDICTION_SPLITS))
+    artifact_properties.set_split_names(predictions, list(splits.STUDENT_PREDICTION_SPLITS))
     predictions.set_string_custom_property(artifact_properties.MODEL_NAME, "student")
     predictions.set_string_custom_property(artifact_properties.KIND, "student")
     model.set_int_custom_property(artifact_properties.SAVED_MODEL_BYTES, exported["saved_model_bytes"])
