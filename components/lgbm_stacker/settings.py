@@ -4,7 +4,7 @@ import dataclasses
 import json
 
 from common.config_fields import require, scalar_fields
-from components.lgbm_stacker.l2_features import FEATURE_SETS
+from components.l2_features import FEATURE_SETS
 
 
 @dataclasses.dataclass(frozen=True)

@@ -19,8 +19,8 @@ import lightgbm
 import numpy as np
 
 from common.errors import UserError
-from components.lgbm_stacker import l2_features
-from components.lgbm_stacker.l2_features import CandidateTable
+from components import l2_features
+from components.l2_features import CandidateTable
 from components.lgbm_stacker.settings import StackerSettings
 from models import metrics
 from schemas import predictions as rows

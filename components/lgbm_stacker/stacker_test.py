@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from components.lgbm_stacker import l2_features, stacker
+from components import l2_features
+from components.lgbm_stacker import stacker
 from components.lgbm_stacker.settings import StackerSettings
 from components.prediction_merger.merge import candidates_of
 from models import metrics
@@ -17,7 +18,7 @@ from schemas import splits
 CLASSES, MODELS, FOLDS = 60, 2, 3
 
 
-MERGED_NAMES = rows.l2_feature_names(["a", "b"])
+MERGED_NAMES = l2_features.l2_feature_names(["a", "b"])
 
 
 def random_table(videos: int, seed: int, folds=FOLDS) -> l2_features.CandidateTable:

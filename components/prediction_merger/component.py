@@ -13,7 +13,7 @@ from tfx.types.component_spec import ChannelParameter, ExecutionParameter
 from tfx.types.standard_artifacts import Examples
 
 import y8m_types
-from components import artifact_properties, model_inputs
+from components import artifact_properties, l2_features, model_inputs
 from components.prediction_merger.merge import MergePredictions
 from schemas import predictions as rows
 from common.errors import InvalidInputError, unwrapped_input_errors
@@ -56,7 +56,7 @@ def merge_all(split_examples, predictions: list, merged, num_folds: int, beam_pi
     artifact_properties.set_split_names(merged, list(splits.PREDICTION_SPLITS))
     merged.set_string_custom_property(artifact_properties.MODEL_NAMES, json.dumps(list(model_files)))
     merged.set_string_custom_property(artifact_properties.FEATURE_NAMES,
-                                      json.dumps(rows.l2_feature_names(list(model_files))))
+                                      json.dumps(l2_features.l2_feature_names(list(model_files))))
 
 
 class PredictionMergerSpec(types.ComponentSpec):

@@ -3,7 +3,7 @@
 Every model must cover exactly the videos of the fold splits, the held-out split and
 test, each once; anything else is an error naming the model and the video id. For each
 video the candidates are the union of every model's top 20 labels (docs/method.md, Stage H),
-each with its L2 features (`schemas/predictions.py: l2_feature_names`).
+each with its L2 features (components/l2_features.py).
 
 A dense row (3862 scores) is never shuffled, and no worker holds anything per video of
 the whole set. Each model's files are read twice, a file per task:
@@ -27,6 +27,7 @@ import apache_beam as beam
 import numpy as np
 import tensorflow as tf
 
+from components import l2_features
 from schemas import predictions as rows
 from schemas import video_level
 from common.errors import InvalidInputError
@@ -183,7 +184,7 @@ def file_candidate_rows(grouped_file, prediction_files: list[list[str]], model_n
     for (video_id, candidates, fold, labels), scores in routed_rows(path, model_names[0], wanted):
         others = other_columns.pop(video_id, {})
         columns = [model_column(scores, candidates)] + [others[number] for number in range(1, len(model_names))]
-        yield l2_row(video_id, fold, labels.astype(np.int64), candidates.astype(np.int64),
+        yield l2_features.l2_row(video_id, fold, labels.astype(np.int64), candidates.astype(np.int64),
                      np.stack([c[0] for c in columns], axis=1), np.stack([c[1] for c in columns], axis=1))
 
 
@@ -194,23 +195,11 @@ def model_column(scores: np.ndarray, candidates: np.ndarray) -> tuple[np.ndarray
     return candidate_scores, (scores[None, :] > candidate_scores[:, None]).sum(axis=1)
 
 
-def l2_row(video_id: str, fold: int, labels: np.ndarray, candidates: np.ndarray,
-           scores: np.ndarray, ranks: np.ndarray) -> rows.CandidateRow:
-    """scores, ranks: [candidates, models] → the row with features in `l2_feature_names` order."""
-    features = np.concatenate([
-        candidates[:, None], scores, ranks,
-        scores.mean(axis=1, keepdims=True), scores.max(axis=1, keepdims=True),
-        scores.min(axis=1, keepdims=True), scores.std(axis=1, keepdims=True),
-        (ranks < rows.CANDIDATES_PER_MODEL).sum(axis=1, keepdims=True),
-    ], axis=1).astype(np.float32)
-    return rows.CandidateRow(video_id, fold, labels, candidates, features)
-
-
 def candidates_of(video_id: str, fold: int, labels: np.ndarray, scores: np.ndarray) -> rows.CandidateRow:
     """The whole definition on one video's dense scores [models, classes]."""
     candidates = np.unique(np.concatenate([top_labels(model_scores) for model_scores in scores]))
     columns = [model_column(model_scores, candidates) for model_scores in scores]
-    return l2_row(video_id, fold, labels, candidates,
+    return l2_features.l2_row(video_id, fold, labels, candidates,
                   np.stack([c[0] for c in columns], axis=1), np.stack([c[1] for c in columns], axis=1))
 
 
