@@ -3,39 +3,30 @@ analysed (a Beam job) over the student's training videos; the first of the stude
 tasks, it also checks that the student's weights fit the size budget before any
 network trains (components/student/distill.py). The analysis streams the folds: its
 memory is a batch of records and the per-feature accumulators (models/preprocessing.py)."""
-import os
-
-import apache_beam as beam
-import tensorflow as tf
-from tfx.dsl.component.experimental.annotations import (BeamComponentParameter, InputArtifact,
-                                                        OutputArtifact, Parameter)
-from tfx.dsl.component.experimental.decorators import component
+from tfx import types
+from tfx.dsl.components.base import base_beam_component, executor_spec
+from tfx.types.component_spec import ChannelParameter, ExecutionParameter
 from tfx.types.standard_artifacts import TransformGraph
 
 import y8m_types
-from components.student import distill
-from models import layers
-from components.student.config import StudentConfig
+from components.student.transform import executor
 from schemas.video_level import NUM_CLASSES
 
 
-@component(use_beam=True)
-def StudentTransform(
-    soft_labels: InputArtifact[y8m_types.SoftLabels],
-    transform_graph: OutputArtifact[TransformGraph],
-    student_config: Parameter[str],
-    num_folds: Parameter[int] = 5,
-    num_classes: Parameter[int] = NUM_CLASSES,
-    max_model_bytes: Parameter[int] = 10**9,
-    beam_pipeline: BeamComponentParameter[beam.Pipeline] = None,
-):
-    """`student_config`: the profile's student (components/student/config.py, `StudentConfig`) as JSON."""
-    config = StudentConfig.from_json(student_config)
-    distill.check_weights_fit(layers.averaged(distill.build_networks(config, num_classes)),
-                              config.weights_dtype, max_model_bytes)
-    analysis_tmp = os.path.join(transform_graph.uri, "analysis-tmp")
-    with beam_pipeline as pipeline:
-        distill.analyze_training_features(pipeline, soft_labels, num_folds, transform_graph.uri,
-                                          config.standardize, analysis_tmp)
-    if tf.io.gfile.exists(analysis_tmp):
-        tf.io.gfile.rmtree(analysis_tmp)
+class StudentTransformSpec(types.ComponentSpec):
+    PARAMETERS = {"student_config": ExecutionParameter(type=str), "num_folds": ExecutionParameter(type=int),
+                  "num_classes": ExecutionParameter(type=int), "max_model_bytes": ExecutionParameter(type=int)}
+    INPUTS = {"soft_labels": ChannelParameter(type=y8m_types.SoftLabels)}
+    OUTPUTS = {"transform_graph": ChannelParameter(type=TransformGraph)}
+
+
+class StudentTransform(base_beam_component.BaseBeamComponent):
+    SPEC_CLASS = StudentTransformSpec
+    EXECUTOR_SPEC = executor_spec.BeamExecutorSpec(executor.Executor)
+
+    def __init__(self, soft_labels, student_config: str, num_folds: int, num_classes: int = NUM_CLASSES,
+                 max_model_bytes: int = 10**9):
+        """`student_config`: the profile's student (components/student/config.py, `StudentConfig`) as JSON."""
+        super().__init__(spec=StudentTransformSpec(
+            soft_labels=soft_labels, student_config=student_config, num_folds=num_folds, num_classes=num_classes,
+            max_model_bytes=max_model_bytes, transform_graph=types.Channel(type=TransformGraph)))
