@@ -22,15 +22,16 @@ Shuffled bytes are about a hundredth of a join of the dense rows; a distributed 
 spills them to disk.
 """
 import collections
+import json
 
 import apache_beam as beam
 import numpy as np
 import tensorflow as tf
 
-from components import l2_features
+from components import artifact_properties, l2_features
 from schemas import predictions as rows
-from schemas import video_level
-from common.errors import InvalidInputError
+from schemas import splits, video_level
+from common.errors import InvalidInputError, unwrapped_input_errors
 
 VIDEO_TAG = -1  # a video's value in the first join starts with it; a model's with its number
 ROUTE_TAG = -1  # a first-model route in the last grouping starts with it; a column with its model's number
@@ -232,3 +233,43 @@ def MergePredictions(pipeline, video_splits: dict, prediction_files: dict):  # p
             | "ForFirstModelFiles" >> beam.Flatten()
             | "ByFirstModelFile" >> beam.GroupByKey()
             | "Rows" >> beam.FlatMap(file_candidate_rows, files, names))
+
+
+def prediction_files(artifact, model_name: str) -> list[str]:
+    """The files of every prediction split; a split without files is an error."""
+    files = []
+    for split in splits.PREDICTION_SPLITS:
+        pattern = splits.split_files_pattern(artifact, split)
+        split_files = sorted(tf.io.gfile.glob(pattern))
+        if not split_files:
+            raise InvalidInputError(f"model '{model_name}': no '{split}' prediction files at {pattern}")
+        files += split_files
+    return files
+
+
+def merge_all(split_examples, predictions: list, merged, num_folds: int, beam_pipeline) -> None:
+    """PredictionMerger's work: every model's predictions merged into candidate rows, by split."""
+    model_files = {}
+    for artifact in sorted(predictions, key=artifact_properties.model_name):
+        name = artifact_properties.model_name(artifact)
+        if name in model_files:
+            raise InvalidInputError(f"two prediction artifacts are named '{name}'")
+        model_files[name] = prediction_files(artifact, name)
+    if not model_files:
+        raise InvalidInputError("no model predictions to merge")
+    video_splits = {fold: splits.split_files_pattern(split_examples, splits.split_of(fold))
+                    for fold in splits.pipeline_folds(num_folds)}
+    with unwrapped_input_errors(), beam_pipeline as pipeline:
+        candidate_rows = pipeline | "Merge" >> MergePredictions(video_splits, model_files)
+        parts = candidate_rows | "BySplit" >> beam.Partition(
+            lambda row, _: splits.PREDICTION_SPLITS.index(splits.prediction_split_of(row.fold)),
+            len(splits.PREDICTION_SPLITS))
+        for split, part in zip(splits.PREDICTION_SPLITS, parts):
+            _ = (part
+                 | f"Encode{split}" >> beam.Map(rows.encode_candidates)
+                 | f"Write{split}" >> beam.io.WriteToTFRecord(
+                     splits.split_prefix(merged, split), file_name_suffix=splits.TFRECORD_SUFFIX))
+    artifact_properties.set_split_names(merged, list(splits.PREDICTION_SPLITS))
+    merged.set_string_custom_property(artifact_properties.MODEL_NAMES, json.dumps(list(model_files)))
+    merged.set_string_custom_property(artifact_properties.FEATURE_NAMES,
+                                      json.dumps(l2_features.l2_feature_names(list(model_files))))

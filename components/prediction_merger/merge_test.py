@@ -106,7 +106,7 @@ def test_missing_prediction_split_is_named(tmp_path):
     import types
 
     from schemas import splits
-    from components.prediction_merger.component import prediction_files
+    from components.prediction_merger.merge import prediction_files
     artifact = types.SimpleNamespace(uri=str(tmp_path))
     splits.write_split_records(artifact, splits.OOF, [])
     with pytest.raises(InvalidInputError, match="model 'mlp': no 'holdout' prediction files"):
