@@ -14,7 +14,7 @@ from tfx.orchestration.local.local_dag_runner import LocalDagRunner
 
 from components import artifact_properties
 from components.evaluator import evaluate
-from components.evaluator.component import METRICS_FILE
+from components.evaluator.evaluate import METRICS_FILE
 from components.evaluator.report import REPORT_FILE
 from pipeline import beam_options, progress, run_state
 from pipeline.parallel_runner import ParallelLocalDagRunner

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from components import artifact_properties
-from components.evaluator.component import DISPLAY_NAMES
+from components.evaluator.report import DISPLAY_NAMES
 from kfp_launcher import EXECUTOR_LOGS, KFP_2_0_TO_2_4, LEGACY_OUTPUT_FILE, KFP_2_15_ON, Launcher, load_package, task_order
 from pipeline.kubeflow_runner import compile_pipeline
 from pipeline.pipeline import assembler_id, trainer_id
