@@ -29,7 +29,7 @@ class Profile:
     l1_models: tuple[L1ModelConfig, ...]
     student: StudentConfig
     stacker: StackerSettings = StackerSettings()
-    folds: int = 5
+    folds: int = 5  # the fold count's one default: every component takes it as a required parameter
     holdout_fraction: float = 0.1
     seed: int = 0
     max_model_bytes: int = 10**9

@@ -42,7 +42,7 @@ class GapEvaluator(base_component.BaseComponent):
     EXECUTOR_SPEC = executor_spec.ExecutorClassSpec(executor.Executor)
 
     def __init__(self, split_examples, l1_predictions: list, stack_predictions, student_predictions,
-                 student_model, num_folds: int = 5, num_classes: int = NUM_CLASSES, min_gap_ratio: float = 0.9,
+                 student_model, num_folds: int, num_classes: int = NUM_CLASSES, min_gap_ratio: float = 0.9,
                  settings: str = "{}"):
         """`l1_predictions`: one channel per L1 model, second-round models included."""
         spec_class = model_inputs.spec_with_model_inputs(GapEvaluatorSpec, len(l1_predictions))

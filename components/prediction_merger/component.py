@@ -24,7 +24,7 @@ class PredictionMerger(base_beam_component.BaseBeamComponent):
     SPEC_CLASS = PredictionMergerSpec
     EXECUTOR_SPEC = executor_spec.BeamExecutorSpec(executor.Executor)
 
-    def __init__(self, split_examples, predictions: list, num_folds: int = 5):
+    def __init__(self, split_examples, predictions: list, num_folds: int):
         """`predictions`: one channel per L1 model (each L1Trainer's `predictions`)."""
         spec_class = model_inputs.spec_with_model_inputs(PredictionMergerSpec, len(predictions))
         super().__init__(spec=spec_class(
