@@ -1,3 +1,4 @@
+"""GapEvaluator's executor: one call into components/evaluator/evaluate.py (docs/design.md, "Component shape")."""
 import json
 
 from tfx.dsl.components.base import base_executor

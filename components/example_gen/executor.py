@@ -1,3 +1,5 @@
+"""VideoExampleGen's executor: one call into components/example_gen/video_records.py
+(docs/design.md, "Component shape")."""
 from tfx.dsl.components.base import base_beam_executor
 from tfx.types import artifact_utils
 

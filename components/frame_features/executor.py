@@ -1,3 +1,5 @@
+"""FrameFeatures's executor: one call into components/frame_features/transforms.py
+(docs/design.md, "Component shape")."""
 from tfx.dsl.components.base import base_beam_executor
 from tfx.types import artifact_utils
 

@@ -1,3 +1,4 @@
+"""L1Assembler's executor: one call into components/l1_assembler/assemble.py (docs/design.md, "Component shape")."""
 from tfx.dsl.components.base import base_executor
 from tfx.types import artifact_utils
 

@@ -1,3 +1,4 @@
+"""L1Trainer's executor: one call into components/l1_trainer/trainer.py (docs/design.md, "Component shape")."""
 from tfx.dsl.components.base import base_executor
 from tfx.types import artifact_utils
 

@@ -1,3 +1,4 @@
+"""LGBMStacker's executor: one call into components/lgbm_stacker/stacker.py (docs/design.md, "Component shape")."""
 from tfx.dsl.components.base import base_executor
 from tfx.types import artifact_utils
 

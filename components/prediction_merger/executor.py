@@ -1,3 +1,5 @@
+"""PredictionMerger's executor: one call into components/prediction_merger/merge.py
+(docs/design.md, "Component shape")."""
 from tfx.dsl.components.base import base_beam_executor
 from tfx.types import artifact_utils
 

@@ -1,3 +1,5 @@
+"""SoftLabelIndexer's executor: one call into components/soft_label_indexer/index.py
+(docs/design.md, "Component shape")."""
 from tfx.dsl.components.base import base_beam_executor
 from tfx.types import artifact_utils
 

@@ -1,3 +1,4 @@
+"""StudentTransform's executor: one call into components/student/distill.py (docs/design.md, "Component shape")."""
 from tfx.dsl.components.base import base_beam_executor
 from tfx.types import artifact_utils
 
