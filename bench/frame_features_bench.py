@@ -33,9 +33,8 @@ import tensorflow as tf  # noqa: E402
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from frame_models_ap import fold_split_examples  # noqa: E402
 
-from components import splits  # noqa: E402
 from components.frame_features import transforms  # noqa: E402
-from schemas import frame_level  # noqa: E402
+from schemas import frame_level, splits  # noqa: E402
 from schemas.video_level import AUDIO_SIZE, RGB_SIZE  # noqa: E402
 from y8m import synthetic  # noqa: E402
 

@@ -25,14 +25,14 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from sklearn.metrics import average_precision_score  # noqa: E402
 
-from components import splits  # noqa: E402
 from components.frame_features import transforms  # noqa: E402
 from components.l1_trainer import trainer  # noqa: E402
+from models import data  # noqa: E402
 from models.model_config import L1ModelConfig  # noqa: E402
 from models.metrics import gap, top_k  # noqa: E402
 from pipeline.beam_options import beam_args  # noqa: E402
 from schemas import predictions as prediction_rows  # noqa: E402
-from schemas import video_level  # noqa: E402
+from schemas import splits, video_level  # noqa: E402
 from y8m import synthetic  # noqa: E402
 
 HOLDOUT_FRACTION = 0.1
@@ -126,7 +126,7 @@ def main() -> None:
     frame_features = run_frame_features(data_dir, root, split_examples, args.folds, args.classes, args.max_frames)
     print(f"data and frame features: {time.time() - started:.0f} s; temporal classes {temporal}", flush=True)
     truth = clean_labels(data_dir)
-    recorded = splits.labels_by_id(split_examples, splits.fold_split_names(args.folds))
+    recorded = data.labels_by_id(splits.fold_files_patterns(split_examples, args.folds))
 
     results = {}
     for config in model_configs(args.max_frames):

@@ -42,7 +42,7 @@ def write_folds(directory: str, videos: int) -> list[str]:
     """Synthetic videos (3 labels each) as FoldSplitter's gzipped fold splits; their patterns."""
     import numpy as np
 
-    from components import splits
+    from schemas import splits
     from schemas import video_level
     rng = np.random.default_rng(0)
     artifact = types.SimpleNamespace(uri=directory)
@@ -128,7 +128,7 @@ def main() -> None:
     parser.add_argument("--one", nargs=2, metavar=("PATH", "DIRECTORY"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
-        from components import splits
+        from schemas import splits
         artifact = types.SimpleNamespace(uri=args.one[1])
         patterns = [splits.split_files_pattern(artifact, name) for name in splits.fold_split_names(FOLDS)]
         print(json.dumps(measure(args.one[0], patterns, args.epochs)))

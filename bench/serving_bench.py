@@ -27,7 +27,7 @@ import apache_beam as beam  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from components.distiller import distill  # noqa: E402
+from components.student import distill  # noqa: E402
 from models import layers, preprocessing, serving  # noqa: E402
 from pipeline.beam_options import beam_args  # noqa: E402
 from pipeline.profile import load_profile  # noqa: E402

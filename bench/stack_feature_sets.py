@@ -14,7 +14,8 @@ from tfx.orchestration import metadata
 
 from components import artifact_properties
 from components.evaluator import evaluate
-from components.lgbm_stacker import l2_features, stacker
+from components import l2_features
+from components.lgbm_stacker import stacker
 from components.lgbm_stacker.settings import FEATURE_SETS
 from pipeline.local_runner import metadata_config
 from pipeline.profile import load_profile

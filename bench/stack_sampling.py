@@ -18,10 +18,10 @@ import types
 
 import psutil
 
-from components import splits
 from components.evaluator import evaluate
 from components.lgbm_stacker import stacker
 from pipeline.profile import load_profile
+from schemas import splits
 from schemas.video_level import NUM_CLASSES
 from stack_feature_sets import latest_merged, split_labels
 

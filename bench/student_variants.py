@@ -28,13 +28,13 @@ import tf_keras  # noqa: E402
 from tfx.types.standard_artifacts import Examples, Model  # noqa: E402
 
 import y8m_types  # noqa: E402
-from components import splits  # noqa: E402
-from components.distiller import distill  # noqa: E402
+from components.student import distill  # noqa: E402
 from components.evaluator import evaluate  # noqa: E402
 from models import layers  # noqa: E402
-from models.model_config import StudentConfig  # noqa: E402
+from components.student.config import StudentConfig  # noqa: E402
 from pipeline.beam_options import beam_args  # noqa: E402
 from pipeline.profile import load_profile  # noqa: E402
+from schemas import splits  # noqa: E402
 from schemas.video_level import NUM_CLASSES  # noqa: E402
 
 

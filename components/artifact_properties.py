@@ -6,8 +6,10 @@ Kubeflow V2 these are the artifact's `metadata`. JSON values are strings.
 """
 import json
 
-# Any artifact with splits that is not a standard `Examples` (components/splits.py):
-# its split names, a JSON list.
+from tfx.types import artifact_utils, standard_artifacts
+
+# Any artifact with splits (schemas/splits.py) that is not a standard `Examples`:
+# its split names, a JSON list (`set_split_names`).
 SPLIT_NAMES = "split_names"
 
 # Predictions: the model's name (an L1 config's, `stack` or `student`) and its kind
@@ -69,3 +71,18 @@ def training_summary(artifact):
     """The artifact's TRAINING_SUMMARY, decoded (None when it has none)."""
     raw = artifact.get_string_custom_property(TRAINING_SUMMARY)
     return json.loads(raw) if raw else None
+
+
+def set_split_names(artifact, names: list[str]) -> None:
+    """Standard `Examples` keep their split names in their `split_names` property; the custom
+    types (which may not declare properties under Kubeflow V2) in the custom property."""
+    if isinstance(artifact, standard_artifacts.Examples):
+        artifact.split_names = artifact_utils.encode_split_names(list(names))
+    else:
+        artifact.set_string_custom_property(SPLIT_NAMES, json.dumps(list(names)))
+
+
+def split_names(artifact) -> list[str]:
+    if isinstance(artifact, standard_artifacts.Examples):
+        return artifact_utils.decode_split_names(artifact.split_names)
+    return json.loads(artifact.get_string_custom_property(SPLIT_NAMES) or "[]")

@@ -11,6 +11,8 @@ from tfx.types.component_spec import ChannelParameter
 import y8m_types
 
 KEY_PREFIX = "predictions_"
+FOLD_KEY_PREFIX = "fold_predictions_"  # L1Assembler: its model's L1Trainer outputs
+NETWORK_KEY_PREFIX = "student_network_"  # the Distiller: the StudentTrainer outputs
 
 
 def spec_with_model_inputs(base_spec: type, count: int, prefix: str = KEY_PREFIX,

@@ -20,7 +20,7 @@ from typing import NamedTuple, Sequence
 import numpy as np
 import tensorflow as tf
 
-from schemas import frame_level, soft_labels, video_level
+from schemas import frame_level, soft_labels, splits, video_level
 
 PARSE_BATCH = 1024
 # Training files read at once: the stream mixes this many files (e.g. the training folds').
@@ -44,7 +44,7 @@ def files_of(patterns: Sequence[str]) -> list[str]:
 
 def _compression(max_frames: int | None) -> str:
     """Video-level splits are gzipped; FrameFeatures' (frame-level) splits are not."""
-    return "" if max_frames else "GZIP"
+    return splits.FRAME_COMPRESSION if max_frames else splits.COMPRESSION
 
 
 def _parse_video_batch(serialized, with_soft_labels: bool) -> dict:
@@ -161,6 +161,14 @@ def label_rows(labels: tf.RaggedTensor) -> list[np.ndarray]:
     """The class ids of each video of a batch, one int64 array per video."""
     values, splits = labels.values.numpy(), labels.row_splits.numpy()
     return [values[splits[row]:splits[row + 1]] for row in range(len(splits) - 1)]
+
+
+def labels_by_id(patterns: Sequence[str]) -> dict[str, np.ndarray]:
+    """Video id → hard label ids, over the video-level files of `patterns`."""
+    labels = {}
+    for batch in read_batches(patterns):
+        labels.update(zip(ids_of(batch), label_rows(batch[LABELS])))
+    return labels
 
 
 def parse_labels(serialized) -> tf.RaggedTensor:

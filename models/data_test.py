@@ -4,9 +4,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from components import splits
 from models import data
-from schemas import soft_labels, video_level
+from schemas import soft_labels, splits, video_level
 
 
 def video_record(video_id: str, labels, features=None, soft=None) -> bytes:
@@ -39,6 +38,14 @@ def test_read_batches_keep_file_order_ids_features_and_labels(tmp_path):
     np.testing.assert_array_equal(np.concatenate([batch[data.FEATURES].numpy() for batch in batches]), features)
     assert [row.tolist() for batch in batches for row in data.label_rows(batch[data.LABELS])] == labels
     assert data.count_records([pattern]) == 5
+
+
+def test_labels_by_id_over_several_splits(tmp_path):
+    patterns = [write_split(tmp_path, splits.fold_split_name(fold), [video_record(video_id, [fold, 7])
+                                                                      for video_id in video_ids])
+                for fold, video_ids in enumerate((["a", "b"], ["c"]))]
+    labels = data.labels_by_id(patterns)
+    assert {video_id: value.tolist() for video_id, value in labels.items()} == {"a": [0, 7], "b": [0, 7], "c": [1, 7]}
 
 
 def test_targets_densify_hard_soft_and_subset(tmp_path):

@@ -7,7 +7,7 @@ import yaml
 from google.protobuf import json_format
 from kfp.client import client as kfp_client
 
-from components.evaluator.component import DISPLAY_NAMES
+from components.evaluator.report import DISPLAY_NAMES
 from pipeline import kfp_backends, kubeflow_runner
 from common.errors import UserError
 from pipeline.beam_options import BEAM_ARGS_BY_RUNNER

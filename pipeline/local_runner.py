@@ -12,15 +12,16 @@ from dataclasses import dataclass
 from tfx.orchestration import metadata
 from tfx.orchestration.local.local_dag_runner import LocalDagRunner
 
-from components import artifact_properties, splits
+from components import artifact_properties
 from components.evaluator import evaluate
-from components.evaluator.component import METRICS_FILE
+from components.evaluator.evaluate import METRICS_FILE
 from components.evaluator.report import REPORT_FILE
 from pipeline import beam_options, output_lock, progress, run_state
 from pipeline.parallel_runner import ParallelLocalDagRunner
 from pipeline.pipeline import create_pipeline
 from pipeline.profile import Profile
 from pipeline.run_inputs import check_run_inputs
+from schemas import splits
 from schemas.submission import write_submission_rows
 from common.errors import ComponentFailedError, find_user_error
 from common.input_files import fingerprint

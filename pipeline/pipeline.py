@@ -5,7 +5,7 @@ import json
 from tfx.orchestration import data_types
 from tfx.orchestration import pipeline as tfx_pipeline
 
-from components.distiller.component import Distiller
+from components.student.distiller.component import Distiller
 from components.evaluator.component import GapEvaluator
 from components.example_gen.component import VideoExampleGen
 from components.fold_splitter.component import FoldSplitter
@@ -17,8 +17,8 @@ from components.lgbm_stacker.component import LGBMStacker
 from components.prediction_merger.component import PredictionMerger
 from components.pusher.component import Pusher
 from components.soft_label_indexer.component import SoftLabelIndexer
-from components.student_trainer.component import StudentTrainer
-from components.student_transform.component import StudentTransform
+from components.student.trainer.component import StudentTrainer
+from components.student.transform.component import StudentTransform
 from models.model_config import L1ModelConfig
 from pipeline.profile import Profile
 from schemas.video_level import NUM_CLASSES

@@ -11,10 +11,11 @@ import yaml
 
 from common.config_fields import check_mapping, require, scalar_fields
 from common.errors import UserError
-from components import fold_bounds
 from components.lgbm_stacker.settings import StackerSettings
-from models.model_config import L1ModelConfig, StudentConfig
+from components.student.config import StudentConfig
+from models.model_config import L1ModelConfig
 from pipeline.kubeflow_settings import KubeflowSettings
+from schemas import fold_bounds
 
 PROFILE_DIR = os.path.join(os.path.dirname(__file__), "profiles")
 SCALAR_KEYS = ("folds", "holdout_fraction", "seed", "max_model_bytes", "top_classes")
@@ -28,7 +29,7 @@ class Profile:
     l1_models: tuple[L1ModelConfig, ...]
     student: StudentConfig
     stacker: StackerSettings = StackerSettings()
-    folds: int = 5
+    folds: int = 5  # the fold count's one default: every component takes it as a required parameter
     holdout_fraction: float = 0.1
     seed: int = 0
     max_model_bytes: int = 10**9
@@ -101,7 +102,8 @@ def parse_profile(raw, name: str, where: str) -> Profile:
     require(-1 <= scalars.get("min_gap_over_prior", 0) < 1, f"{where}: blessing",
             "min_gap_over_prior must lie in [-1, 1) (-1: no floor)")
     try:
-        fold_bounds.validate_folds(scalars.get("folds", 5), scalars.get("holdout_fraction", 0.1))
+        fold_bounds.validate_folds(scalars.get("folds", Profile.folds),
+                                   scalars.get("holdout_fraction", Profile.holdout_fraction))
     except UserError as error:
         raise UserError(f"{where}: {error}") from None
     return Profile(

@@ -11,7 +11,8 @@ when dozens of models' predictions for millions of videos are merged.
 
 Candidate row (`tf.train.Example`, the output of PredictionMerger): one video, its
 candidate labels (the union of every model's top 20), the L2 features of each candidate
-(row-major [candidate, feature], columns named by `l2_feature_names`), the video's hard
+(row-major [candidate, feature], columns named by components/l2_features.py,
+`l2_feature_names`), the video's hard
 labels and its fold.
 """
 from typing import NamedTuple, Optional
@@ -45,7 +46,7 @@ class CandidateRow(NamedTuple):
     fold: int
     labels: np.ndarray  # int64 hard labels (empty for test)
     candidates: np.ndarray  # int64 [n]
-    features: np.ndarray  # float32 [n, len(l2_feature_names)]
+    features: np.ndarray  # float32 [n, L2 features]
 
 
 def _bytes(value: bytes) -> tf.train.Feature:
@@ -110,12 +111,6 @@ def top_k_of(row: PredictionRow, k: int = CANDIDATES_PER_MODEL) -> tuple[np.ndar
     class_ids = row.class_ids if row.class_ids is not None else np.arange(row.scores.size)
     order = np.lexsort((class_ids, -row.scores))[:k]
     return class_ids[order], row.scores[order]
-
-
-def l2_feature_names(model_names: list[str]) -> list[str]:
-    """Columns of a candidate row's features (the stacker adds the fold-dependent prior)."""
-    return (["class_id"] + [f"score:{name}" for name in model_names] + [f"rank:{name}" for name in model_names]
-            + ["score_mean", "score_max", "score_min", "score_std", "models_in_top20"])
 
 
 def encode_candidates(row: CandidateRow) -> bytes:

@@ -23,9 +23,8 @@ from ml_metadata.metadata_store import metadata_store
 from ml_metadata.proto import metadata_store_pb2
 
 from cli_checks import assert_progress_only, error_line, y8m
-from components import splits
 from pipeline import output_lock
-from schemas import frame_level, video_level
+from schemas import frame_level, splits, video_level
 from schemas.submission import HEADER
 from y8m import cli, synthetic
 

@@ -12,14 +12,14 @@ import os
 import pytest
 import yaml
 
-from components import artifact_properties, splits
-from components.evaluator.component import DISPLAY_NAMES
-from kfp_launcher import (EXECUTOR_LOGS, KFP_2_0_TO_2_4, LEGACY_OUTPUT_FILE, KFP_2_15_ON, Launcher, load_package,
-                          task_order)
+from components import artifact_properties
+from components.evaluator.report import DISPLAY_NAMES
+from kfp_launcher import EXECUTOR_LOGS, KFP_2_0_TO_2_4, LEGACY_OUTPUT_FILE, KFP_2_15_ON, Launcher, load_package, task_order
 from pipeline.kubeflow_runner import compile_pipeline
 from pipeline.pipeline import FINGERPRINT_TASK, assembler_id, trainer_id
 from pipeline.profile import parse_profile
 from rewritten_inputs import negate_features, restore
+from schemas import splits
 from y8m import synthetic
 
 pytestmark = pytest.mark.e2e

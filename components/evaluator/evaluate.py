@@ -5,17 +5,23 @@ labels in CSR form, about 30 bytes a video), and, while a stage is scored, its j
 top-20 pairs (`metrics.PooledEvaluation`, about 200 bytes a video). Predictions stream
 in chunks of CHUNK_ROWS rows; nothing else grows with the number of videos.
 """
+import json
 import logging
+import os
 from typing import NamedTuple
 
 import numpy as np
 
-from components import artifact_properties, splits
+from components import artifact_properties
+from components.evaluator import report
 from models import data, metrics
 from schemas import predictions as rows
 from common.errors import InvalidInputError
+from schemas import splits
 
 log = logging.getLogger("y8m.evaluator")
+
+METRICS_FILE = "metrics.json"
 
 TOP_K = 20
 CHUNK_ROWS = 10_000
@@ -151,7 +157,7 @@ def stage_metrics(name: str, kind: str, artifact, labels: dict[str, LabelIndex],
     targets came from the stack (its teachers saw those folds)."""
     leaky = artifact.has_custom_property(artifact_properties.SOFT_LABEL_WEIGHT)
     stages = []
-    for split in splits.split_names(artifact):
+    for split in artifact_properties.split_names(artifact):
         if split not in labels or (leaky and split == splits.OOF):
             continue
         result = score_split(name, split, read_top_k(artifact, split), labels[split], num_classes)
@@ -195,3 +201,52 @@ def blessing_decision(stages: list[dict], min_gap_ratio: float, prior_gap: float
     return {"blessed": not refused, "decided_by": refused[0] if refused else "both", "reason": reason,
             "min_gap_ratio": min_gap_ratio, "min_gap_over_prior": min_gap_over_prior,
             "class_prior_gap": prior_gap}
+
+
+def evaluate_run(split_examples, l1_predictions: list, stack_predictions, student_predictions, student_model,
+                 metrics, blessing, ui_outputs: dict, num_folds: int, num_classes: int, min_gap_ratio: float,
+                 min_gap_over_prior: float, settings: dict) -> None:
+    """GapEvaluator's work: every stage scored, the blessing decided, the report written."""
+    labels = evaluation_labels(split_examples, num_folds)
+    stages = []
+    for artifact in sorted(l1_predictions, key=artifact_properties.model_name):
+        stages += stage_metrics(artifact_properties.model_name(artifact), "l1", artifact, labels, num_classes)
+    stages += stage_metrics("stack", "stack", stack_predictions, labels, num_classes)
+    student_labels = {split: value for split, value in labels.items() if split != splits.OOF}
+    stages += stage_metrics("student", "student", student_predictions, student_labels, num_classes)
+    decision = blessing_decision(stages, min_gap_ratio, class_prior_gap(labels, num_classes), min_gap_over_prior)
+    blessed, reason = decision["blessed"], decision["reason"]
+    metrics_report = {"stages": stages, "blessing": decision}
+    with open(os.path.join(metrics.uri, METRICS_FILE), "w") as out:
+        json.dump(metrics_report, out, indent=2)
+    page = write_report(metrics.uri, metrics_report, labels, stack_predictions, student_predictions, student_model,
+                        num_classes, settings)
+    write_ui_outputs(ui_outputs, metrics_report, page)
+    with open(os.path.join(blessing.uri, "BLESSED" if blessed else "NOT_BLESSED"), "w") as out:
+        out.write(reason + "\n")
+    blessing.set_int_custom_property(artifact_properties.BLESSED, int(blessed))
+    blessing.set_string_custom_property(artifact_properties.REASON, reason)
+
+
+def write_report(directory: str, metrics_report: dict, labels: dict, stack_predictions, student_predictions,
+                 student_model, num_classes: int, settings: dict) -> str:
+    """Writes report.html into `directory`; returns the page."""
+    frequency = labels[splits.OOF].class_frequency(num_classes)
+    ap_by_stage = {name: per_class_ap(artifact, labels[splits.HOLDOUT], num_classes)
+                   for name, artifact in (("stack", stack_predictions), ("student", student_predictions))}
+    model_bytes = (student_model.get_int_custom_property(artifact_properties.SAVED_MODEL_BYTES)
+                   if student_model.has_custom_property(artifact_properties.SAVED_MODEL_BYTES) else None)
+    precisions = json.loads(student_model.get_string_custom_property(artifact_properties.PRECISIONS) or "{}")
+    page = report.render_report(metrics_report, frequency, ap_by_stage, model_bytes, settings, precisions)
+    with open(os.path.join(directory, report.REPORT_FILE), "w") as out:
+        out.write(page)
+    return page
+
+
+def write_ui_outputs(ui_outputs: dict, metrics_report: dict, page: str) -> None:
+    """The outputs the Kubeflow Pipelines UI renders: each text is a file at its artifact's
+    URI, the scalars are custom properties."""
+    ui_outputs["report"].write(page)
+    ui_outputs["summary"].write(report.render_summary(metrics_report))
+    for name, value in report.scalar_metrics(metrics_report).items():
+        ui_outputs["scalars"].set_float_custom_property(name, value)

@@ -5,10 +5,10 @@ import numpy as np
 import pytest
 
 from common.errors import InvalidInputError
-from components import splits
 from components.evaluator import evaluate
 from models import metrics
 from schemas import predictions as rows
+from schemas import splits
 
 CLASSES = 30
 

@@ -10,9 +10,12 @@ import math
 
 import numpy as np
 
-from components import splits
+from schemas import splits
 
 REPORT_FILE = "report.html"
+# The names the Kubeflow Pipelines UI shows for the outputs it renders (ML Metadata's
+# `display_name`, which the UI requires of them).
+DISPLAY_NAMES = {"report": "Run report", "summary": "GAP@20 by stage", "scalars": "GAP@20"}
 SPLIT_COLOURS = {splits.OOF: "#4c78a8", splits.HOLDOUT: "#f58518", splits.TEST: "#54a24b"}
 STAGE_COLOURS = {"stack": "#4c78a8", "student": "#e45756"}
 BAR_HEIGHT, LABEL_WIDTH, CHART_WIDTH = 14, 220, 420

@@ -2,59 +2,38 @@
 
 Train and validate files are pooled as the `labelled` split; test files form the `test`
 split (their labels, where present, are only ever used for scoring). Every record is
-validated; a bad one fails the run with the file and record index, and nothing is
-published. Records whose feature values lie far outside the format's range (a scaling
-mistake, another format) are counted: more than `max_bad_fraction` of them fail the run,
-fewer are logged as a warning.
+validated (components/example_gen/video_records.py); a bad one fails the run with the
+file and record index, and nothing is published. Records whose feature values lie far
+outside the format's range (a scaling mistake, another format) are counted: more than
+`max_bad_fraction` of them fail the run, fewer are logged as a warning.
 """
-import json
-
-import apache_beam as beam
-from tfx.dsl.component.experimental.annotations import BeamComponentParameter, OutputArtifact, Parameter
-from tfx.dsl.component.experimental.decorators import component
+from tfx import types
+from tfx.dsl.components.base import base_beam_component, executor_spec
+from tfx.types.component_spec import ChannelParameter, ExecutionParameter
 from tfx.types.standard_artifacts import Examples
 
-from components import artifact_properties, splits
-from components.example_gen.video_records import (CheckFeatureMagnitudes, CheckUniqueIds, CountUnlabelled,
-                                                   ReadValidatedVideos)
-from common.input_files import expand_patterns
+from components.example_gen import executor
 from schemas.video_level import NUM_CLASSES
-from common.errors import InvalidInputError, UserError, unwrapped_input_errors
 
 
-@component(use_beam=True)
-def VideoExampleGen(
-    examples: OutputArtifact[Examples],
-    labelled_patterns: Parameter[str],
-    test_patterns: Parameter[str],
-    input_fingerprint: Parameter[str],
-    num_classes: Parameter[int] = NUM_CLASSES,
-    max_bad_fraction: Parameter[float] = 0.01,
-    beam_pipeline: BeamComponentParameter[beam.Pipeline] = None,
-):
-    """`*_patterns` are JSON lists of globs; `input_fingerprint` makes caching see changed files;
-    `max_bad_fraction`: the job fails when more records than this hold absurd feature values."""
-    del input_fingerprint  # only part of the cache key
-    if not 0.0 <= max_bad_fraction < 1.0:
-        raise UserError(f"max_bad_fraction must lie in [0, 1), got {max_bad_fraction}")
-    files = {
-        splits.LABELLED: expand_patterns(json.loads(labelled_patterns), "labelled"),
-        splits.TEST: expand_patterns(json.loads(test_patterns), "test"),
-    }
-    overlap = set(files[splits.LABELLED]) & set(files[splits.TEST])
-    if overlap:
-        raise InvalidInputError(f"{sorted(overlap)[0]} is given both as labelled and as test data")
-    with unwrapped_input_errors(), beam_pipeline as pipeline:
-        videos = {}
-        for split, split_files in files.items():
-            videos[split] = pipeline | f"Read{split}" >> ReadValidatedVideos(split_files, num_classes)
-            _ = (videos[split]
-                 | f"Serialized{split}" >> beam.Map(lambda video: video.serialized)
-                 | f"Write{split}" >> beam.io.WriteToTFRecord(
-                     splits.split_prefix(examples, split), file_name_suffix=splits.TFRECORD_SUFFIX))
-        _ = videos | "UniqueIds" >> CheckUniqueIds()
-        _ = videos | "FeatureMagnitudes" >> CheckFeatureMagnitudes(max_bad_fraction)
-        _ = videos[splits.LABELLED] | "CountUnlabelled" >> CountUnlabelled()
-    splits.set_split_names(examples, list(files))
-    examples.set_string_custom_property(artifact_properties.PAYLOAD_FORMAT, "FORMAT_TF_EXAMPLE")
-    examples.set_string_custom_property(artifact_properties.FILE_FORMAT, splits.FILE_FORMAT)
+class VideoExampleGenSpec(types.ComponentSpec):
+    PARAMETERS = {"labelled_patterns": ExecutionParameter(type=str), "test_patterns": ExecutionParameter(type=str),
+                  # Only part of the cache key: changed files are read again rather than reused.
+                  "input_fingerprint": ExecutionParameter(type=str),
+                  "num_classes": ExecutionParameter(type=int), "max_bad_fraction": ExecutionParameter(type=float)}
+    INPUTS = {}
+    OUTPUTS = {"examples": ChannelParameter(type=Examples)}
+
+
+class VideoExampleGen(base_beam_component.BaseBeamComponent):
+    SPEC_CLASS = VideoExampleGenSpec
+    EXECUTOR_SPEC = executor_spec.BeamExecutorSpec(executor.Executor)
+
+    def __init__(self, labelled_patterns: str, test_patterns: str, input_fingerprint: str,
+                 num_classes: int = NUM_CLASSES, max_bad_fraction: float = 0.01):
+        """`*_patterns`: JSON lists of globs; `max_bad_fraction`: the job fails when more
+        records than this hold absurd feature values."""
+        super().__init__(spec=VideoExampleGenSpec(
+            labelled_patterns=labelled_patterns, test_patterns=test_patterns, input_fingerprint=input_fingerprint,
+            num_classes=num_classes, max_bad_fraction=max_bad_fraction,
+            examples=types.Channel(type=Examples)))

@@ -1,11 +1,15 @@
-"""Validated reading of the input files as a Beam source, and the one-record-per-video check."""
+"""VideoExampleGen's work: validated reading of the input files as a Beam source, the
+one-record-per-video check, and the `labelled` and `test` splits written."""
+import json
 import logging
 from typing import NamedTuple
 
 import apache_beam as beam
 
-from schemas import video_level
-from common.errors import InvalidInputError
+from components import artifact_properties
+from common.input_files import expand_patterns
+from schemas import splits, video_level
+from common.errors import InvalidInputError, UserError, unwrapped_input_errors
 
 log = logging.getLogger("y8m.example_gen")
 
@@ -141,3 +145,32 @@ def CountUnlabelled(videos):  # pylint: disable=invalid-name
             | "Unlabelled" >> beam.Filter(lambda video: video.label_count == 0)
             | "Count" >> beam.combiners.Count.Globally()
             | "Warn" >> beam.Map(warn_of_unlabelled))
+
+
+def import_videos(examples, labelled_patterns: str, test_patterns: str, num_classes: int,
+                  max_bad_fraction: float, beam_pipeline: beam.Pipeline) -> None:
+    """VideoExampleGen's work: `*_patterns` are JSON lists of globs; `max_bad_fraction`: the
+    job fails when more records than this hold absurd feature values."""
+    if not 0.0 <= max_bad_fraction < 1.0:
+        raise UserError(f"max_bad_fraction must lie in [0, 1), got {max_bad_fraction}")
+    files = {
+        splits.LABELLED: expand_patterns(json.loads(labelled_patterns), "labelled"),
+        splits.TEST: expand_patterns(json.loads(test_patterns), "test"),
+    }
+    overlap = set(files[splits.LABELLED]) & set(files[splits.TEST])
+    if overlap:
+        raise InvalidInputError(f"{sorted(overlap)[0]} is given both as labelled and as test data")
+    with unwrapped_input_errors(), beam_pipeline as pipeline:
+        videos = {}
+        for split, split_files in files.items():
+            videos[split] = pipeline | f"Read{split}" >> ReadValidatedVideos(split_files, num_classes)
+            _ = (videos[split]
+                 | f"Serialized{split}" >> beam.Map(lambda video: video.serialized)
+                 | f"Write{split}" >> beam.io.WriteToTFRecord(
+                     splits.split_prefix(examples, split), file_name_suffix=splits.TFRECORD_SUFFIX))
+        _ = videos | "UniqueIds" >> CheckUniqueIds()
+        _ = videos | "FeatureMagnitudes" >> CheckFeatureMagnitudes(max_bad_fraction)
+        _ = videos[splits.LABELLED] | "CountUnlabelled" >> CountUnlabelled()
+    artifact_properties.set_split_names(examples, list(files))
+    examples.set_string_custom_property(artifact_properties.PAYLOAD_FORMAT, "FORMAT_TF_EXAMPLE")
+    examples.set_string_custom_property(artifact_properties.FILE_FORMAT, splits.FILE_FORMAT)

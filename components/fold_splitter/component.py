@@ -1,58 +1,31 @@
 """FoldSplitter: every labelled video to its fold (or the held-out split), by its id.
 
 Outputs the examples partitioned into `fold_0..fold_{K-1}`, `holdout` and `test`, and
-the fold table (`folds-*.csv`: `video_id,split`), the one assignment all stages share.
+the fold table (`folds-*.csv`: `video_id,split`), the one assignment all stages share
+(components/fold_splitter/split.py).
 """
-import apache_beam as beam
-import tensorflow as tf
-from tfx.dsl.component.experimental.annotations import (BeamComponentParameter, InputArtifact,
-                                                        OutputArtifact, Parameter)
-from tfx.dsl.component.experimental.decorators import component
+from tfx import types
+from tfx.dsl.components.base import base_beam_component, executor_spec
+from tfx.types.component_spec import ChannelParameter, ExecutionParameter
 from tfx.types.standard_artifacts import Examples
 
 import y8m_types
-from components import artifact_properties, fold_bounds, splits
+from components.fold_splitter import executor
 
 
-def _keyed_by_fold(serialized: bytes, num_folds: int, holdout_fraction: float, seed: int):
-    video_id = tf.train.Example.FromString(serialized).features.feature["id"].bytes_list.value[0].decode()
-    return splits.fold_of(video_id, num_folds, holdout_fraction, seed), video_id, serialized
+class FoldSplitterSpec(types.ComponentSpec):
+    PARAMETERS = {"num_folds": ExecutionParameter(type=int), "holdout_fraction": ExecutionParameter(type=float),
+                  "seed": ExecutionParameter(type=int)}
+    INPUTS = {"examples": ChannelParameter(type=Examples)}
+    OUTPUTS = {"split_examples": ChannelParameter(type=Examples),
+               "fold_table": ChannelParameter(type=y8m_types.FoldTable)}
 
 
-@component(use_beam=True)
-def FoldSplitter(
-    examples: InputArtifact[Examples],
-    split_examples: OutputArtifact[Examples],
-    fold_table: OutputArtifact[y8m_types.FoldTable],
-    num_folds: Parameter[int] = 5,
-    holdout_fraction: Parameter[float] = 0.1,
-    seed: Parameter[int] = 0,
-    beam_pipeline: BeamComponentParameter[beam.Pipeline] = None,
-):
-    fold_bounds.validate_folds(num_folds, holdout_fraction)
-    names = splits.pipeline_split_names(num_folds)
-    with beam_pipeline as pipeline:
-        labelled = (pipeline
-                    | "ReadLabelled" >> beam.io.ReadFromTFRecord(
-                        splits.split_files_pattern(examples, splits.LABELLED))
-                    | "Assign" >> beam.Map(_keyed_by_fold, num_folds, holdout_fraction, seed))
-        # HOLDOUT_FOLD goes to partition K: names[K] is the held-out split.
-        parts = labelled | "Partition" >> beam.Partition(
-            lambda row, _: row[0] if row[0] >= 0 else num_folds, num_folds + 1)
-        for index, part in enumerate(parts):
-            name = names[index]
-            _ = (part
-                 | f"Records{name}" >> beam.Map(lambda row: row[2])
-                 | f"Write{name}" >> beam.io.WriteToTFRecord(
-                     splits.split_prefix(split_examples, name), file_name_suffix=splits.TFRECORD_SUFFIX))
-        _ = (pipeline
-             | "ReadTest" >> beam.io.ReadFromTFRecord(splits.split_files_pattern(examples, splits.TEST))
-             | "WriteTest" >> beam.io.WriteToTFRecord(
-                 splits.split_prefix(split_examples, splits.TEST), file_name_suffix=splits.TFRECORD_SUFFIX))
-        _ = (labelled
-             | "TableRows" >> beam.Map(lambda row: f"{row[1]},{splits.split_of(row[0])}")
-             | "WriteTable" >> beam.io.WriteToText(f"{fold_table.uri}/folds", file_name_suffix=".csv",
-                                                   header="video_id,split"))
-    splits.set_split_names(split_examples, names)
-    fold_table.set_int_custom_property(artifact_properties.NUM_FOLDS, num_folds)
-    fold_table.set_float_custom_property(artifact_properties.HOLDOUT_FRACTION, holdout_fraction)
+class FoldSplitter(base_beam_component.BaseBeamComponent):
+    SPEC_CLASS = FoldSplitterSpec
+    EXECUTOR_SPEC = executor_spec.BeamExecutorSpec(executor.Executor)
+
+    def __init__(self, examples, num_folds: int, holdout_fraction: float = 0.1, seed: int = 0):
+        super().__init__(spec=FoldSplitterSpec(
+            examples=examples, num_folds=num_folds, holdout_fraction=holdout_fraction, seed=seed,
+            split_examples=types.Channel(type=Examples), fold_table=types.Channel(type=y8m_types.FoldTable)))

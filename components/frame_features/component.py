@@ -15,64 +15,38 @@ read twice, once for its ids and once for its frames. The output `Examples`
 (payload SequenceExample, uncompressed TFRecords) has FoldSplitter's split names
 (`fold_0..`, `holdout`, `test`) and one record per video: id, labels, aggregates (mean,
 standard deviation, maximum per dimension) and the first `max_frames` quantized frames.
-See transforms.py for the policy on bad records, orphans and videos without frames;
+See transforms.py (the component's work) for the policy on bad records, orphans and videos without frames;
 `report.json` in the output says what was found.
 """
-import json
-import os
-
-import apache_beam as beam
-import tensorflow as tf
-from tfx.dsl.component.experimental.annotations import (BeamComponentParameter, InputArtifact,
-                                                        OutputArtifact, Parameter)
-from tfx.dsl.component.experimental.decorators import component
+from tfx import types
+from tfx.dsl.components.base import base_beam_component, executor_spec
+from tfx.types.component_spec import ChannelParameter, ExecutionParameter
 from tfx.types.standard_artifacts import Examples
 
-from components import artifact_properties, splits
-from components.frame_features import transforms
+from components.frame_features import executor
 from schemas.frame_level import MAX_FRAMES
 from schemas.video_level import NUM_CLASSES
-from common.errors import UserError, unwrapped_input_errors
-from common.input_files import expand_patterns
-
-PAYLOAD_FORMAT = "FORMAT_TF_SEQUENCE_EXAMPLE"
-REPORT_FILE = "report.json"
 
 
-@component(use_beam=True)
-def FrameFeatures(
-    frame_patterns: Parameter[str],
-    split_examples: InputArtifact[Examples],
-    frame_features: OutputArtifact[Examples],
-    input_fingerprint: Parameter[str] = "",
-    num_folds: Parameter[int] = 5,
-    num_classes: Parameter[int] = NUM_CLASSES,
-    max_frames: Parameter[int] = MAX_FRAMES,
-    max_bad_fraction: Parameter[float] = 0.01,
-    beam_pipeline: BeamComponentParameter[beam.Pipeline] = None,
-):
-    """`frame_patterns`: a JSON list of glob patterns of frame-level TFRecords (labelled
-    and test videos alike: each is routed by its id); `max_frames`: frames kept per video (aggregates use all); `max_bad_fraction`: the
-    job fails when more frame records than this are unusable, or more videos lack frames."""
-    if max_frames < 1:
-        raise UserError(f"max_frames must be at least 1, got {max_frames}")
-    if not 0.0 <= max_bad_fraction < 1.0:
-        raise UserError(f"max_bad_fraction must lie in [0, 1), got {max_bad_fraction}")
-    names = splits.pipeline_split_names(num_folds)
-    files = expand_patterns(json.loads(frame_patterns), "frame-level")
-    video_splits = {name: splits.split_files_pattern(split_examples, name) for name in names}
-    prefixes = {name: splits.split_prefix(frame_features, name) for name in names}
-    report_path = os.path.join(frame_features.uri, REPORT_FILE)
-    with unwrapped_input_errors(), beam_pipeline as pipeline:
-        records, _ = pipeline | "AggregateFrames" >> transforms.AggregateFrames(
-            files, video_splits, num_classes, max_frames, max_bad_fraction, report_path)
-        _ = records | "WriteSplits" >> transforms.WriteSplits(prefixes, splits.FRAME_TFRECORD_SUFFIX)
-    with tf.io.gfile.GFile(report_path) as source:
-        summary = json.load(source)
-    splits.set_split_names(frame_features, names)
-    frame_features.set_string_custom_property(artifact_properties.PAYLOAD_FORMAT, PAYLOAD_FORMAT)
-    frame_features.set_string_custom_property(artifact_properties.FILE_FORMAT, splits.FRAME_FILE_FORMAT)
-    frame_features.set_int_custom_property(artifact_properties.MAX_FRAMES, max_frames)
-    frame_features.set_string_custom_property(artifact_properties.FILE_PATTERNS, frame_patterns)
-    for key in artifact_properties.FRAME_REPORT_COUNTS:
-        frame_features.set_int_custom_property(key, summary[key])
+class FrameFeaturesSpec(types.ComponentSpec):
+    PARAMETERS = {"frame_patterns": ExecutionParameter(type=str), "input_fingerprint": ExecutionParameter(type=str),
+                  "num_folds": ExecutionParameter(type=int), "num_classes": ExecutionParameter(type=int),
+                  "max_frames": ExecutionParameter(type=int), "max_bad_fraction": ExecutionParameter(type=float)}
+    INPUTS = {"split_examples": ChannelParameter(type=Examples)}
+    OUTPUTS = {"frame_features": ChannelParameter(type=Examples)}
+
+
+class FrameFeatures(base_beam_component.BaseBeamComponent):
+    SPEC_CLASS = FrameFeaturesSpec
+    EXECUTOR_SPEC = executor_spec.BeamExecutorSpec(executor.Executor)
+
+    def __init__(self, frame_patterns: str, split_examples, num_folds: int, input_fingerprint: str = "",
+                 num_classes: int = NUM_CLASSES, max_frames: int = MAX_FRAMES, max_bad_fraction: float = 0.01):
+        """`frame_patterns`: a JSON list of glob patterns of frame-level TFRecords (labelled
+        and test videos alike: each is routed by its id); `max_frames`: frames kept per video
+        (aggregates use all); `max_bad_fraction`: the job fails when more frame records than
+        this are unusable, or more videos lack frames."""
+        super().__init__(spec=FrameFeaturesSpec(
+            frame_patterns=frame_patterns, input_fingerprint=input_fingerprint, split_examples=split_examples,
+            num_folds=num_folds, num_classes=num_classes, max_frames=max_frames, max_bad_fraction=max_bad_fraction,
+            frame_features=types.Channel(type=Examples)))

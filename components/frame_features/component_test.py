@@ -1,61 +1,36 @@
-"""FrameFeatures as a TFX component under LocalDagRunner: frame files read in place by
-their patterns, routed by FoldSplitter's splits, read by a frame-level L1Trainer.
-(The pipeline's own wiring lives in pipeline/pipeline.py; this checks the components.)"""
+"""FrameFeatures: its spec, and its executor on a few synthetic videos' frames."""
 import json
 import os
 
-import pytest
 import tensorflow as tf
-from tfx.orchestration import metadata
-from tfx.orchestration import pipeline as tfx_pipeline
-from tfx.orchestration.local.local_dag_runner import LocalDagRunner
+from tfx import types
+from tfx.types.standard_artifacts import Examples
 
-from components import splits
-from components.example_gen.component import VideoExampleGen
-from components.fold_splitter.component import FoldSplitter
+from components import artifact_properties
+from components.conftest import FOLDS, MAX_FRAMES, VIDEOS
+from components.frame_features import executor, transforms
 from components.frame_features.component import FrameFeatures
-from components.l1_trainer.component import L1Trainer
-from pipeline.beam_options import beam_args
-from y8m import synthetic
-from common.input_files import expand_patterns, fingerprint
-
-pytestmark = pytest.mark.slow  # a LocalDagRunner run: about a minute on 2 cores
-
-CLASSES = 8
-FOLDS = 2
-CONFIG = {"name": "frames_attention", "family": "attention_pooling",
-          "kwargs": {"max_frames": 6, "hidden_size": 8, "heads": 2}, "training": {"max_epochs": 1, "batch_size": 16}}
+from schemas import splits
 
 
-def test_frame_features_feed_a_frame_level_trainer(tmp_path):
-    data = str(tmp_path / "data")
-    synthetic.generate(data, videos=80, classes=CLASSES, seed=2, shards=2, frames=True, max_frames=8)
-    frame_patterns = [f"{data}/frames/*.tfrecord"]
-    example_gen = VideoExampleGen(
-        labelled_patterns=json.dumps([f"{data}/train*.tfrecord", f"{data}/validate*.tfrecord"]),
-        test_patterns=json.dumps([f"{data}/test*.tfrecord"]), input_fingerprint="x", num_classes=CLASSES)
-    fold_splitter = FoldSplitter(examples=example_gen.outputs["examples"], num_folds=FOLDS, holdout_fraction=0.2)
-    frame_features = FrameFeatures(frame_patterns=json.dumps(frame_patterns),
-                                   input_fingerprint=fingerprint(expand_patterns(frame_patterns, "frame-level")),
-                                   split_examples=fold_splitter.outputs["split_examples"],
-                                   num_folds=FOLDS, num_classes=CLASSES, max_frames=6, max_bad_fraction=0.0)
-    trainer = L1Trainer(examples=fold_splitter.outputs["split_examples"],
-                        frame_features=frame_features.outputs["frame_features"],
-                        model_config=json.dumps(CONFIG), fold=0, num_folds=FOLDS, num_classes=CLASSES)
-    LocalDagRunner().run(tfx_pipeline.Pipeline(
-        pipeline_name="frames", pipeline_root=str(tmp_path / "root"),
-        components=[example_gen, fold_splitter, frame_features, trainer],
-        metadata_connection_config=metadata.sqlite_metadata_connection_config(str(tmp_path / "mlmd.sqlite")),
-        beam_pipeline_args=beam_args("local")))
+def test_the_component_is_wired_as_its_spec_says():
+    component = FrameFeatures(frame_patterns='["frames/*"]', split_examples=types.Channel(type=Examples),
+                              num_folds=3, input_fingerprint="f", num_classes=7, max_frames=9)
+    assert component.id == "FrameFeatures"
+    assert component.exec_properties == {"frame_patterns": '["frames/*"]', "input_fingerprint": "f", "num_folds": 3,
+                                         "num_classes": 7, "max_frames": 9, "max_bad_fraction": 0.01}
+    assert {key: channel.type for key, channel in component.inputs.items()} == {"split_examples": Examples}
+    assert {key: channel.type for key, channel in component.outputs.items()} == {"frame_features": Examples}
+    assert component.executor_spec.executor_class is executor.Executor
 
-    (output,) = tf.io.gfile.glob(str(tmp_path / "root" / "FrameFeatures" / "frame_features" / "*"))
-    with open(os.path.join(output, "report.json")) as source:
+
+def test_the_executor_routes_each_video_to_its_split(split_examples, frame_features):
+    with open(os.path.join(frame_features.uri, transforms.REPORT_FILE)) as source:
         report = json.load(source)
-    assert report["videos"] == report["good_records"] == 80 and report["bad_records"] == 0
-    counts = {split: sum(1 for path in tf.io.gfile.glob(splits.frame_split_files_pattern(
-        type("A", (), {"uri": output}), split)) for _ in tf.data.TFRecordDataset(path))
-        for split in splits.pipeline_split_names(FOLDS)}
-    assert sum(counts.values()) == 80 and counts[splits.TEST] == 16
-    (predictions,) = tf.io.gfile.glob(str(tmp_path / "root" / "L1Trainer" / "fold_predictions" / "*"))
-    oof = list(splits.read_split_records(type("A", (), {"uri": predictions}), splits.OOF))
-    assert len(oof) == counts[splits.fold_split_name(0)]  # fold 0's own videos
+    assert report["videos"] == report["good_records"] == VIDEOS and report["bad_records"] == 0
+    for split in splits.pipeline_split_names(FOLDS):
+        files = tf.io.gfile.glob(splits.frame_split_files_pattern(frame_features, split))
+        assert sum(1 for _ in tf.data.TFRecordDataset(files)) == len(list(
+            splits.read_split_records(split_examples, split))), split
+    assert artifact_properties.split_names(frame_features) == splits.pipeline_split_names(FOLDS)
+    assert frame_features.get_int_custom_property(artifact_properties.MAX_FRAMES) == MAX_FRAMES

@@ -41,10 +41,15 @@ import apache_beam as beam
 import numpy as np
 import tensorflow as tf
 
-from schemas import frame_level, video_level
-from common.errors import InvalidInputError
+from components import artifact_properties
+from schemas import frame_level, splits, video_level
+from common.errors import InvalidInputError, UserError, unwrapped_input_errors
+from common.input_files import expand_patterns
 
 log = logging.getLogger("y8m.frame_features")
+
+PAYLOAD_FORMAT = "FORMAT_TF_SEQUENCE_EXAMPLE"
+REPORT_FILE = "report.json"
 # Not a `y8m` logger: the report goes to the command's log file, not to the terminal.
 report_log = logging.getLogger(__name__)
 
@@ -405,3 +410,32 @@ def WriteSplits(records: tuple, prefixes: dict, suffix: str):  # pylint: disable
             | "WrittenFiles" >> beam.Flatten()
             | "AllFiles" >> beam.combiners.ToList()
             | "Commit" >> beam.Map(commit_files))
+
+
+def write_frame_features(frame_patterns: str, split_examples, frame_features, num_folds: int, num_classes: int,
+                         max_frames: int, max_bad_fraction: float, beam_pipeline: beam.Pipeline) -> None:
+    """`frame_patterns`: a JSON list of glob patterns of frame-level TFRecords (labelled
+    and test videos alike: each is routed by its id); `max_frames`: frames kept per video (aggregates use all); `max_bad_fraction`: the
+    job fails when more frame records than this are unusable, or more videos lack frames."""
+    if max_frames < 1:
+        raise UserError(f"max_frames must be at least 1, got {max_frames}")
+    if not 0.0 <= max_bad_fraction < 1.0:
+        raise UserError(f"max_bad_fraction must lie in [0, 1), got {max_bad_fraction}")
+    names = splits.pipeline_split_names(num_folds)
+    files = expand_patterns(json.loads(frame_patterns), "frame-level")
+    video_splits = {name: splits.split_files_pattern(split_examples, name) for name in names}
+    prefixes = {name: splits.split_prefix(frame_features, name) for name in names}
+    report_path = os.path.join(frame_features.uri, REPORT_FILE)
+    with unwrapped_input_errors(), beam_pipeline as pipeline:
+        records, _ = pipeline | "AggregateFrames" >> AggregateFrames(
+            files, video_splits, num_classes, max_frames, max_bad_fraction, report_path)
+        _ = records | "WriteSplits" >> WriteSplits(prefixes, splits.FRAME_TFRECORD_SUFFIX)
+    with tf.io.gfile.GFile(report_path) as source:
+        summary = json.load(source)
+    artifact_properties.set_split_names(frame_features, names)
+    frame_features.set_string_custom_property(artifact_properties.PAYLOAD_FORMAT, PAYLOAD_FORMAT)
+    frame_features.set_string_custom_property(artifact_properties.FILE_FORMAT, splits.FRAME_FILE_FORMAT)
+    frame_features.set_int_custom_property(artifact_properties.MAX_FRAMES, max_frames)
+    frame_features.set_string_custom_property(artifact_properties.FILE_PATTERNS, frame_patterns)
+    for key in artifact_properties.FRAME_REPORT_COUNTS:
+        frame_features.set_int_custom_property(key, summary[key])

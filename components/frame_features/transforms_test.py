@@ -12,9 +12,8 @@ from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
 from common.errors import InvalidInputError
-from components import splits
 from components.frame_features import transforms
-from schemas import frame_level, video_level
+from schemas import frame_level, splits, video_level
 from y8m import synthetic
 
 CLASSES = 10

@@ -10,12 +10,15 @@ each row's video id checked against the others': memory stays at one batch per f
 whatever the number of videos.
 """
 import itertools
+import json
 
 import numpy as np
 
 from common.errors import InvalidInputError
-from components import artifact_properties, splits
+from components import artifact_properties
+from models.model_config import L1ModelConfig
 from schemas import predictions as rows
+from schemas import splits
 
 
 def folds_in_order(fold_artifacts: list, num_folds: int, model_name: str) -> list:
@@ -69,3 +72,16 @@ def assemble(fold_artifacts: list, predictions, num_folds: int, model_name: str)
     for split in (splits.HOLDOUT, splits.TEST):
         splits.write_split_records(predictions, split, mean_rows(in_order, split, model_name), dense_scores=True)
     return [artifact_properties.training_summary(artifact) for artifact in in_order]
+
+
+def assemble_model(fold_artifacts: list, predictions, num_folds: int, config: L1ModelConfig) -> None:
+    """L1Assembler's work: the model's predictions joined from its fold outputs, and described."""
+    fold_summaries = assemble(fold_artifacts, predictions, num_folds, config.name)
+    artifact_properties.set_split_names(predictions, list(splits.PREDICTION_SPLITS))
+    predictions.set_string_custom_property(artifact_properties.MODEL_NAME, config.name)
+    predictions.set_string_custom_property(artifact_properties.KIND, "l1")
+    if config.second_round:
+        # Its out-of-fold targets came from teachers trained on those folds: judged on held-out only.
+        predictions.set_float_custom_property(artifact_properties.SOFT_LABEL_WEIGHT, config.soft_label_weight)
+    predictions.set_string_custom_property(artifact_properties.TRAINING_SUMMARY,
+                                           json.dumps({"folds": fold_summaries}))

@@ -6,9 +6,10 @@ import pytest
 
 import y8m_types
 from common.errors import InvalidInputError
-from components import artifact_properties, splits
+from components import artifact_properties
 from components.l1_assembler import assemble
 from schemas import predictions as rows
+from schemas import splits
 
 FOLDS = 3
 CLASSES = 5

@@ -1,19 +1,13 @@
 """L1Assembler: an L1 model's K fold outputs (L1Trainer, one task per fold) joined into
 the model's predictions: splits `oof`, `holdout` and `test`, keyed by video id, the
 artifact PredictionMerger and GapEvaluator read (components/l1_assembler/assemble.py)."""
-import json
-
 from tfx import types
-from tfx.dsl.components.base import base_component, base_executor, executor_spec
-from tfx.types import artifact_utils
+from tfx.dsl.components.base import base_component, executor_spec
 from tfx.types.component_spec import ChannelParameter, ExecutionParameter
 
 import y8m_types
-from components import artifact_properties, model_inputs, splits
-from components.l1_assembler import assemble
-from models.model_config import L1ModelConfig
-
-FOLD_KEY_PREFIX = "fold_predictions_"
+from components import model_inputs
+from components.l1_assembler import executor
 
 
 class L1AssemblerSpec(types.ComponentSpec):
@@ -23,30 +17,14 @@ class L1AssemblerSpec(types.ComponentSpec):
     OUTPUTS = {"predictions": ChannelParameter(type=y8m_types.Predictions)}
 
 
-class Executor(base_executor.BaseExecutor):
-    def Do(self, input_dict, output_dict, exec_properties):
-        config = L1ModelConfig.from_json(exec_properties["model_config"])
-        predictions = artifact_utils.get_single_instance(output_dict["predictions"])
-        fold_summaries = assemble.assemble(model_inputs.model_artifacts(input_dict, FOLD_KEY_PREFIX),
-                                           predictions, exec_properties["num_folds"], config.name)
-        splits.set_split_names(predictions, list(splits.PREDICTION_SPLITS))
-        predictions.set_string_custom_property(artifact_properties.MODEL_NAME, config.name)
-        predictions.set_string_custom_property(artifact_properties.KIND, "l1")
-        if config.second_round:
-            # Its out-of-fold targets came from teachers trained on those folds: judged on held-out only.
-            predictions.set_float_custom_property(artifact_properties.SOFT_LABEL_WEIGHT, config.soft_label_weight)
-        predictions.set_string_custom_property(artifact_properties.TRAINING_SUMMARY,
-                                               json.dumps({"folds": fold_summaries}))
-
-
 class L1Assembler(base_component.BaseComponent):
     SPEC_CLASS = L1AssemblerSpec
-    EXECUTOR_SPEC = executor_spec.ExecutorClassSpec(Executor)
+    EXECUTOR_SPEC = executor_spec.ExecutorClassSpec(executor.Executor)
 
     def __init__(self, fold_predictions: list, model_config: str, num_folds: int):
         """`fold_predictions`: the model's L1Trainer outputs, one channel per fold."""
         spec_class = model_inputs.spec_with_model_inputs(L1AssemblerSpec, len(fold_predictions),
-                                                         FOLD_KEY_PREFIX, y8m_types.FoldPredictions)
+                                                         model_inputs.FOLD_KEY_PREFIX, y8m_types.FoldPredictions)
         super().__init__(spec=spec_class(
             model_config=model_config, num_folds=num_folds, predictions=types.Channel(type=y8m_types.Predictions),
-            **model_inputs.model_input_channels(fold_predictions, FOLD_KEY_PREFIX)))
+            **model_inputs.model_input_channels(fold_predictions, model_inputs.FOLD_KEY_PREFIX)))

@@ -7,12 +7,12 @@ import pytest
 import tensorflow as tf
 
 import y8m_types
-from components import artifact_properties, splits
+from components import artifact_properties
 from components.frame_features import transforms
 from components.l1_assembler import assemble
 from components.l1_trainer import trainer
 from models import data
-from schemas import frame_level, predictions
+from schemas import frame_level, predictions, splits
 from schemas.video_level import AUDIO_SIZE, RGB_SIZE
 from common.errors import UserError
 from models.model_config import L1ModelConfig

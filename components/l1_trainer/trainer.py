@@ -7,6 +7,7 @@ A frame-level family (`registry.reads(family) == "frames"`) reads FrameFeatures'
 which hold the same videos in the same splits as FoldSplitter's: the protocol and the
 predictions it writes are the same.
 """
+import json
 import logging
 import os
 import time
@@ -14,10 +15,11 @@ from typing import NamedTuple
 
 import tf_keras
 
-from components import splits
+from components import artifact_properties
 from models import data, precision, registry, serving, training
 from models.model_config import L1ModelConfig
 from common.errors import UserError
+from schemas import splits
 
 PREDICT_BATCH = 1024
 # A frame-level batch holds ~100 times the values of a video-level one.
@@ -125,3 +127,14 @@ def train_fold(examples, fold_predictions, config: L1ModelConfig, fold: int, num
     tf_keras.backend.clear_session()  # the local runner trains every fold in one process
     return {"fold": fold, "best_val_gap": summary["best_val_gap"], "best_epoch": summary["best_epoch"],
             "seconds": round(time.time() - started, 1)}
+
+
+def train_and_record_fold(examples, fold_predictions, config: L1ModelConfig, fold: int, num_folds: int,
+                          num_classes: int, soft_labels=None, frame_features=None) -> None:
+    """L1Trainer's work: the fold model trained, its predictions written and described."""
+    summary = train_fold(examples, fold_predictions, config, fold=fold, num_folds=num_folds,
+                         num_classes=num_classes, soft_labels=soft_labels, frame_features=frame_features)
+    artifact_properties.set_split_names(fold_predictions, list(splits.PREDICTION_SPLITS))
+    fold_predictions.set_string_custom_property(artifact_properties.MODEL_NAME, config.name)
+    fold_predictions.set_int_custom_property(artifact_properties.FOLD, fold)
+    fold_predictions.set_string_custom_property(artifact_properties.TRAINING_SUMMARY, json.dumps(summary))

@@ -4,35 +4,31 @@ Trained on the same folds as the L1 models (at most `max_train_videos` of their 
 sampled by id), with early stopping on the left-out fold; gives out-of-fold
 probabilities for every labelled video and the mean of the K models for the held-out
 split and test, reading and writing the splits a chunk of videos at a time. The
-boosters are saved in LightGBM's text format.
+boosters are saved in LightGBM's text format (components/lgbm_stacker/stacker.py).
 """
-import json
-
-from tfx.dsl.component.experimental.annotations import InputArtifact, OutputArtifact, Parameter
-from tfx.dsl.component.experimental.decorators import component
+from tfx import types
+from tfx.dsl.components.base import base_component, executor_spec
+from tfx.types.component_spec import ChannelParameter, ExecutionParameter
 from tfx.types.standard_artifacts import Model
 
 import y8m_types
-from components import artifact_properties, splits
-from components.lgbm_stacker import stacker
-from components.lgbm_stacker.settings import StackerSettings
+from components.lgbm_stacker import executor
 from schemas.video_level import NUM_CLASSES
 
-@component
-def LGBMStacker(
-    merged: InputArtifact[y8m_types.MergedPredictions],
-    predictions: OutputArtifact[y8m_types.Predictions],
-    model: OutputArtifact[Model],
-    stacker_settings: Parameter[str] = "{}",
-    num_folds: Parameter[int] = 5,
-    num_classes: Parameter[int] = NUM_CLASSES,
-):
-    settings = StackerSettings.from_json(stacker_settings)
-    merged_names = json.loads(merged.get_string_custom_property(artifact_properties.FEATURE_NAMES))
-    summary = stacker.stack(stacker.split_sources(merged), merged_names, settings, num_folds, num_classes,
-                            predictions, model.uri)
-    splits.set_split_names(predictions, list(splits.PREDICTION_SPLITS))
-    predictions.set_string_custom_property(artifact_properties.MODEL_NAME, "stack")
-    predictions.set_string_custom_property(artifact_properties.KIND, "stack")
-    predictions.set_string_custom_property(artifact_properties.TRAINING_SUMMARY, json.dumps(summary))
-    model.set_string_custom_property(artifact_properties.FEATURE_NAMES, json.dumps(summary["feature_names"]))
+
+class LGBMStackerSpec(types.ComponentSpec):
+    PARAMETERS = {"stacker_settings": ExecutionParameter(type=str), "num_folds": ExecutionParameter(type=int),
+                  "num_classes": ExecutionParameter(type=int)}
+    INPUTS = {"merged": ChannelParameter(type=y8m_types.MergedPredictions)}
+    OUTPUTS = {"predictions": ChannelParameter(type=y8m_types.Predictions), "model": ChannelParameter(type=Model)}
+
+
+class LGBMStacker(base_component.BaseComponent):
+    SPEC_CLASS = LGBMStackerSpec
+    EXECUTOR_SPEC = executor_spec.ExecutorClassSpec(executor.Executor)
+
+    def __init__(self, merged, num_folds: int, stacker_settings: str = "{}", num_classes: int = NUM_CLASSES):
+        """`stacker_settings`: the profile's stacker (components/lgbm_stacker/settings.py) as JSON."""
+        super().__init__(spec=LGBMStackerSpec(
+            merged=merged, stacker_settings=stacker_settings, num_folds=num_folds, num_classes=num_classes,
+            predictions=types.Channel(type=y8m_types.Predictions), model=types.Channel(type=Model)))

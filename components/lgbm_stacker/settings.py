@@ -5,7 +5,8 @@ import json
 
 from common.config_fields import require, scalar_fields
 
-# The L2 tables (components/lgbm_stacker/l2_features.py).
+# The L2 tables (components/l2_features.py); here, so that a profile is
+# checked without importing TensorFlow.
 FEATURE_SETS = ("original", "extended")
 
 

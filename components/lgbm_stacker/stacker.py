@@ -11,6 +11,7 @@ by chunk and written as it is scored. Per fold video only its top-20 (score, hit
 are kept, for its fold's GAP.
 """
 import functools
+import json
 import logging
 import os
 from typing import Callable, Iterable, Iterator, NamedTuple
@@ -19,12 +20,12 @@ import lightgbm
 import numpy as np
 
 from common.errors import UserError
-from components import splits
-from components.lgbm_stacker import l2_features
-from components.lgbm_stacker.l2_features import CandidateTable
+from components import artifact_properties, l2_features
+from components.l2_features import CandidateTable
 from components.lgbm_stacker.settings import StackerSettings
 from models import metrics
 from schemas import predictions as rows
+from schemas import splits
 
 log = logging.getLogger("y8m.lgbm_stacker")
 
@@ -253,3 +254,14 @@ def stack(sources: dict[str, ChunkSource], merged_names: list[str], settings: St
         log.info("stack fold %d (of %d): GAP %.4f with %d trees", fold, num_folds, fold_summaries[-1]["gap"],
                  fold_summaries[-1]["trees"])
     return {"folds": fold_summaries, "feature_names": l2_features.feature_names(feature_set, merged_names)}
+
+
+def stack_merged(merged, predictions, model, settings: StackerSettings, num_folds: int, num_classes: int) -> None:
+    """LGBMStacker's work: the boosters into `model`, the stack's predictions into `predictions`."""
+    merged_names = json.loads(merged.get_string_custom_property(artifact_properties.FEATURE_NAMES))
+    summary = stack(split_sources(merged), merged_names, settings, num_folds, num_classes, predictions, model.uri)
+    artifact_properties.set_split_names(predictions, list(splits.PREDICTION_SPLITS))
+    predictions.set_string_custom_property(artifact_properties.MODEL_NAME, "stack")
+    predictions.set_string_custom_property(artifact_properties.KIND, "stack")
+    predictions.set_string_custom_property(artifact_properties.TRAINING_SUMMARY, json.dumps(summary))
+    model.set_string_custom_property(artifact_properties.FEATURE_NAMES, json.dumps(summary["feature_names"]))

@@ -6,18 +6,19 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from components import splits
-from components.lgbm_stacker import l2_features, stacker
+from components import l2_features
+from components.lgbm_stacker import stacker
 from components.lgbm_stacker.settings import StackerSettings
 from components.prediction_merger.merge import candidates_of
 from models import metrics
 from schemas import predictions as rows
 from common.errors import UserError
+from schemas import splits
 
 CLASSES, MODELS, FOLDS = 60, 2, 3
 
 
-MERGED_NAMES = rows.l2_feature_names(["a", "b"])
+MERGED_NAMES = l2_features.l2_feature_names(["a", "b"])
 
 
 def random_table(videos: int, seed: int, folds=FOLDS) -> l2_features.CandidateTable:

@@ -3,7 +3,7 @@
 Every model must cover exactly the videos of the fold splits, the held-out split and
 test, each once; anything else is an error naming the model and the video id. For each
 video the candidates are the union of every model's top 20 labels (docs/method.md, Stage H),
-each with its L2 features (`schemas/predictions.py: l2_feature_names`).
+each with its L2 features (components/l2_features.py).
 
 A dense row (3862 scores) is never shuffled, and no worker holds anything per video of
 the whole set. Each model's files are read twice, a file per task:
@@ -23,14 +23,16 @@ spills them to disk.
 """
 import collections
 import itertools
+import json
 
 import apache_beam as beam
 import numpy as np
 import tensorflow as tf
 
+from components import artifact_properties, l2_features
 from schemas import predictions as rows
-from schemas import video_level
-from common.errors import InvalidInputError
+from schemas import splits, video_level
+from common.errors import InvalidInputError, unwrapped_input_errors
 
 VIDEO_TAG = -1  # a video's value in the first join starts with it; a model's with its number
 ROUTE_TAG = -1  # a first-model route in the last grouping starts with it; a column with its model's number
@@ -183,7 +185,7 @@ def file_candidate_rows(grouped_file, prediction_files: list[list[str]], model_n
     for (video_id, candidates, fold, labels), scores in routed_rows(path, model_names[0], wanted):
         others = other_columns.pop(video_id, {})
         columns = [model_column(scores, candidates)] + [others[number] for number in range(1, len(model_names))]
-        yield l2_row(video_id, fold, labels.astype(np.int64), candidates.astype(np.int64),
+        yield l2_features.l2_row(video_id, fold, labels.astype(np.int64), candidates.astype(np.int64),
                      np.stack([c[0] for c in columns], axis=1), np.stack([c[1] for c in columns], axis=1))
 
 
@@ -194,23 +196,11 @@ def model_column(scores: np.ndarray, candidates: np.ndarray) -> tuple[np.ndarray
     return candidate_scores, (scores[None, :] > candidate_scores[:, None]).sum(axis=1)
 
 
-def l2_row(video_id: str, fold: int, labels: np.ndarray, candidates: np.ndarray,
-           scores: np.ndarray, ranks: np.ndarray) -> rows.CandidateRow:
-    """scores, ranks: [candidates, models] → the row with features in `l2_feature_names` order."""
-    features = np.concatenate([
-        candidates[:, None], scores, ranks,
-        scores.mean(axis=1, keepdims=True), scores.max(axis=1, keepdims=True),
-        scores.min(axis=1, keepdims=True), scores.std(axis=1, keepdims=True),
-        (ranks < rows.CANDIDATES_PER_MODEL).sum(axis=1, keepdims=True),
-    ], axis=1).astype(np.float32)
-    return rows.CandidateRow(video_id, fold, labels, candidates, features)
-
-
 def candidates_of(video_id: str, fold: int, labels: np.ndarray, scores: np.ndarray) -> rows.CandidateRow:
     """The whole definition on one video's dense scores [models, classes]."""
     candidates = np.unique(np.concatenate([top_labels(model_scores) for model_scores in scores]))
     columns = [model_column(model_scores, candidates) for model_scores in scores]
-    return l2_row(video_id, fold, labels, candidates,
+    return l2_features.l2_row(video_id, fold, labels, candidates,
                   np.stack([c[0] for c in columns], axis=1), np.stack([c[1] for c in columns], axis=1))
 
 
@@ -243,3 +233,43 @@ def MergePredictions(pipeline, video_splits: dict, prediction_files: dict):  # p
             | "ForFirstModelFiles" >> beam.Flatten()
             | "ByFirstModelFile" >> beam.GroupByKey()
             | "Rows" >> beam.FlatMap(file_candidate_rows, files, names))
+
+
+def prediction_files(artifact, model_name: str) -> list[str]:
+    """The files of every prediction split; a split without files is an error."""
+    files = []
+    for split in splits.PREDICTION_SPLITS:
+        pattern = splits.split_files_pattern(artifact, split)
+        split_files = sorted(tf.io.gfile.glob(pattern))
+        if not split_files:
+            raise InvalidInputError(f"model '{model_name}': no '{split}' prediction files at {pattern}")
+        files += split_files
+    return files
+
+
+def merge_all(split_examples, predictions: list, merged, num_folds: int, beam_pipeline) -> None:
+    """PredictionMerger's work: every model's predictions merged into candidate rows, by split."""
+    model_files = {}
+    for artifact in sorted(predictions, key=artifact_properties.model_name):
+        name = artifact_properties.model_name(artifact)
+        if name in model_files:
+            raise InvalidInputError(f"two prediction artifacts are named '{name}'")
+        model_files[name] = prediction_files(artifact, name)
+    if not model_files:
+        raise InvalidInputError("no model predictions to merge")
+    video_splits = {fold: splits.split_files_pattern(split_examples, splits.split_of(fold))
+                    for fold in splits.pipeline_folds(num_folds)}
+    with unwrapped_input_errors(), beam_pipeline as pipeline:
+        candidate_rows = pipeline | "Merge" >> MergePredictions(video_splits, model_files)
+        parts = candidate_rows | "BySplit" >> beam.Partition(
+            lambda row, _: splits.PREDICTION_SPLITS.index(splits.prediction_split_of(row.fold)),
+            len(splits.PREDICTION_SPLITS))
+        for split, part in zip(splits.PREDICTION_SPLITS, parts):
+            _ = (part
+                 | f"Encode{split}" >> beam.Map(rows.encode_candidates)
+                 | f"Write{split}" >> beam.io.WriteToTFRecord(
+                     splits.split_prefix(merged, split), file_name_suffix=splits.TFRECORD_SUFFIX))
+    artifact_properties.set_split_names(merged, list(splits.PREDICTION_SPLITS))
+    merged.set_string_custom_property(artifact_properties.MODEL_NAMES, json.dumps(list(model_files)))
+    merged.set_string_custom_property(artifact_properties.FEATURE_NAMES,
+                                      json.dumps(l2_features.l2_feature_names(list(model_files))))

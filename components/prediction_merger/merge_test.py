@@ -4,6 +4,7 @@ import pytest
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that
 
+from components import l2_features
 from components.prediction_merger import merge
 from schemas import predictions as rows
 from schemas import video_level
@@ -14,7 +15,7 @@ CLASSES = 50
 
 def dense_features(scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Reference, written plainly: candidates = union of every model's top 20 by a full
-    sort; one feature row per candidate in the order of `rows.l2_feature_names`."""
+    sort; one feature row per candidate in the order of `l2_features.l2_feature_names`."""
     orders = [list(np.argsort(-model)) for model in scores]
     candidates = sorted({int(c) for order in orders for c in order[:20]})
     table = []
@@ -35,7 +36,7 @@ def test_candidates_and_features_match_dense_reference():
             candidates, table = dense_features(scores)
             np.testing.assert_array_equal(row.candidates, candidates)
             np.testing.assert_allclose(row.features, table, rtol=1e-6)
-            assert row.features.shape[1] == len(rows.l2_feature_names(["m"] * models))
+            assert row.features.shape[1] == len(l2_features.l2_feature_names(["m"] * models))
 
 
 def _write(path, records):
@@ -109,8 +110,8 @@ def test_nan_and_sparse_scores_are_errors_naming_the_video(tmp_path):
 def test_missing_prediction_split_is_named(tmp_path):
     import types
 
-    from components import splits
-    from components.prediction_merger.component import prediction_files
+    from schemas import splits
+    from components.prediction_merger.merge import prediction_files
     artifact = types.SimpleNamespace(uri=str(tmp_path))
     splits.write_split_records(artifact, splits.OOF, [])
     with pytest.raises(InvalidInputError, match="model 'mlp': no 'holdout' prediction files"):

@@ -1,38 +1,31 @@
 """SoftLabelIndexer: the sparse video × class soft-label matrix, attached to the videos.
 
 Reads the stack's out-of-fold probabilities (every labelled, non-held-out video) and
-writes the training videos with their soft labels, partitioned by fold like the input.
-No test or held-out video gets soft labels: nothing may train on them.
+writes the training videos with their soft labels, partitioned by fold like the input
+(components/soft_label_indexer/index.py). No test or held-out video gets soft labels:
+nothing may train on them.
 """
-import apache_beam as beam
-from tfx.dsl.component.experimental.annotations import (BeamComponentParameter, InputArtifact,
-                                                        OutputArtifact, Parameter)
-from tfx.dsl.component.experimental.decorators import component
+from tfx import types
+from tfx.dsl.components.base import base_beam_component, executor_spec
+from tfx.types.component_spec import ChannelParameter, ExecutionParameter
 from tfx.types.standard_artifacts import Examples
 
 import y8m_types
-from components import splits
-from components.soft_label_indexer.index import JoinSoftLabels
-from common.errors import unwrapped_input_errors
+from components.soft_label_indexer import executor
 
 
-@component(use_beam=True)
-def SoftLabelIndexer(
-    split_examples: InputArtifact[Examples],
-    stack_predictions: InputArtifact[y8m_types.Predictions],
-    soft_labels: OutputArtifact[y8m_types.SoftLabels],
-    num_folds: Parameter[int] = 5,
-    beam_pipeline: BeamComponentParameter[beam.Pipeline] = None,
-):
-    names = splits.fold_split_names(num_folds)
-    oof_pattern = splits.split_files_pattern(stack_predictions, splits.OOF)
-    fold_patterns = [splits.split_files_pattern(split_examples, name) for name in names]
-    with unwrapped_input_errors(), beam_pipeline as pipeline:
-        joined = pipeline | "Join" >> JoinSoftLabels(fold_patterns, oof_pattern)
-        parts = joined | "ByFold" >> beam.Partition(lambda row, _: row[0], num_folds)
-        for name, part in zip(names, parts):
-            _ = (part
-                 | f"Records{name}" >> beam.Values()
-                 | f"Write{name}" >> beam.io.WriteToTFRecord(
-                     splits.split_prefix(soft_labels, name), file_name_suffix=splits.TFRECORD_SUFFIX))
-    splits.set_split_names(soft_labels, names)
+class SoftLabelIndexerSpec(types.ComponentSpec):
+    PARAMETERS = {"num_folds": ExecutionParameter(type=int)}
+    INPUTS = {"split_examples": ChannelParameter(type=Examples),
+              "stack_predictions": ChannelParameter(type=y8m_types.Predictions)}
+    OUTPUTS = {"soft_labels": ChannelParameter(type=y8m_types.SoftLabels)}
+
+
+class SoftLabelIndexer(base_beam_component.BaseBeamComponent):
+    SPEC_CLASS = SoftLabelIndexerSpec
+    EXECUTOR_SPEC = executor_spec.BeamExecutorSpec(executor.Executor)
+
+    def __init__(self, split_examples, stack_predictions, num_folds: int):
+        super().__init__(spec=SoftLabelIndexerSpec(
+            split_examples=split_examples, stack_predictions=stack_predictions, num_folds=num_folds,
+            soft_labels=types.Channel(type=y8m_types.SoftLabels)))

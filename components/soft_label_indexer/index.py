@@ -15,10 +15,11 @@ import apache_beam as beam
 import numpy as np
 import tensorflow as tf
 
+from components import artifact_properties
 from schemas import predictions as rows
 from schemas.soft_labels import SOFT_IDS_KEY, SOFT_VALUES_KEY
-from schemas import video_level
-from common.errors import InvalidInputError
+from schemas import splits, video_level
+from common.errors import InvalidInputError, unwrapped_input_errors
 
 
 def video_places(numbered_file: tuple[int, tuple[int, str]]):
@@ -88,3 +89,20 @@ def JoinSoftLabels(pipeline, fold_patterns: list[str], soft_label_pattern: str):
             | "Route" >> beam.MapTuple(soft_label_route)
             | "RoutesByFile" >> beam.GroupByKey()
             | "Attach" >> beam.FlatMap(labelled_records, fold_files))
+
+
+def index_soft_labels(split_examples, stack_predictions, soft_labels, num_folds: int,
+                      beam_pipeline: beam.Pipeline) -> None:
+    """SoftLabelIndexer's work: the fold videos with their soft labels, partitioned by fold."""
+    names = splits.fold_split_names(num_folds)
+    oof_pattern = splits.split_files_pattern(stack_predictions, splits.OOF)
+    fold_patterns = [splits.split_files_pattern(split_examples, name) for name in names]
+    with unwrapped_input_errors(), beam_pipeline as pipeline:
+        joined = pipeline | "Join" >> JoinSoftLabels(fold_patterns, oof_pattern)
+        parts = joined | "ByFold" >> beam.Partition(lambda row, _: row[0], num_folds)
+        for name, part in zip(names, parts):
+            _ = (part
+                 | f"Records{name}" >> beam.Values()
+                 | f"Write{name}" >> beam.io.WriteToTFRecord(
+                     splits.split_prefix(soft_labels, name), file_name_suffix=splits.TFRECORD_SUFFIX))
+    artifact_properties.set_split_names(soft_labels, names)

@@ -1,10 +1,15 @@
-"""The student's networks and the size check before training."""
+"""The student's networks, the size check before training, and the Distiller taking each
+trained network once, in index order."""
+import re
+
 import pytest
 
-from common.errors import UserError
-from components.distiller import distill
+import y8m_types
+from common.errors import InvalidInputError, UserError
+from components import artifact_properties
+from components.student import distill
+from components.student.config import StudentConfig
 from models import registry
-from models.model_config import StudentConfig
 
 
 def test_weights_over_the_budget_fail_before_training_unless_float16_fits():
@@ -40,3 +45,20 @@ def test_a_network_built_alone_is_the_one_built_among_the_others_and_its_weights
     distill.load_network(among_others, str(tmp_path))
     for trained, loaded in zip(alone.get_weights(), among_others.get_weights()):
         np.testing.assert_array_equal(trained, loaded)
+
+
+def trained_network(index: int):
+    artifact = y8m_types.StudentNetwork()
+    artifact.set_int_custom_property(artifact_properties.NETWORK_INDEX, index)
+    return artifact
+
+
+def test_networks_in_index_order_whatever_the_input_order():
+    ordered = distill.networks_in_order([trained_network(2), trained_network(0), trained_network(1)], 3)
+    assert [a.get_int_custom_property(artifact_properties.NETWORK_INDEX) for a in ordered] == [0, 1, 2]
+
+
+@pytest.mark.parametrize("indices", [[0, 1, 1], [0, 2], [0]])
+def test_a_network_missing_or_twice_is_refused(indices):
+    with pytest.raises(InvalidInputError, match=re.escape(f"indices are {sorted(indices)}")):
+        distill.networks_in_order([trained_network(index) for index in indices], 2)

@@ -17,20 +17,14 @@ honest out-of-fold scores).
 
 Layout: a split is a folder `<uri>/Split-<name>/` of TFRecord files, gzipped
 (`*.tfrecord.gz`, `split_files_pattern`) but for FrameFeatures' splits, which are
-uncompressed (`*.tfrecord`, `frame_split_files_pattern`). Standard `Examples` keep their
-split names in their `split_names` property; the custom types (which may not declare
-properties under Kubeflow V2) keep them in the custom property of the same name.
+uncompressed (`*.tfrecord`, `frame_split_files_pattern`). Which splits an artifact has is
+recorded on the artifact (components/artifact_properties.py, `set_split_names`).
 """
 import hashlib
-import json
 import os
 
-import numpy as np
 import tensorflow as tf
-from tfx.types import artifact_utils, standard_artifacts
 
-from components import artifact_properties
-from models import data
 from schemas import predictions
 
 LABELLED = "labelled"  # VideoExampleGen's: the train and validate files pooled
@@ -45,10 +39,12 @@ HOLDOUT_FOLD = -1
 TEST_FOLD = -2
 
 TFRECORD_SUFFIX = ".tfrecord.gz"
+COMPRESSION = "GZIP"  # tf.data's and TFRecordWriter's compression_type of such files
 FILE_FORMAT = "tfrecords_gzip"  # the `file_format` custom property of such Examples
 # Frame-feature splits are uncompressed: quantized frames hardly compress, and gzip would
 # cost several times the parse, dequantize and aggregate work of a record.
 FRAME_TFRECORD_SUFFIX = ".tfrecord"
+FRAME_COMPRESSION = ""
 FRAME_FILE_FORMAT = "tfrecords"
 # Records per file of the splits the pipeline writes row by row (predictions, stack and
 # student outputs): a gzip file is read whole by one worker, so this bounds what a reader
@@ -146,27 +142,6 @@ def split_prefix(artifact, split: str) -> str:
     return os.path.join(split_dir(artifact, split), "part")
 
 
-def set_split_names(artifact, names: list[str]) -> None:
-    if isinstance(artifact, standard_artifacts.Examples):
-        artifact.split_names = artifact_utils.encode_split_names(list(names))
-    else:
-        artifact.set_string_custom_property(artifact_properties.SPLIT_NAMES, json.dumps(list(names)))
-
-
-def split_names(artifact) -> list[str]:
-    if isinstance(artifact, standard_artifacts.Examples):
-        return artifact_utils.decode_split_names(artifact.split_names)
-    return json.loads(artifact.get_string_custom_property(artifact_properties.SPLIT_NAMES) or "[]")
-
-
-def labels_by_id(examples, names: list[str]) -> dict[str, np.ndarray]:
-    """Video id → hard label ids, over the splits `names` of a video-level artifact."""
-    labels = {}
-    for batch in data.read_batches([split_files_pattern(examples, name) for name in names]):
-        labels.update(zip(data.ids_of(batch), data.label_rows(batch[data.LABELS])))
-    return labels
-
-
 def read_split_records(artifact, split: str):
     """The serialized records of a split, file by file in name order (streamed)."""
     for batch in read_split_batches(artifact, split):
@@ -179,7 +154,7 @@ def read_split_batches(artifact, split: str, batch_size: int = READ_BATCH):
     a time costs one each (about 30 µs, more than reading a dense row's 15 kB)."""
     files = sorted(tf.io.gfile.glob(split_files_pattern(artifact, split)))
     if files:
-        yield from tf.data.TFRecordDataset(files, compression_type="GZIP").batch(batch_size).as_numpy_iterator()
+        yield from tf.data.TFRecordDataset(files, compression_type=COMPRESSION).batch(batch_size).as_numpy_iterator()
 
 
 def write_split_records(artifact, split: str, records, dense_scores: bool = False,
@@ -191,7 +166,7 @@ def write_split_records(artifact, split: str, records, dense_scores: bool = Fals
     deflating: their float32 bits shrink by only 8% at 18 times the write time (measured:
     1.1 s against 0.06 s per 2,000 rows), and every reader stays the same."""
     os.makedirs(split_dir(artifact, split), exist_ok=True)
-    options = tf.io.TFRecordOptions(compression_type="GZIP", compression_level=0 if dense_scores else None)
+    options = tf.io.TFRecordOptions(compression_type=COMPRESSION, compression_level=0 if dense_scores else None)
     writer = None
     try:
         for position, record in enumerate(records):

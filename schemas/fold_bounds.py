@@ -1,5 +1,5 @@
 """The bounds of the fold settings (a profile's `folds` and `holdout_fraction`), apart from
-the fold contract (components/splits.py) so that a profile is checked without importing
+the fold contract (schemas/splits.py) so that a profile is checked without importing
 TensorFlow.
 
 Folds lie in 2..MAX_FOLDS. Each fold is a training of every L1 model (a task each on

@@ -5,9 +5,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from components import fold_bounds, splits
 from common.errors import UserError
-from schemas import video_level
+from schemas import fold_bounds, splits, video_level
 
 IDS = [f"{i:04x}" for i in range(20000)]
 
@@ -42,7 +41,7 @@ def test_split_names_and_validation():
     fold_bounds.validate_folds(fold_bounds.MAX_FOLDS, 0.1)
 
 
-def test_layouts_and_labels_by_id(tmp_path):
+def test_layouts(tmp_path):
     artifact = types.SimpleNamespace(uri=str(tmp_path))
     for fold, video_ids in enumerate((["a", "b"], ["c"])):
         splits.write_split_records(artifact, splits.fold_split_name(fold), [
@@ -51,8 +50,6 @@ def test_layouts_and_labels_by_id(tmp_path):
             for video_id in video_ids])
     assert [len(tf.io.gfile.glob(pattern)) for pattern in splits.fold_files_patterns(artifact, 2)] == [1, 1]
     assert tf.io.gfile.glob(splits.frame_split_files_pattern(artifact, "fold_0")) == []  # gzipped, not frames
-    labels = splits.labels_by_id(artifact, splits.fold_split_names(2))
-    assert {video_id: value.tolist() for video_id, value in labels.items()} == {"a": [0, 7], "b": [0, 7], "c": [1, 7]}
 
 
 def test_split_records_are_written_a_bounded_number_to_a_file_and_read_back_in_order(tmp_path):

@@ -3,7 +3,7 @@
 The student learns `w·soft + (1 − w)·hard` targets of every labelled, non-held-out video
 for a fixed number of epochs: its soft targets come from teachers trained on every fold,
 so no fold is an honest validation set for it. It is judged on the held-out split only.
-The student is one network or several (models/model_config.py, `StudentConfig`) trained independently on the same
+The student is one network or several (components/student/config.py, `StudentConfig`) trained independently on the same
 targets and averaged in the exported graph.
 
 Three kinds of task: StudentTransform analyses the input preprocessing, a
@@ -15,6 +15,7 @@ preprocessing. The serving SavedModel may store its weights as float16 to fit a 
 student into the size budget; then a float32 export is scored beside it on the
 held-out split, so that the price of the smaller weights is on record.
 """
+import json
 import logging
 import os
 import tempfile
@@ -22,10 +23,11 @@ import tempfile
 import tensorflow as tf
 import tf_keras
 
-from components import splits
+from components import artifact_properties
+from components.student.config import StudentConfig
 from common.errors import InvalidInputError, UserError
-from models import data, metrics, preprocessing, registry, serving, training
-from models.model_config import StudentConfig
+from models import data, layers, metrics, preprocessing, registry, serving, training
+from schemas import splits
 
 log = logging.getLogger("y8m.distiller")
 
@@ -39,8 +41,8 @@ BYTES_PER_WEIGHT = {"float32": 4, "float16": 2}
 def analyze_training_features(pipeline, soft_labels, num_folds: int, transform_dir: str,
                               standardize: bool, temp_dir: str) -> None:
     """Adds the full-pass feature analysis over the student's training videos to `pipeline`."""
-    if splits.split_names(soft_labels) != splits.fold_split_names(num_folds):
-        raise InvalidInputError(f"the soft labels have the splits {splits.split_names(soft_labels)}; "
+    if artifact_properties.split_names(soft_labels) != splits.fold_split_names(num_folds):
+        raise InvalidInputError(f"the soft labels have the splits {artifact_properties.split_names(soft_labels)}; "
                                 f"expected the {num_folds} fold splits only")
     preprocessing.analyze(pipeline, splits.all_folds_files_pattern(soft_labels), transform_dir,
                           standardize, temp_dir)
@@ -160,3 +162,65 @@ def export_and_predict(model, model_artifact, examples, predictions_artifact, tr
                  f"{scored['saved_model_bytes']:,}", scored["holdout_gap"])
     return {"saved_model_bytes": size, "videos": counts, "precisions": precisions}
 
+
+def analyze_student_inputs(soft_labels, transform_graph, config: StudentConfig, num_folds: int, num_classes: int,
+                           max_model_bytes: int, beam_pipeline) -> None:
+    """StudentTransform's work: the size check, then the preprocessing graph analysed."""
+    check_weights_fit(layers.averaged(build_networks(config, num_classes)), config.weights_dtype, max_model_bytes)
+    analysis_tmp = os.path.join(transform_graph.uri, "analysis-tmp")
+    with beam_pipeline as pipeline:
+        analyze_training_features(pipeline, soft_labels, num_folds, transform_graph.uri, config.standardize,
+                                  analysis_tmp)
+    if tf.io.gfile.exists(analysis_tmp):
+        tf.io.gfile.rmtree(analysis_tmp)
+
+
+def train_student_network(soft_labels, transform_graph, network, config: StudentConfig, network_index: int,
+                          num_folds: int, num_classes: int) -> None:
+    """StudentTrainer's work: network `network_index` of the student (`StudentConfig.networks()`,
+    copies expanded), trained and saved."""
+    count = len(config.networks())
+    if not 0 <= network_index < count:
+        raise UserError(f"student network {network_index} is outside 0..{count - 1}")
+    trained, summary = train_network(soft_labels, config, network_index, num_folds, num_classes,
+                                     transform_graph.uri, log_dir=os.path.join(network.uri, "logs"))
+    save_network(trained, network.uri)
+    network.set_int_custom_property(artifact_properties.NETWORK_INDEX, network_index)
+    network.set_string_custom_property(artifact_properties.TRAINING_SUMMARY, json.dumps(summary))
+    tf_keras.backend.clear_session()  # the local runner trains every network in one process
+
+
+def networks_in_order(network_artifacts: list, count: int) -> list:
+    """The StudentNetwork artifacts sorted by index; each of 0..count-1 exactly once."""
+    indices = [artifact.get_int_custom_property(artifact_properties.NETWORK_INDEX) for artifact in network_artifacts]
+    if sorted(indices) != list(range(count)):
+        raise InvalidInputError(f"the student has {count} networks; its trained networks' indices are {sorted(indices)}")
+    by_index = dict(zip(indices, network_artifacts))
+    return [by_index[index] for index in range(count)]
+
+
+def distill_student(network_artifacts: list, transform_graph, split_examples, model, predictions,
+                    config: StudentConfig, num_classes: int, max_model_bytes: int) -> None:
+    """The Distiller's work: the trained networks averaged, exported, scored and described."""
+    trained = networks_in_order(network_artifacts, len(config.networks()))
+    networks = build_networks(config, num_classes)
+    for network, artifact in zip(networks, trained):
+        load_network(network, artifact.uri)
+    student = layers.averaged(networks)  # what is exported; shares the networks' layers
+    exported = export_and_predict(student, model, split_examples, predictions, transform_graph.uri,
+                                  config.weights_dtype)
+    if exported["saved_model_bytes"] > max_model_bytes:
+        raise UserError(f"the student's SavedModel ({config.weights_dtype} weights) is "
+                        f"{exported['saved_model_bytes']:,} bytes, over the budget of {max_model_bytes:,} bytes")
+    artifact_properties.set_split_names(predictions, list(splits.STUDENT_PREDICTION_SPLITS))
+    predictions.set_string_custom_property(artifact_properties.MODEL_NAME, "student")
+    predictions.set_string_custom_property(artifact_properties.KIND, "student")
+    model.set_int_custom_property(artifact_properties.SAVED_MODEL_BYTES, exported["saved_model_bytes"])
+    model.set_int_custom_property(artifact_properties.PARAMETERS, int(student.count_params()))
+    model.set_string_custom_property(artifact_properties.WEIGHTS_DTYPE, config.weights_dtype)
+    model.set_int_custom_property(artifact_properties.STANDARDIZE, int(config.standardize))
+    # Size and held-out GAP per weights dtype: the exported one, and float32 beside float16.
+    model.set_string_custom_property(artifact_properties.PRECISIONS, json.dumps(exported["precisions"]))
+    model.set_int_custom_property(artifact_properties.MEMBERS, len(networks))
+    model.set_string_custom_property(artifact_properties.TRAINING_SUMMARY, json.dumps(
+        [artifact_properties.training_summary(artifact) for artifact in trained]))

@@ -1,4 +1,6 @@
-"""The L2 table: one row per (video, candidate label), as PredictionMerger built it.
+"""The L2 features, one home for PredictionMerger, which computes them for every
+(video, candidate label) (`l2_row`, columns `l2_feature_names`), and LGBMStacker, which
+reads them as a table and picks its feature set.
 
 `original`: the candidate's class id and every model's score (docs/method.md, Stage H).
 `extended`: every feature PredictionMerger computed (ranks, score statistics, how many
@@ -11,8 +13,27 @@ import numpy as np
 import tensorflow as tf
 
 from schemas import predictions as rows
+from schemas import splits
 
 PRIOR = "class_prior"
+
+
+def l2_feature_names(model_names: list[str]) -> list[str]:
+    """Columns of a candidate row's features (the stacker adds the fold-dependent prior)."""
+    return (["class_id"] + [f"score:{name}" for name in model_names] + [f"rank:{name}" for name in model_names]
+            + ["score_mean", "score_max", "score_min", "score_std", "models_in_top20"])
+
+
+def l2_row(video_id: str, fold: int, labels: np.ndarray, candidates: np.ndarray,
+           scores: np.ndarray, ranks: np.ndarray) -> rows.CandidateRow:
+    """scores, ranks: [candidates, models] → the row with features in `l2_feature_names` order."""
+    features = np.concatenate([
+        candidates[:, None], scores, ranks,
+        scores.mean(axis=1, keepdims=True), scores.max(axis=1, keepdims=True),
+        scores.min(axis=1, keepdims=True), scores.std(axis=1, keepdims=True),
+        (ranks < rows.CANDIDATES_PER_MODEL).sum(axis=1, keepdims=True),
+    ], axis=1).astype(np.float32)
+    return rows.CandidateRow(video_id, fold, labels, candidates, features)
 
 
 class CandidateTable(NamedTuple):
@@ -42,7 +63,7 @@ def read_chunks(pattern: str, chunk_videos: int) -> Iterator[CandidateTable]:
     """The split's videos in file order, as tables of `chunk_videos` videos (the last fewer)."""
     files = tf.io.gfile.glob(pattern)
     chunk = []
-    for serialized in (tf.data.TFRecordDataset(files, compression_type="GZIP").as_numpy_iterator() if files else []):
+    for serialized in (tf.data.TFRecordDataset(files, compression_type=splits.COMPRESSION).as_numpy_iterator() if files else []):
         chunk.append(rows.decode_candidates(serialized))
         if len(chunk) == chunk_videos:
             yield table_of(chunk)
