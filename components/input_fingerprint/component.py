@@ -8,15 +8,12 @@ file re-runs everything that read it. TFX's FileBasedExampleGen does this in a d
 (`tfx/orchestration/kubeflow/v2/file_based_example_gen/driver.py`) that open-source KFP
 never runs (tensorflow/tfx#6722); here it is an ordinary task.
 """
-import json
 from typing import TypedDict
 
 from tfx.dsl.component.experimental.annotations import Parameter
 from tfx.dsl.component.experimental.decorators import component
 
-from common.input_files import expand_patterns, fingerprint
-
-NO_FILES = "[]"
+from components.input_fingerprint.fingerprint import NO_FILES, input_fingerprints
 
 
 class Fingerprints(TypedDict):
@@ -24,17 +21,14 @@ class Fingerprints(TypedDict):
     frame_fingerprint: str
 
 
+# The one component of the decorator form (docs/design.md, "Component shape"): TFX 1.21
+# compiles a decorated function's return values, and only those, to output parameters,
+# which KFP's cache key holds by value.
 @component
 def InputFingerprint(
     labelled_patterns: Parameter[str],
     test_patterns: Parameter[str],
     frame_patterns: Parameter[str] = NO_FILES,
 ) -> Fingerprints:
-    """`*_patterns`: JSON lists of globs. The fingerprints digest every matched file's
-    identity (common/input_files.py `file_identity`); `frame_fingerprint` is "" without
-    frame-level files. A pattern matching nothing fails the run here, before anything is read."""
-    video_files = (expand_patterns(json.loads(labelled_patterns), "labelled")
-                   + expand_patterns(json.loads(test_patterns), "test"))
-    frame_files = json.loads(frame_patterns)
-    return {"video_fingerprint": fingerprint(video_files),
-            "frame_fingerprint": fingerprint(expand_patterns(frame_files, "frame-level")) if frame_files else ""}
+    """`*_patterns`: JSON lists of globs (components/input_fingerprint/fingerprint.py)."""
+    return input_fingerprints(labelled_patterns, test_patterns, frame_patterns)

@@ -7,13 +7,11 @@ check, the versioned copy, the `PushedModel` output) is TFX's executor unchanged
 """
 from tfx import types
 from tfx.components.pusher import component as tfx_pusher
-from tfx.components.pusher import executor as tfx_pusher_executor
 from tfx.dsl.components.base import base_component, executor_spec
-from tfx.proto import pusher_pb2
 from tfx.types import component_spec, standard_artifacts, standard_component_specs
-from tfx.utils import proto_utils
 
-SERVING_MODEL_DIR = "serving_model_dir"
+from components.pusher import executor
+from components.pusher.executor import SERVING_MODEL_DIR
 
 
 class PusherSpec(standard_component_specs.PusherSpec):
@@ -21,18 +19,10 @@ class PusherSpec(standard_component_specs.PusherSpec):
                   SERVING_MODEL_DIR: component_spec.ExecutionParameter(type=str)}
 
 
-class Executor(tfx_pusher_executor.Executor):
-    def Do(self, input_dict, output_dict, exec_properties):
-        destination = pusher_pb2.PushDestination(filesystem=pusher_pb2.PushDestination.Filesystem(
-            base_directory=exec_properties[SERVING_MODEL_DIR]))
-        super().Do(input_dict, output_dict, {
-            **exec_properties, standard_component_specs.PUSH_DESTINATION_KEY: proto_utils.proto_to_json(destination)})
-
-
 class Pusher(tfx_pusher.Pusher):
     """Pushes the blessed `model` into `serving_model_dir/<version>/`."""
     SPEC_CLASS = PusherSpec
-    EXECUTOR_SPEC = executor_spec.ExecutorClassSpec(Executor)
+    EXECUTOR_SPEC = executor_spec.ExecutorClassSpec(executor.Executor)
 
     def __init__(self, model: types.BaseChannel, model_blessing: types.BaseChannel, serving_model_dir):
         base_component.BaseComponent.__init__(self, spec=PusherSpec(
