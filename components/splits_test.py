@@ -80,5 +80,5 @@ def test_fold_splits_written_in_process_route_every_video_by_its_id(tmp_path):
     for fold in splits.pipeline_folds(5):
         ids = [tf.train.Example.FromString(record).features.feature["id"].bytes_list.value[0].decode()
                for record in splits.read_split_records(artifact, splits.split_of(fold))]
-        expected = ["t1", "t2"] if fold == splits.TEST_FOLD else [v for v in IDS[:40] if splits.fold_of(v, 5, 0.1) == fold]
-        assert ids == expected
+        assert ids == (["t1", "t2"] if fold == splits.TEST_FOLD
+                       else [v for v in IDS[:40] if splits.fold_of(v, 5, 0.1) == fold])

@@ -144,7 +144,8 @@ def component_times(seconds_by_component: dict[str, float]) -> str:
         width = CHART_WIDTH * seconds / longest
         parts.append(f'<text x="{LABEL_WIDTH - 6}" y="{y + 11}" text-anchor="end" font-size="11">'
                      f'{html.escape(component)}</text>'
-                     f'<rect x="{LABEL_WIDTH}" y="{y + 1}" width="{width:.1f}" height="{BAR_HEIGHT - 3}" fill="#4c78a8"/>'
+                     f'<rect x="{LABEL_WIDTH}" y="{y + 1}" width="{width:.1f}" height="{BAR_HEIGHT - 3}" '
+                     'fill="#4c78a8"/>'
                      f'<text x="{LABEL_WIDTH + width + 4:.1f}" y="{y + 11}" font-size="11">{seconds:,.0f} s '
                      f'({seconds / total:.0%})</text>')
     parts.append("</svg>")
