@@ -295,7 +295,8 @@ def table(args) -> None:
         parameters = result.get("parameters") if name == PLAIN_MLP else registry.build_model(
             result["family"], result.get("top_classes") or NUM_CLASSES, **result["kwargs"]).count_params()
         seconds = np.mean([s for fold in folds for s in fold["epoch_seconds"]])
-        searched = ", ".join(f"lr {a['training']['learning_rate']}: {a['best_val_gap']:.4f}" for a in result["search"])
+        tried = result["search"] if len(result["search"]) > 1 else []  # one recipe: no search
+        searched = ", ".join(f"lr {a['training']['learning_rate']}: {a['best_val_gap']:.4f}" for a in tried)
         recipe = f"lr {result['training']['learning_rate']}" + (f" ({searched})" if searched else "")
         size = ", ".join([f"{k} {v}" for k, v in result["kwargs"].items()]
                          + ([f"top {result['top_classes']} classes"] if result.get("top_classes") else []))
