@@ -82,7 +82,7 @@ class Member(NamedTuple):
 
 
 # Sizes for one 2-core machine shared with other work: mlp and the plain MLP at 512
-# hidden units over every class; the other families narrower still, on the 1,000 classes.
+# hidden units over every class; the other families at most as wide, on the 1,000 classes.
 SMALL = {"top_classes": 1000}
 MEMBERS = (
     Member("mlp", "mlp", {"hidden_size": 512, "dropout": 0.5}, "mlp_4096", LEARNING_RATES),
