@@ -57,14 +57,10 @@ def fold_split_examples(data_dir: str, root: str, num_folds: int, classes: int):
     """FoldSplitter's output layout, by its own fold function: labelled videos to folds or
     holdout, test videos to test."""
     artifact = types.SimpleNamespace(uri=os.path.join(root, "split_examples"))
-    by_split = {}
-    for path in sorted(tf.io.gfile.glob(os.path.join(data_dir, "*.tfrecord"))):
-        for record, serialized in video_level.read_validated(path, classes):
-            fold = (splits.TEST_FOLD if os.path.basename(path).startswith("test")
-                    else splits.fold_of(record.video_id, num_folds, HOLDOUT_FRACTION))
-            by_split.setdefault(splits.split_of(fold), []).append(serialized)
-    for split, records in by_split.items():
-        splits.write_split_records(artifact, split, records)
+    files = sorted(tf.io.gfile.glob(os.path.join(data_dir, "*.tfrecord")))
+    test = [path for path in files if os.path.basename(path).startswith("test")]
+    splits.write_fold_splits(artifact, [path for path in files if path not in test], test, num_folds,
+                             HOLDOUT_FRACTION, num_classes=classes)
     return artifact
 
 

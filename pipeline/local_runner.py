@@ -15,6 +15,7 @@ from tfx.orchestration.local.local_dag_runner import LocalDagRunner
 from components import artifact_properties
 from components.evaluator import evaluate
 from components.evaluator.evaluate import METRICS_FILE
+from components.evaluator import report as report_page
 from components.evaluator.report import REPORT_FILE
 from pipeline import beam_options, output_lock, progress, run_state
 from pipeline.parallel_runner import ParallelLocalDagRunner
@@ -97,7 +98,7 @@ def run_local(labelled_patterns: list[str], test_patterns: list[str], output_dir
             summary = run_state.latest_run_summary(handle.store)
         if summary["reused"]:
             log.info("reused from earlier runs (same inputs and settings): %s", ", ".join(summary["reused"]))
-        return publish_outputs(output_dir, time.time() - started)
+        return publish_outputs(output_dir, time.time() - started, summary["seconds"])
 
 
 def default_parallel_components() -> int:
@@ -121,8 +122,11 @@ def _latest(store, type_name: str, kind: str | None = None):
     return max(artifacts, key=lambda a: a.id)
 
 
-def publish_outputs(output_dir: str, seconds: float) -> RunOutputs:
-    """Copies the latest run's metrics and writes the submissions from its predictions."""
+def publish_outputs(output_dir: str, seconds: float,
+                    component_seconds: dict[str, float] | None = None) -> RunOutputs:
+    """Copies the latest run's metrics and report (with where the time went:
+    `component_seconds`, each component that ran) and writes the submissions from its
+    predictions."""
     with metadata.Metadata(metadata_config(output_dir)) as store_handle:
         store = store_handle.store
         metrics_uri = _latest(store, "y8m_types.StageMetrics").uri
@@ -137,12 +141,16 @@ def publish_outputs(output_dir: str, seconds: float) -> RunOutputs:
                           if artifact_properties.PUSHED_DESTINATION in pushed.custom_properties else None),
         seconds=seconds)
     shutil.copyfile(os.path.join(metrics_uri, METRICS_FILE), outputs.metrics_path)
-    shutil.copyfile(os.path.join(metrics_uri, REPORT_FILE), os.path.join(output_dir, REPORT_FILE))
+    with open(os.path.join(metrics_uri, REPORT_FILE)) as source:
+        page = report_page.with_component_times(source.read(), component_seconds or {})
+    with open(os.path.join(output_dir, REPORT_FILE), "w") as out:
+        out.write(page)
     write_test_submission(student_uri, outputs.submission_path)
     write_test_submission(stack_uri, outputs.stack_submission_path)
     with open(outputs.metrics_path) as source:
         report = json.load(source)
-    report["run"] = {"seconds": round(seconds, 1), "pushed_model_dir": outputs.pushed_model_dir}
+    report["run"] = {"seconds": round(seconds, 1), "pushed_model_dir": outputs.pushed_model_dir,
+                     "component_seconds": component_seconds or {}}
     with open(outputs.metrics_path, "w") as out:
         json.dump(report, out, indent=2)
     return outputs

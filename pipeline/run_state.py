@@ -59,16 +59,23 @@ def failed_node(store, since: float) -> str | None:
     return node_of(store, max(failed, key=lambda execution: execution.id)) if failed else None
 
 
-def latest_run_summary(store) -> dict[str, list[str]]:
-    """The nodes the latest run reused from cache and those it ran, in execution order."""
+def latest_run_summary(store) -> dict:
+    """The nodes the latest run reused from cache and those it ran, in execution order, and
+    the seconds of each that ran (its execution's registration to its last update, when
+    its outputs were published)."""
     types = {context_type.id: context_type.name for context_type in store.get_context_types()}
     runs = [context for context in store.get_contexts() if types[context.type_id] == RUN_CONTEXT]
+    summary = {"reused": [], "ran": [], "seconds": {}}
     if not runs:
-        return {"reused": [], "ran": []}
+        return summary
     latest = max(runs, key=lambda context: context.id)
     executions = sorted(store.get_executions_by_context(latest.id), key=lambda execution: execution.id)
-    summary = {"reused": [], "ran": []}
     for execution in executions:
-        key = "reused" if execution.last_known_state == Execution.CACHED else "ran"
-        summary[key].append(node_of(store, execution))
+        node = node_of(store, execution)
+        if execution.last_known_state == Execution.CACHED:
+            summary["reused"].append(node)
+        else:
+            summary["ran"].append(node)
+            summary["seconds"][node] = round(
+                (execution.last_update_time_since_epoch - execution.create_time_since_epoch) / 1000, 1)
     return summary

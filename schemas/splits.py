@@ -25,7 +25,7 @@ import os
 
 import tensorflow as tf
 
-from schemas import predictions
+from schemas import predictions, video_level
 
 LABELLED = "labelled"  # VideoExampleGen's: the train and validate files pooled
 TEST = "test"
@@ -205,3 +205,18 @@ def write_dense_predictions(artifact, split: str, batches) -> None:
     write_split_records(artifact, split, (predictions.encode_prediction(video_id, row)
                                           for ids, scores in batches for video_id, row in zip(ids, scores)),
                         dense_scores=True)
+
+
+def write_fold_splits(artifact, labelled_files: list[str], test_files: list[str], num_folds: int,
+                      holdout_fraction: float, seed: int = 0, num_classes: int = video_level.NUM_CLASSES) -> None:
+    """FoldSplitter's output layout written in process, for measurements on data that fits
+    in memory (FoldSplitter is the Beam job of the pipeline): every labelled video to its
+    fold or the held-out split by `fold_of`, every test video to `test`; records validated."""
+    by_split = {name: [] for name in pipeline_split_names(num_folds)}
+    for path in labelled_files:
+        for record, serialized in video_level.read_validated(path, num_classes):
+            by_split[split_of(fold_of(record.video_id, num_folds, holdout_fraction, seed))].append(serialized)
+    for path in test_files:
+        by_split[TEST].extend(serialized for _, serialized in video_level.read_validated(path, num_classes))
+    for split, records in by_split.items():
+        write_split_records(artifact, split, records)

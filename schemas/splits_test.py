@@ -62,3 +62,20 @@ def test_split_records_are_written_a_bounded_number_to_a_file_and_read_back_in_o
     splits.write_split_records(artifact, splits.HOLDOUT, [], records_per_file=3)
     assert len(tf.io.gfile.glob(splits.split_files_pattern(artifact, splits.HOLDOUT))) == 1
     assert list(splits.read_split_records(artifact, splits.HOLDOUT)) == []
+
+
+def test_fold_splits_written_in_process_route_every_video_by_its_id(tmp_path):
+    labelled, test = str(tmp_path / "train0000.tfrecord"), str(tmp_path / "test0000.tfrecord")
+    for path, ids in ((labelled, IDS[:40]), (test, ["t1", "t2"])):
+        with tf.io.TFRecordWriter(path) as writer:
+            for video_id in ids:
+                writer.write(video_level.make_example(video_id, [1], np.zeros(video_level.RGB_SIZE, np.float32),
+                                                      np.zeros(video_level.AUDIO_SIZE, np.float32))
+                             .SerializeToString())
+    artifact = types.SimpleNamespace(uri=str(tmp_path / "split_examples"))
+    splits.write_fold_splits(artifact, [labelled], [test], 5, 0.1)
+    for fold in splits.pipeline_folds(5):
+        ids = [tf.train.Example.FromString(record).features.feature["id"].bytes_list.value[0].decode()
+               for record in splits.read_split_records(artifact, splits.split_of(fold))]
+        assert ids == (["t1", "t2"] if fold == splits.TEST_FOLD
+                       else [v for v in IDS[:40] if splits.fold_of(v, 5, 0.1) == fold])

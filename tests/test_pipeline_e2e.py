@@ -147,6 +147,11 @@ def test_report_is_published_beside_the_metrics(tiny_run):
     with open(os.path.join(os.path.dirname(outputs.metrics_path), "report.html")) as source:
         page = source.read()
     assert "student · holdout" in page and "bytes of a 1,000,000,000-byte budget" in page
+    assert "validation GAP@20 by epoch" in page
+    assert "<h2>Where the run's time went</h2>" in page and "L1Trainer-" in page
+    with open(outputs.metrics_path) as source:
+        component_seconds = json.load(source)["run"]["component_seconds"]
+    assert "LGBMStacker" in component_seconds and all(seconds >= 0 for seconds in component_seconds.values())
 
 
 def run_until(command: list[str], marker: str, timeout: float = 600) -> list[int]:

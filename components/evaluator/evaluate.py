@@ -219,8 +219,11 @@ def evaluate_run(split_examples, l1_predictions: list, stack_predictions, studen
     metrics_report = {"stages": stages, "blessing": decision}
     with open(os.path.join(metrics.uri, METRICS_FILE), "w") as out:
         json.dump(metrics_report, out, indent=2)
+    fold_summaries = {artifact_properties.model_name(artifact): (artifact_properties.training_summary(artifact)
+                                                                 or {}).get("folds", [])
+                      for artifact in l1_predictions}
     page = write_report(metrics.uri, metrics_report, labels, stack_predictions, student_predictions, student_model,
-                        num_classes, settings)
+                        num_classes, settings, fold_summaries)
     write_ui_outputs(ui_outputs, metrics_report, page)
     with open(os.path.join(blessing.uri, "BLESSED" if blessed else "NOT_BLESSED"), "w") as out:
         out.write(reason + "\n")
@@ -229,15 +232,17 @@ def evaluate_run(split_examples, l1_predictions: list, stack_predictions, studen
 
 
 def write_report(directory: str, metrics_report: dict, labels: dict, stack_predictions, student_predictions,
-                 student_model, num_classes: int, settings: dict) -> str:
-    """Writes report.html into `directory`; returns the page."""
+                 student_model, num_classes: int, settings: dict, fold_summaries: dict | None = None) -> str:
+    """Writes report.html into `directory`; returns the page. `fold_summaries`: each L1
+    model's fold summaries, for its training curves."""
     frequency = labels[splits.OOF].class_frequency(num_classes)
     ap_by_stage = {name: per_class_ap(artifact, labels[splits.HOLDOUT], num_classes)
                    for name, artifact in (("stack", stack_predictions), ("student", student_predictions))}
     model_bytes = (student_model.get_int_custom_property(artifact_properties.SAVED_MODEL_BYTES)
                    if student_model.has_custom_property(artifact_properties.SAVED_MODEL_BYTES) else None)
     precisions = json.loads(student_model.get_string_custom_property(artifact_properties.PRECISIONS) or "{}")
-    page = report.render_report(metrics_report, frequency, ap_by_stage, model_bytes, settings, precisions)
+    page = report.render_report(metrics_report, frequency, ap_by_stage, model_bytes, settings, precisions,
+                                fold_summaries)
     with open(os.path.join(directory, report.REPORT_FILE), "w") as out:
         out.write(page)
     return page

@@ -1,8 +1,10 @@
 """report.html: one self-contained page (inline SVG, no scripts) about a run.
 
-GAP@20 of every stage by split (a bar chart), the student's SavedModel size against the
-budget, per-class AP on the held-out split against the class's frequency in the
-training folds (a scatter plot), and the run's settings.
+GAP@20 of every stage by split (a bar chart), each L1 model's validation GAP per epoch
+(one line per fold), the student's SavedModel size against the budget, per-class AP on
+the held-out split against the class's frequency in the training folds (a scatter
+plot), and the run's settings. A local run adds where its time went, component by
+component (`with_component_times`: the evaluator runs before the run ends).
 """
 import html
 import json
@@ -20,6 +22,9 @@ SPLIT_COLOURS = {splits.OOF: "#4c78a8", splits.HOLDOUT: "#f58518", splits.TEST: 
 STAGE_COLOURS = {"stack": "#4c78a8", "student": "#e45756"}
 BAR_HEIGHT, LABEL_WIDTH, CHART_WIDTH = 14, 220, 420
 PLOT_WIDTH, PLOT_HEIGHT, MARGIN = 560, 300, 40
+CURVE_WIDTH, CURVE_HEIGHT = 260, 150
+FOLD_COLOURS = ("#4c78a8", "#f58518", "#54a24b", "#e45756", "#72b7b2", "#b279a2", "#ff9da6", "#9d755d")
+SETTINGS_HEADING = "<h2>Settings</h2>"
 
 
 def stage_order(stage: dict) -> tuple:
@@ -89,6 +94,74 @@ def per_class_scatter(frequency: np.ndarray, ap_by_stage: dict[str, np.ndarray])
     return "".join(parts)
 
 
+def validation_curves(fold_summaries: dict[str, list[dict]]) -> str:
+    """Per L1 model, its validation GAP@20 after every epoch, one line per fold (the
+    trainers' fold summaries); the kept epoch of each fold is a dot."""
+    charts = []
+    for name, folds in sorted(fold_summaries.items()):
+        curves = [fold.get("val_gaps") or [] for fold in folds]
+        values = [gap for curve in curves for gap in curve]
+        if not values:
+            continue
+        low, high = min(values), max(values)
+        span, epochs = max(high - low, 1e-6), max(max(len(curve) for curve in curves), 2)
+
+        def point(epoch: int, gap: float) -> str:
+            return (f"{MARGIN + CURVE_WIDTH * epoch / (epochs - 1):.1f},"
+                    f"{20 + CURVE_HEIGHT * (high - gap) / span:.1f}")
+
+        parts = [f'<svg width="{CURVE_WIDTH + 2 * MARGIN}" height="{CURVE_HEIGHT + 50}" role="img" '
+                 f'aria-label="validation GAP per epoch of {html.escape(name)}">',
+                 f'<text x="{MARGIN}" y="12" font-size="11">{html.escape(name)}: validation GAP@20 by epoch '
+                 f'({low:.4f} to {high:.4f})</text>',
+                 f'<rect x="{MARGIN}" y="20" width="{CURVE_WIDTH}" height="{CURVE_HEIGHT}" fill="none" stroke="#333"/>',
+                 f'<text x="{MARGIN}" y="{CURVE_HEIGHT + 34}" font-size="10">1</text>',
+                 f'<text x="{MARGIN + CURVE_WIDTH}" y="{CURVE_HEIGHT + 34}" font-size="10" '
+                 f'text-anchor="end">epoch {epochs}</text>']
+        for fold, curve in enumerate(curves):
+            if not curve:
+                continue
+            colour = FOLD_COLOURS[fold % len(FOLD_COLOURS)]
+            parts.append(f'<polyline points="{" ".join(point(e, g) for e, g in enumerate(curve))}" '
+                         f'fill="none" stroke="{colour}" stroke-width="1.5"/>')
+            best = int(np.argmax(curve))
+            x, y = point(best, curve[best]).split(",")
+            parts.append(f'<circle cx="{x}" cy="{y}" r="2.5" fill="{colour}"/>')
+        parts.append("</svg>")
+        charts.append("".join(parts))
+    if not charts:
+        return "<p>No per-epoch validation GAP was recorded.</p>"
+    return "<p>One line per fold (colours: fold 0, 1, …); a dot marks the epoch kept.</p>" + "".join(charts)
+
+
+def component_times(seconds_by_component: dict[str, float]) -> str:
+    """Where a run's time went: each component that ran, slowest first, as bars."""
+    if not seconds_by_component:
+        return "<p>Every component was reused from cache.</p>"
+    ordered = sorted(seconds_by_component.items(), key=lambda item: -item[1])
+    total, longest = sum(seconds_by_component.values()), ordered[0][1] or 1.0
+    parts = [f'<svg width="{LABEL_WIDTH + CHART_WIDTH + 110}" height="{BAR_HEIGHT * len(ordered) + 10}" '
+             'role="img" aria-label="seconds per component">']
+    for index, (component, seconds) in enumerate(ordered):
+        y = 5 + index * BAR_HEIGHT
+        width = CHART_WIDTH * seconds / longest
+        parts.append(f'<text x="{LABEL_WIDTH - 6}" y="{y + 11}" text-anchor="end" font-size="11">'
+                     f'{html.escape(component)}</text>'
+                     f'<rect x="{LABEL_WIDTH}" y="{y + 1}" width="{width:.1f}" height="{BAR_HEIGHT - 3}" '
+                     'fill="#4c78a8"/>'
+                     f'<text x="{LABEL_WIDTH + width + 4:.1f}" y="{y + 11}" font-size="11">{seconds:,.0f} s '
+                     f'({seconds / total:.0%})</text>')
+    parts.append("</svg>")
+    return (f"<p>{len(ordered)} components ran, {total:,.0f} s in all (components side by side overlap, "
+            "so the sum can exceed the run's wall time).</p>" + "".join(parts))
+
+
+def with_component_times(page: str, seconds_by_component: dict[str, float]) -> str:
+    """The report with a section on where the run's time went, before its settings."""
+    section = f"<h2>Where the run's time went</h2>\n{component_times(seconds_by_component)}\n"
+    return page.replace(SETTINGS_HEADING, section + SETTINGS_HEADING, 1)
+
+
 def precision_table(precisions: dict) -> str:
     """The student's export per weights dtype: size and held-out GAP (Distiller's record)."""
     if not precisions:
@@ -99,7 +172,9 @@ def precision_table(precisions: dict) -> str:
 
 
 def render_report(metrics_report: dict, frequency: np.ndarray, ap_by_stage: dict[str, np.ndarray],
-                  model_bytes: int | None, settings: dict, precisions: dict | None = None) -> str:
+                  model_bytes: int | None, settings: dict, precisions: dict | None = None,
+                  fold_summaries: dict[str, list[dict]] | None = None) -> str:
+    """`fold_summaries`: each L1 model's fold summaries (L1Trainer's), for the training curves."""
     blessing = metrics_report["blessing"]
     budget = int(settings.get("max_model_bytes", 10**9))
     rows = "".join(
@@ -119,12 +194,14 @@ pre{{background:#f6f6f6;padding:1em;overflow:auto}}</style></head><body>
 <th>videos</th></tr>{rows}</table>
 <p>The student is scored on held-out and test only: its soft targets came from teachers
 that saw every fold. Second-round L1 models (trained on soft labels) likewise.</p>
+<h2>Validation GAP per epoch of every L1 model</h2>
+{validation_curves(fold_summaries or {})}
 <h2>Student size against the budget</h2>
 {size_bar(model_bytes, budget)}
 {precision_table(precisions or {})}
 <h2>Per-class AP against class frequency</h2>
 {per_class_scatter(frequency, ap_by_stage)}
-<h2>Settings</h2>
+{SETTINGS_HEADING}
 <pre>{html.escape(json.dumps(settings, indent=2, sort_keys=True))}</pre>
 </body></html>
 """

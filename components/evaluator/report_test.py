@@ -21,6 +21,7 @@ def test_report_shows_every_stage_size_and_settings():
     page = report.render_report(METRICS, frequency, ap, 250_000_000, {"max_model_bytes": 10**9, "note": "<b>"},
                                 precisions)
     assert page.startswith("<!DOCTYPE html>") and page.count("<svg") == 3
+    assert "No per-epoch validation GAP was recorded." in page
     for stage in STAGES:
         assert f"{stage['name']} · {stage['split']}" in page and f"{stage['gap']:.4f}" in page
     assert "250,000,000 bytes of a 1,000,000,000-byte budget (25.0%)" in page
@@ -47,3 +48,22 @@ def test_summary_lists_every_stage_in_order_with_the_blessing():
 def test_scalar_metrics_name_every_stage_and_split():
     assert report.scalar_metrics(METRICS) == {"gap20_mlp_oof": 0.61, "gap20_stack_holdout": 0.66,
                                               "gap20_student_holdout": 0.64, "blessed": 1.0}
+
+
+def test_validation_curves_draw_one_line_per_fold_and_mark_the_kept_epoch():
+    folds = [{"fold": 0, "val_gaps": [0.50, 0.60, 0.58]}, {"fold": 1, "val_gaps": [0.52, 0.55, 0.61, 0.60]}]
+    page = report.render_report(METRICS, np.array([1]), {}, None, {}, fold_summaries={"mlp": folds, "old": [{}]})
+    curves = page[page.index("Validation GAP per epoch"):page.index("Student size")]
+    assert curves.count("<polyline") == 2 and curves.count("<circle") == 2
+    assert "mlp: validation GAP@20 by epoch (0.5000 to 0.6100)" in curves and "old:" not in curves
+    # Fold 1's best (0.61, epoch 3 of 4) lies on the top edge, at x = margin + 2/3 of the width.
+    assert f'cx="{report.MARGIN + report.CURVE_WIDTH * 2 / 3:.1f}" cy="20.0"' in curves
+
+
+def test_component_times_go_before_the_settings_slowest_first():
+    page = report.render_report(METRICS, np.array([1]), {}, None, {})
+    timed = report.with_component_times(page, {"Pusher": 1.0, "L1Trainer-mlp-fold-0": 60.0, "LGBMStacker": 39.0})
+    section = timed[timed.index("Where the run's time went"):timed.index(report.SETTINGS_HEADING)]
+    assert section.index("L1Trainer-mlp-fold-0") < section.index("LGBMStacker") < section.index("Pusher")
+    assert "3 components ran, 100 s in all" in section and "60 s (60%)" in section
+    assert "Every component was reused from cache." in report.with_component_times(page, {})

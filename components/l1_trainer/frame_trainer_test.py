@@ -72,6 +72,8 @@ def test_frame_model_predicts_every_video_of_every_split(frame_features, tmp_pat
         summary = trainer.train_fold(None, output, MODEL, fold=fold, num_folds=FOLDS, num_classes=CLASSES,
                                      frame_features=artifact)
         assert summary["fold"] == fold
+        # One epoch: its validation GAP (the best) and seconds, for the run report's curves.
+        assert summary["val_gaps"] == [round(summary["best_val_gap"], 5)] and len(summary["epoch_seconds"]) == 1
         output.set_string_custom_property(artifact_properties.MODEL_NAME, MODEL.name)
         output.set_int_custom_property(artifact_properties.FOLD, fold)
         fold_outputs.append(output)

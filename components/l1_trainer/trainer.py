@@ -107,7 +107,7 @@ def train_fold(examples, fold_predictions, config: L1ModelConfig, fold: int, num
                soft_labels=None, frame_features=None) -> dict:
     """Trains the model of one fold and writes its scores on that fold (`oof`), on the
     held-out split and on test into `fold_predictions`, batch by batch as they are made;
-    returns the fold's summary. `soft_labels`: SoftLabelIndexer's output, whose fold
+    returns the fold's summary (with its validation GAP and seconds per epoch). `soft_labels`: SoftLabelIndexer's output, whose fold
     splits then replace the examples'; `frame_features`: FrameFeatures' output, read
     instead of the examples by frame-level families."""
     if not 0 <= fold < num_folds:
@@ -125,7 +125,11 @@ def train_fold(examples, fold_predictions, config: L1ModelConfig, fold: int, num
     log.info("%s fold %d (of %d): validation GAP %.4f (%.0f s)", config.name, fold, num_folds,
              summary["best_val_gap"], time.time() - started)
     tf_keras.backend.clear_session()  # the local runner trains every fold in one process
+    history = summary["history"]
+    # Per epoch, for the run report's training curves (components/evaluator/report.py).
     return {"fold": fold, "best_val_gap": summary["best_val_gap"], "best_epoch": summary["best_epoch"],
+            "val_gaps": [round(gap, 5) for gap in history["val_gap"]],
+            "epoch_seconds": [round(seconds, 2) for seconds in history["seconds"]],
             "seconds": round(time.time() - started, 1)}
 
 
