@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 
 from cli_checks import error_line, y8m
+from pipeline import output_lock
 from schemas.submission import read_submission
 from y8m import synthetic
 
@@ -195,7 +196,8 @@ def test_run_and_predict_on_the_portable_runner_equal_the_in_process_ones(data, 
 
 @pytest.mark.timeout(180)
 def test_a_missing_job_service_is_one_line_within_its_timeout(data, tmp_path, capfd):
-    """Checked before the run starts: nothing but the run's log is written."""
+    """Checked before the run starts: nothing but the run's log (and the output directory's
+    lock) is written."""
     nobody = f"localhost:{free_port()}"
     output = tmp_path / "out"
     started = time.monotonic()
@@ -206,7 +208,7 @@ def test_a_missing_job_service_is_one_line_within_its_timeout(data, tmp_path, ca
         "(--job_server_timeout): start it, or point --beam-arg=--job_endpoint=HOST:PORT at a running one "
         f"(log: {output / 'y8m.log'})")
     assert time.monotonic() - started < 60
-    assert os.listdir(output) == ["y8m.log"]
+    assert sorted(os.listdir(output)) == sorted([output_lock.LOCK_FILE, "y8m.log"])
 
 
 @pytest.mark.timeout(240)
