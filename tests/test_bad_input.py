@@ -450,6 +450,7 @@ def finished_run(tmp_path_factory, data):
     return types.SimpleNamespace(code=code, err=err.getvalue().splitlines(), out=out.getvalue(), output=output)
 
 
+@pytest.mark.e2e  # reads a whole run's outputs (finished_run)
 def test_a_run_shows_progress_only(finished_run):
     assert finished_run.code == 0
     assert_progress_only(finished_run.err)
@@ -463,6 +464,7 @@ def video_ids(files) -> set[str]:
             for record in dataset.as_numpy_iterator()}
 
 
+@pytest.mark.e2e  # reads a whole run's outputs (finished_run)
 def test_test_labels_are_scored_never_trained_on(finished_run, data):
     root = finished_run.output / "pipeline_root"
     (split_examples,) = root.glob("FoldSplitter/split_examples/*")
@@ -478,6 +480,7 @@ def test_test_labels_are_scored_never_trained_on(finished_run, data):
     assert scored_on_test and all(stage["videos"] == len(test_ids) for stage in scored_on_test)
 
 
+@pytest.mark.e2e  # reads a whole run's outputs (finished_run)
 def test_metrics_say_which_blessing_rule_decided(finished_run):
     with open(finished_run.output / "metrics.json") as source:
         report = json.load(source)
@@ -491,6 +494,7 @@ def test_metrics_say_which_blessing_rule_decided(finished_run):
                                   f"0.01 x best L1 held-out GAP {blessing['reason'].rsplit(' ', 1)[1]}")
 
 
+@pytest.mark.e2e  # reads a whole run's outputs (finished_run)
 def test_labelled_videos_without_labels_are_counted(finished_run):
     counted = "y8m.example_gen: labelled videos without any label: 1 (they train as negatives of every class)"
     assert any(counted in line for line in finished_run.err)
@@ -501,6 +505,7 @@ def predict(capfd, tmp_path, model, data_file):
     return y8m(capfd, "predict", "--model", model, "--data", data_file, "--output", tmp_path / "predicted.csv")
 
 
+@pytest.mark.e2e  # reads a whole run's outputs (finished_run)
 def test_predict_needs_a_saved_model(tmp_path, finished_run, data, capfd):
     model = json.loads(finished_run.out)["pushed_model"]
     line = error_line(predict(capfd, tmp_path, finished_run.output / "serving_model", data.test), "predict")
@@ -511,6 +516,7 @@ def test_predict_needs_a_saved_model(tmp_path, finished_run, data, capfd):
     assert not (tmp_path / "predicted.csv").exists()
 
 
+@pytest.mark.e2e  # reads a whole run's outputs (finished_run)
 def test_predict_refuses_a_damaged_saved_model(tmp_path, finished_run, data, capfd):
     damaged = tmp_path / "model"
     shutil.copytree(json.loads(finished_run.out)["pushed_model"], damaged)
@@ -522,18 +528,24 @@ def test_predict_refuses_a_damaged_saved_model(tmp_path, finished_run, data, cap
     assert not (tmp_path / "predicted.csv").exists()
 
 
-def test_predict_refuses_a_saved_model_of_another_kind(tmp_path, finished_run, data, capfd):
-    """The student's transform graph is a valid SavedModel with a default signature, but not
-    the pushed model's: refused before the job starts."""
-    (transform_fn,) = (finished_run.output / "pipeline_root").glob("StudentTransform/transform_graph/*/transform_fn")
-    line = error_line(predict(capfd, tmp_path, transform_fn, data.test), "predict")
-    assert line.startswith(f"y8m predict: error: {transform_fn / 'saved_model.pb'}: its 'serving_default' "
-                           "signature takes ['inputs', 'inputs_1'] and returns ['features'], not a pushed model's")
+def test_predict_refuses_a_saved_model_of_another_kind(tmp_path, data, capfd):
+    """A valid SavedModel with a default signature, but not the pushed model's: refused
+    before the job starts."""
+    module = tf.Module()
+    module.scale = tf.Variable(2.0)
+    module.serve = tf.function(lambda x: {"y": module.scale * x},
+                               input_signature=[tf.TensorSpec([None], tf.float32, name="x")])
+    other = tmp_path / "other_model"
+    tf.saved_model.save(module, str(other), signatures={"serving_default": module.serve})
+    line = error_line(predict(capfd, tmp_path, other, data.test), "predict")
+    assert line.startswith(f"y8m predict: error: {other / 'saved_model.pb'}: its 'serving_default' "
+                           "signature takes ['x'] and returns ['y'], not a pushed model's")
     assert line.endswith("not a pushed model's (serialized Examples 'examples' in; class_ids, probabilities, "
                          "scores, video_id out): give a directory the Pusher wrote, e.g. OUTPUT/serving_model/<version>")
     assert not (tmp_path / "predicted.csv").exists()
 
 
+@pytest.mark.e2e  # reads a whole run's outputs (finished_run)
 def test_predict_names_a_duplicate_video(tmp_path, finished_run, data, capfd):
     twice = write_records(tmp_path / "twice.tfrecord", [example("aaaa"), example("bbbb"), example("aaaa")])
     line = error_line(predict(capfd, tmp_path, json.loads(finished_run.out)["pushed_model"], twice), "predict")
