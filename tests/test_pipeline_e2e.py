@@ -124,6 +124,20 @@ def test_pushed_model_serves_raw_examples_like_training_side(tiny_run):
         np.testing.assert_allclose(scores, submitted[video_id][1], rtol=1e-5)
 
 
+def test_report_is_published_beside_the_metrics(tiny_run):
+    # Before test_rerun_reuses_cached_components: a re-run that reuses every component
+    # publishes the report and metrics again, with no component times.
+    _, outputs, _ = tiny_run
+    with open(os.path.join(os.path.dirname(outputs.metrics_path), "report.html")) as source:
+        page = source.read()
+    assert "student · holdout" in page and "bytes of a 1,000,000,000-byte budget" in page
+    assert "validation GAP@20 by epoch" in page
+    assert "<h2>Where the run's time went</h2>" in page and "L1Trainer-" in page
+    with open(outputs.metrics_path) as source:
+        component_seconds = json.load(source)["run"]["component_seconds"]
+    assert "LGBMStacker" in component_seconds and all(seconds >= 0 for seconds in component_seconds.values())
+
+
 def test_rerun_reuses_cached_components(tiny_run):
     args, outputs, _ = tiny_run
     before = executions(args["output_dir"])
@@ -140,18 +154,6 @@ def test_batch_predict_writes_the_same_submission(tiny_run, tmp_path):
     for video_id, (class_ids, scores) in predicted.items():
         np.testing.assert_array_equal(class_ids, submitted[video_id][0])
         np.testing.assert_allclose(scores, submitted[video_id][1], rtol=1e-5)
-
-
-def test_report_is_published_beside_the_metrics(tiny_run):
-    _, outputs, _ = tiny_run
-    with open(os.path.join(os.path.dirname(outputs.metrics_path), "report.html")) as source:
-        page = source.read()
-    assert "student · holdout" in page and "bytes of a 1,000,000,000-byte budget" in page
-    assert "validation GAP@20 by epoch" in page
-    assert "<h2>Where the run's time went</h2>" in page and "L1Trainer-" in page
-    with open(outputs.metrics_path) as source:
-        component_seconds = json.load(source)["run"]["component_seconds"]
-    assert "LGBMStacker" in component_seconds and all(seconds >= 0 for seconds in component_seconds.values())
 
 
 def run_until(command: list[str], marker: str, timeout: float = 600) -> list[int]:
