@@ -23,9 +23,10 @@ def test_the_cache_key_is_the_one_kfps_driver_computes():
                                      "metadata": {"name": "model"}}]},
             "metrics": {"artifacts": [{"name": "metrics", "uri": "minio://b/x", "type": {"schemaTitle": "kfp.Metrics"},
                                        "metadata": {"name": "metrics"}}]}},
-            "parameters": {"output_parameter_one": {"outputFile": "/tmp/kfp/outputs/one"},
-                           "output_parameter_two": {"outputFile": "/tmp/kfp/outputs/two"}},
-            "outputFile": "/tmp/kfp_outputs/output_metadata.json"}}
+            # The files a task writes its outputs to are no part of the key.
+            "parameters": {"output_parameter_one": {"outputFile": "kfp/outputs/one"},
+                           "output_parameter_two": {"outputFile": "kfp/outputs/two"}},
+            "outputFile": "kfp/outputs/output_metadata.json"}}
     component = {"outputDefinitions": {"parameters": {"output_parameter_one": {"parameterType": "STRING"},
                                                       "output_parameter_two": {"parameterType": "INT"}}}}
     container = {"image": "python:3.11", "command": ["sh"], "args": ["ec", "test"]}
