@@ -195,7 +195,7 @@ def train_member(member: Member, work: str, labels: dict) -> dict:
 
 def write_assembled(work: str, name: str, fold_artifacts: list) -> None:
     """The L1Assembler's joins: out-of-fold rows fold after fold, held-out and test the fold mean."""
-    assemble.assemble(fold_artifacts, assembled(work, name), len(fold_artifacts), name)
+    assemble.write_predictions(fold_artifacts, assembled(work, name), name)
 
 
 def features_and_labels(pattern: str) -> tuple:

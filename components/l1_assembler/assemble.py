@@ -65,12 +65,17 @@ def mean_rows(fold_artifacts: list, split: str, model_name: str):
         position += len(video_ids)
 
 
+def write_predictions(folds: list, predictions, model_name: str) -> None:
+    """The model's `oof`, `holdout` and `test` predictions from its fold outputs, in fold order."""
+    splits.concatenate_split_files(folds, splits.OOF, predictions)
+    for split in (splits.HOLDOUT, splits.TEST):
+        splits.write_split_records(predictions, split, mean_rows(folds, split, model_name), dense_scores=True)
+
+
 def assemble(fold_artifacts: list, predictions, num_folds: int, model_name: str) -> list[dict]:
     """Writes the model's `oof`, `holdout` and `test` predictions; returns the fold summaries."""
     in_order = folds_in_order(fold_artifacts, num_folds, model_name)
-    splits.concatenate_split_files(in_order, splits.OOF, predictions)
-    for split in (splits.HOLDOUT, splits.TEST):
-        splits.write_split_records(predictions, split, mean_rows(in_order, split, model_name), dense_scores=True)
+    write_predictions(in_order, predictions, model_name)
     return [artifact_properties.training_summary(artifact) for artifact in in_order]
 
 
