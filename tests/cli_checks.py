@@ -50,3 +50,12 @@ def error_line(outcome: Outcome, command: str, code: int = 2) -> str:
     assert_no_framework_text([last])
     assert outcome.out == ""  # no result
     return last
+
+
+def running(pid: int) -> bool:
+    """Whether process `pid` exists and is not a zombie (an orphan's end may not be reaped here)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False

@@ -6,7 +6,7 @@ import tempfile
 
 import pytest
 
-from cli_checks import error_line, y8m
+from cli_checks import error_line, running, y8m
 from schemas.submission import write_submission
 from y8m import cli, scoring
 
@@ -199,7 +199,7 @@ def test_sigterm_stops_a_run_as_ctrl_c_does(tmp_path, parallel):
     assert process.returncode == 143 and out == "", (process.returncode, err)
     assert err.strip().splitlines()[-1] == f"y8m run: error: terminated (SIGTERM) (traceback: {output / cli.LOG_FILE})"
     deadline = time.monotonic() + 30  # the workers (and multiprocessing's resource tracker) end with the run
-    while [worker for worker in workers if _running(worker)]:
+    while [worker for worker in workers if running(worker)]:
         assert time.monotonic() < deadline, "the workers of a terminated run still run"
         time.sleep(0.5)
     config = metadata_store_pb2.ConnectionConfig()
@@ -207,15 +207,6 @@ def test_sigterm_stops_a_run_as_ctrl_c_does(tmp_path, parallel):
     states = [execution.last_known_state for execution in metadata_store.MetadataStore(config).get_executions()]
     assert metadata_store_pb2.Execution.RUNNING not in states
     assert 1 <= states.count(metadata_store_pb2.Execution.CANCELED) <= int(parallel)
-
-
-def _running(pid: int) -> bool:
-    """Whether process `pid` exists and is not a zombie."""
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except FileNotFoundError:
-        return False
 
 
 def test_an_image_reference_with_a_space_is_refused_before_compiling(tmp_path, capfd, monkeypatch):

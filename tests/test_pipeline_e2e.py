@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import yaml
 
+from cli_checks import running
 from pipeline.local_runner import run_local
 from pipeline.pipeline import trainer_id
 from pipeline.profile import parse_profile
@@ -180,15 +181,6 @@ def run_until(command: list[str], marker: str, timeout: float = 600) -> list[int
 def child_processes(pid: int) -> list[int]:
     with open(f"/proc/{pid}/task/{pid}/children") as children:
         return [int(child) for child in children.read().split()]
-
-
-def running(pid: int) -> bool:
-    """Whether process `pid` exists and is not a zombie (an orphan's end may not be reaped here)."""
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except FileNotFoundError:
-        return False
 
 
 def resumable_run(tiny_run, tmp_path, *extra: str) -> tuple[list[str], dict]:
