@@ -158,4 +158,5 @@ def publish_outputs(output_dir: str, seconds: float,
 
 def write_test_submission(predictions_uri: str, path: str) -> None:
     """The test split's top 20 per video, as the predictions stream."""
-    write_submission_rows(path, evaluate.read_top_k(types.SimpleNamespace(uri=predictions_uri), splits.TEST))
+    write_submission_rows(path, evaluate.top_k_rows(evaluate.read_top_k(types.SimpleNamespace(uri=predictions_uri),
+                                                                         splits.TEST)))

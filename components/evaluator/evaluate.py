@@ -3,14 +3,16 @@
 Held per split: the labels of its videos as a compact index (`LabelIndex`: sorted ids,
 labels in CSR form, about 30 bytes a video), and, while a stage is scored, its judged
 top-20 pairs (`metrics.PooledEvaluation`, about 200 bytes a video). Predictions stream
-in chunks of CHUNK_ROWS rows; nothing else grows with the number of videos.
+in batches of BATCH_ROWS rows, each parsed in one `tf.io.parse_example` and its top 20
+chosen for the whole batch at once; nothing else grows with the number of videos.
 """
 import json
 import logging
 import os
-from typing import NamedTuple
+from typing import Iterable, Iterator, NamedTuple
 
 import numpy as np
+import tensorflow as tf
 
 from components import artifact_properties
 from components.evaluator import report
@@ -24,7 +26,8 @@ log = logging.getLogger("y8m.evaluator")
 METRICS_FILE = "metrics.json"
 
 TOP_K = 20
-CHUNK_ROWS = 10_000
+# Prediction rows per step of the reader, per parse and per top-20 choice.
+BATCH_ROWS = splits.READ_BATCH
 
 
 class LabelIndex(NamedTuple):
@@ -97,25 +100,107 @@ def evaluation_labels(examples, num_folds: int) -> dict[str, LabelIndex]:
     return labels
 
 
-def read_top_k(artifact, split: str):
-    """Yields (video id, top 20 class ids, their scores) of each row of one prediction split."""
-    for serialized in splits.read_split_records(artifact, split):
-        row = rows.decode_prediction(serialized)
-        yield (row.video_id, *rows.top_k_of(row, TOP_K))
+class TopK(NamedTuple):
+    """The top 20 of a batch of prediction rows, best first, ties to the lower class id;
+    a row of fewer than TOP_K pairs (a sparse stack row) padded with no-label pairs."""
+    video_ids: np.ndarray  # bytes
+    class_ids: np.ndarray  # [b, TOP_K] int64, -1 in padding
+    scores: np.ndarray  # [b, TOP_K] float32, -inf in padding
 
 
-def pooled_split(name: str, split: str, top_k_rows, labels: LabelIndex) -> metrics.PooledEvaluation:
-    """Every labelled video's top 20 judged against its labels, joined by video id and read
-    in chunks; predictions of other videos are left out. Every labelled video must have
+def read_top_k(artifact, split: str) -> Iterator[TopK]:
+    """The top 20 of each row of one prediction split, a batch of BATCH_ROWS rows at a time."""
+    for batch in splits.read_split_batches(artifact, split, BATCH_ROWS):
+        yield top_k_of_batch(batch)
+
+
+def top_k_rows(batches: Iterable[TopK]) -> Iterator[tuple[str, np.ndarray, np.ndarray]]:
+    """(video id, class ids, scores) of each row of the batches, padding kept (the
+    submission writer leaves out negative class ids)."""
+    for batch in batches:
+        for video_id, class_ids, scores in zip(batch.video_ids, batch.class_ids, batch.scores):
+            yield video_id.decode(), class_ids, scores
+
+
+def top_k_of_batch(serialized) -> TopK:
+    """The top 20 of each of a batch of serialized prediction rows, dense or sparse, the
+    same pairs as `rows.top_k_of` gives row by row."""
+    parsed = tf.io.parse_example(serialized, {
+        rows.ID_KEY: tf.io.FixedLenFeature([], tf.string),
+        rows.SCORES_KEY: tf.io.FixedLenFeature([], tf.string),
+        rows.CLASS_IDS_KEY: tf.io.FixedLenFeature([], tf.string, default_value=b"")})
+    video_ids, raw_scores, raw_class_ids = (parsed[key].numpy() for key in
+                                            (rows.ID_KEY, rows.SCORES_KEY, rows.CLASS_IDS_KEY))
+    class_ids = np.full((len(video_ids), TOP_K), -1, np.int64)
+    scores = np.full((len(video_ids), TOP_K), -np.inf, np.float32)
+    dense = np.array([not value for value in raw_class_ids], bool)
+    for positions, top in ((np.flatnonzero(dense), _dense_top_k(raw_scores[dense])),
+                           (np.flatnonzero(~dense), _sparse_top_k(raw_scores[~dense], raw_class_ids[~dense]))):
+        width = top[0].shape[1]
+        class_ids[positions, :width], scores[positions, :width] = top
+    return TopK(np.array(video_ids.tolist(), np.bytes_), class_ids, scores)
+
+
+def _dense_top_k(raw_scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(class ids, scores) [b, min(TOP_K, C)] of dense rows: `metrics.top_k` over the batch
+    as one array; a batch with rows of different lengths, or with NaN (which
+    `metrics.top_k` refuses, and `rows.top_k_of` ranks last), row by row."""
+    lengths = np.array([len(value) for value in raw_scores], np.int64)
+    if not lengths.size:
+        return np.zeros((0, TOP_K), np.int64), np.zeros((0, TOP_K), np.float32)
+    if (lengths != lengths[0]).any() or not lengths[0]:
+        return _row_by_row_top_k(raw_scores, [None] * len(raw_scores))
+    matrix = np.frombuffer(b"".join(raw_scores), rows.FLOATS).reshape(len(raw_scores), -1)
+    with_nan = np.isnan(matrix).any(axis=1)
+    if with_nan.any():
+        return _row_by_row_top_k(raw_scores, [None] * len(raw_scores))
+    class_ids, scores = metrics.top_k(matrix, TOP_K)
+    return class_ids, scores.astype(np.float32)
+
+
+def _sparse_top_k(raw_scores: np.ndarray, raw_class_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(class ids, scores) [b, TOP_K] of sparse rows (padded where a row has fewer pairs):
+    the rows side by side, padded with NaN scores of a class id above every other, sorted
+    by (score descending, class id) along each row in one `np.lexsort`, as `rows.top_k_of`
+    sorts one (NaN last)."""
+    lengths = np.array([len(value) for value in raw_scores], np.int64) // rows.FLOATS.itemsize
+    width = max(TOP_K, int(lengths.max(initial=0)))
+    inside = np.arange(width) < lengths[:, None]
+    scores = np.full(inside.shape, np.nan, np.float32)
+    class_ids = np.full(inside.shape, np.iinfo(np.int64).max, np.int64)
+    scores[inside] = np.frombuffer(b"".join(raw_scores), rows.FLOATS)
+    class_ids[inside] = np.frombuffer(b"".join(raw_class_ids), rows.INTS)
+    order = np.lexsort((class_ids, -scores), axis=1)[:, :TOP_K]
+    kept = np.take_along_axis(inside, order, axis=1)
+    return (np.where(kept, np.take_along_axis(class_ids, order, axis=1), -1),
+            np.where(kept, np.take_along_axis(scores, order, axis=1), -np.inf))
+
+
+def _row_by_row_top_k(raw_scores, raw_class_ids) -> tuple[np.ndarray, np.ndarray]:
+    """`rows.top_k_of` of each row, padded to TOP_K pairs."""
+    class_ids = np.full((len(raw_scores), TOP_K), -1, np.int64)
+    scores = np.full((len(raw_scores), TOP_K), -np.inf, np.float32)
+    for position, (raw, raw_ids) in enumerate(zip(raw_scores, raw_class_ids)):
+        row = rows.PredictionRow("", None if raw_ids is None else np.frombuffer(raw_ids, rows.INTS).astype(np.int64),
+                                 np.frombuffer(raw, rows.FLOATS).astype(np.float32))
+        top_ids, top_scores = rows.top_k_of(row, TOP_K)
+        class_ids[position, :top_ids.size], scores[position, :top_scores.size] = top_ids, top_scores
+    return class_ids, scores
+
+
+def pooled_split(name: str, split: str, batches: Iterable[TopK], labels: LabelIndex) -> metrics.PooledEvaluation:
+    """Every labelled video's top 20 judged against its labels, joined by video id a batch
+    at a time; predictions of other videos are left out. Every labelled video must have
     exactly one prediction."""
     pooled, seen = metrics.PooledEvaluation(), np.zeros(len(labels), bool)
-    chunk = []
-    for row in top_k_rows:
-        chunk.append(row)
-        if len(chunk) == CHUNK_ROWS:
-            _add_chunk(name, split, chunk, labels, pooled, seen)
-            chunk = []
-    _add_chunk(name, split, chunk, labels, pooled, seen)
+    for batch in batches:
+        positions = labels.positions(batch.video_ids)
+        kept = np.flatnonzero(positions >= 0)
+        positions = positions[kept]
+        if seen[positions].any() or np.unique(positions).size < positions.size:
+            raise InvalidInputError(f"{name}: a video of split '{split}' has more than one prediction")
+        seen[positions] = True
+        pooled.add(batch.class_ids[kept], batch.scores[kept], labels.labels_at(positions))
     if not seen.all():
         missing = [video_id.decode() for video_id in labels.ids[~seen][:5]]
         raise InvalidInputError(f"{name}: {int((~seen).sum())} videos of split '{split}' have no prediction, "
@@ -123,33 +208,14 @@ def pooled_split(name: str, split: str, top_k_rows, labels: LabelIndex) -> metri
     return pooled
 
 
-def _add_chunk(name: str, split: str, chunk: list, labels: LabelIndex, pooled, seen: np.ndarray) -> None:
-    if not chunk:
-        return
-    positions = labels.positions(np.array([video_id.encode() for video_id, _, _ in chunk]))
-    kept = np.flatnonzero(positions >= 0)
-    positions = positions[kept]
-    if seen[positions].any() or np.unique(positions).size < positions.size:
-        raise InvalidInputError(f"{name}: a video of split '{split}' has more than one prediction")
-    seen[positions] = True
-    class_ids = np.stack([_padded(chunk[i][1], -1) for i in kept]) if kept.size else np.zeros((0, TOP_K))
-    scores = np.stack([_padded(chunk[i][2], -np.inf) for i in kept]) if kept.size else np.zeros((0, TOP_K))
-    pooled.add(class_ids, scores, labels.labels_at(positions))
-
-
-def score_split(name: str, split: str, top_k_rows, labels: LabelIndex, num_classes: int) -> dict:
-    return pooled_split(name, split, top_k_rows, labels).evaluate(num_classes)
+def score_split(name: str, split: str, batches: Iterable[TopK], labels: LabelIndex, num_classes: int) -> dict:
+    return pooled_split(name, split, batches, labels).evaluate(num_classes)
 
 
 def per_class_ap(artifact, holdout_labels: LabelIndex, num_classes: int) -> np.ndarray:
     """Each class's AP on the held-out split."""
     return pooled_split(artifact_properties.model_name(artifact), splits.HOLDOUT,
                         read_top_k(artifact, splits.HOLDOUT), holdout_labels).per_class_ap(num_classes)
-
-
-def _padded(values: np.ndarray, fill) -> np.ndarray:
-    """Rows with fewer than TOP_K pairs (a sparse stack row) are padded with no-label pairs."""
-    return np.concatenate([values, np.full(TOP_K - len(values), fill, values.dtype)])
 
 
 def stage_metrics(name: str, kind: str, artifact, labels: dict[str, LabelIndex], num_classes: int) -> list[dict]:
@@ -171,9 +237,10 @@ def class_prior_gap(labels: dict[str, LabelIndex], num_classes: int) -> float:
     frequencies in the training folds' labels (the same top 20 for every video)."""
     frequency = labels[splits.OOF].class_frequency(num_classes).astype(np.float64)
     class_ids, scores = metrics.top_k(frequency[None, :] / max(len(labels[splits.OOF]), 1), TOP_K)
-    holdout = labels[splits.HOLDOUT]
-    rows = ((video_id.decode(), class_ids[0], scores[0]) for video_id in holdout.ids)
-    return score_split(CLASS_PRIOR, splits.HOLDOUT, rows, holdout, num_classes)["gap"]
+    holdout, width = labels[splits.HOLDOUT], class_ids.shape[1]
+    batch = TopK(holdout.ids, np.full((len(holdout), TOP_K), -1, np.int64), np.full((len(holdout), TOP_K), -np.inf))
+    batch.class_ids[:, :width], batch.scores[:, :width] = class_ids, scores
+    return score_split(CLASS_PRIOR, splits.HOLDOUT, [batch], holdout, num_classes)["gap"]
 
 
 CLASS_PRIOR = "class_prior"
