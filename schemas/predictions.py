@@ -85,17 +85,23 @@ def decode_prediction(serialized: bytes) -> PredictionRow:
     return PredictionRow(feature[ID_KEY].bytes_list.value[0].decode(), class_ids, scores)
 
 
-def decode_dense_predictions(serialized, where: str) -> tuple[list[str], np.ndarray]:
-    """(video ids, scores [b, C] float32) of a batch of dense prediction rows, parsed in
-    one step; a row with class ids or of another length raises InvalidInputError naming
-    `where` and the row's position in the batch."""
+def parse_prediction_batch(serialized) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(video ids, scores, class ids) of a batch of prediction rows parsed in one step, each
+    an object array of every row's raw bytes (class ids b"" for a dense row)."""
     parsed = tf.io.parse_example(serialized, {
         ID_KEY: tf.io.FixedLenFeature([], tf.string),
         SCORES_KEY: tf.io.FixedLenFeature([], tf.string),
         CLASS_IDS_KEY: tf.io.FixedLenFeature([], tf.string, default_value=b"")})
-    ids = [video_id.decode() for video_id in parsed[ID_KEY].numpy()]
-    scores = parsed[SCORES_KEY].numpy()
-    sparse = [position for position, class_ids in enumerate(parsed[CLASS_IDS_KEY].numpy()) if class_ids]
+    return parsed[ID_KEY].numpy(), parsed[SCORES_KEY].numpy(), parsed[CLASS_IDS_KEY].numpy()
+
+
+def decode_dense_predictions(serialized, where: str) -> tuple[list[str], np.ndarray]:
+    """(video ids, scores [b, C] float32) of a batch of dense prediction rows, parsed in
+    one step; a row with class ids or of another length raises InvalidInputError naming
+    `where` and the row's position in the batch."""
+    raw_ids, scores, class_ids = parse_prediction_batch(serialized)
+    ids = [video_id.decode() for video_id in raw_ids]
+    sparse = [position for position, row_class_ids in enumerate(class_ids) if row_class_ids]
     if sparse:
         raise InvalidInputError(f"{where}: video '{ids[sparse[0]]}' has sparse scores; dense rows expected")
     lengths = np.array([len(row) for row in scores])
@@ -104,6 +110,29 @@ def decode_dense_predictions(serialized, where: str) -> tuple[list[str], np.ndar
         raise InvalidInputError(f"{where}: video '{ids[position]}' has {lengths[position] // FLOATS.itemsize} "
                                 f"scores, video '{ids[0]}' {lengths[0] // FLOATS.itemsize}")
     return ids, np.frombuffer(b"".join(scores), FLOATS).reshape(len(ids), -1).astype(np.float32, copy=False)
+
+
+class SparseRows(NamedTuple):
+    """A batch of sparse prediction rows: row i's pairs are the `lengths[i]` after the
+    pairs of the rows before it."""
+    video_ids: list[str]
+    lengths: np.ndarray  # int64
+    class_ids: np.ndarray  # int64, every row's in turn
+    scores: np.ndarray  # float32
+
+
+def sparse_rows_of(raw_ids: np.ndarray, raw_scores: np.ndarray, raw_class_ids: np.ndarray, where: str) -> SparseRows:
+    """The sparse rows of `parse_prediction_batch`'s output; a row whose class ids and
+    scores differ in number raises InvalidInputError naming `where` and its video."""
+    lengths = np.array([len(row) for row in raw_scores], np.int64) // FLOATS.itemsize
+    id_lengths = np.array([len(row) for row in raw_class_ids], np.int64) // INTS.itemsize
+    if (lengths != id_lengths).any():
+        position = int(np.argmax(lengths != id_lengths))
+        raise InvalidInputError(f"{where}: video '{raw_ids[position].decode()}' has {lengths[position]} scores "
+                                f"and {id_lengths[position]} class ids")
+    return SparseRows([video_id.decode() for video_id in raw_ids], lengths,
+                      np.frombuffer(b"".join(raw_class_ids), INTS).astype(np.int64),
+                      np.frombuffer(b"".join(raw_scores), FLOATS).astype(np.float32))
 
 
 def top_k_of(row: PredictionRow, k: int = CANDIDATES_PER_MODEL) -> tuple[np.ndarray, np.ndarray]:

@@ -12,7 +12,6 @@ import os
 from typing import Iterable, Iterator, NamedTuple
 
 import numpy as np
-import tensorflow as tf
 
 from components import artifact_properties
 from components.evaluator import report
@@ -125,17 +124,14 @@ def top_k_rows(batches: Iterable[TopK]) -> Iterator[tuple[str, np.ndarray, np.nd
 def top_k_of_batch(serialized) -> TopK:
     """The top 20 of each of a batch of serialized prediction rows, dense or sparse, the
     same pairs as `rows.top_k_of` gives row by row."""
-    parsed = tf.io.parse_example(serialized, {
-        rows.ID_KEY: tf.io.FixedLenFeature([], tf.string),
-        rows.SCORES_KEY: tf.io.FixedLenFeature([], tf.string),
-        rows.CLASS_IDS_KEY: tf.io.FixedLenFeature([], tf.string, default_value=b"")})
-    video_ids, raw_scores, raw_class_ids = (parsed[key].numpy() for key in
-                                            (rows.ID_KEY, rows.SCORES_KEY, rows.CLASS_IDS_KEY))
+    video_ids, raw_scores, raw_class_ids = rows.parse_prediction_batch(serialized)
     class_ids = np.full((len(video_ids), TOP_K), -1, np.int64)
     scores = np.full((len(video_ids), TOP_K), -np.inf, np.float32)
     dense = np.array([not value for value in raw_class_ids], bool)
+    sparse = ~dense
     for positions, top in ((np.flatnonzero(dense), _dense_top_k(raw_scores[dense])),
-                           (np.flatnonzero(~dense), _sparse_top_k(raw_scores[~dense], raw_class_ids[~dense]))):
+                           (np.flatnonzero(sparse),
+                            _sparse_top_k(video_ids[sparse], raw_scores[sparse], raw_class_ids[sparse]))):
         width = top[0].shape[1]
         class_ids[positions, :width], scores[positions, :width] = top
     return TopK(np.array(video_ids.tolist(), np.bytes_), class_ids, scores)
@@ -158,18 +154,18 @@ def _dense_top_k(raw_scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return class_ids, scores.astype(np.float32)
 
 
-def _sparse_top_k(raw_scores: np.ndarray, raw_class_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _sparse_top_k(video_ids: np.ndarray, raw_scores: np.ndarray,
+                  raw_class_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(class ids, scores) [b, TOP_K] of sparse rows (padded where a row has fewer pairs):
     the rows side by side, padded with NaN scores of a class id above every other, sorted
     by (score descending, class id) along each row in one `np.lexsort`, as `rows.top_k_of`
     sorts one (NaN last)."""
-    lengths = np.array([len(value) for value in raw_scores], np.int64) // rows.FLOATS.itemsize
-    width = max(TOP_K, int(lengths.max(initial=0)))
-    inside = np.arange(width) < lengths[:, None]
+    sparse = rows.sparse_rows_of(video_ids, raw_scores, raw_class_ids, "prediction rows")
+    width = max(TOP_K, int(sparse.lengths.max(initial=0)))
+    inside = np.arange(width) < sparse.lengths[:, None]
     scores = np.full(inside.shape, np.nan, np.float32)
     class_ids = np.full(inside.shape, np.iinfo(np.int64).max, np.int64)
-    scores[inside] = np.frombuffer(b"".join(raw_scores), rows.FLOATS)
-    class_ids[inside] = np.frombuffer(b"".join(raw_class_ids), rows.INTS)
+    scores[inside], class_ids[inside] = sparse.scores, sparse.class_ids
     order = np.lexsort((class_ids, -scores), axis=1)[:, :TOP_K]
     kept = np.take_along_axis(inside, order, axis=1)
     return (np.where(kept, np.take_along_axis(class_ids, order, axis=1), -1),

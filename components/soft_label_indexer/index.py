@@ -22,21 +22,45 @@ from schemas import splits, video_level
 from common.errors import InvalidInputError, unwrapped_input_errors
 
 
+def record_batches(path: str):
+    """(record indices, serialized records) of one TFRecord file, SCAN_BATCH records at a
+    time, so that each batch is parsed in one step; a damaged file raises as `read_records`."""
+    indices, records = [], []
+    for index, serialized in video_level.read_records(path):
+        indices.append(index)
+        records.append(serialized)
+        if len(records) == video_level.SCAN_BATCH:
+            yield indices, records
+            indices, records = [], []
+    if records:
+        yield indices, records
+
+
 def video_places(numbered_file: tuple[int, tuple[int, str]]):
     """Pass 1 over one fold file: (video id, (file number, index)) of each record."""
     file, (_, path) = numbered_file
-    for index, serialized in video_level.read_records(path):
-        yield video_level.video_id_of(serialized), (file, index)
+    for indices, records in record_batches(path):
+        for index, video_id in zip(indices, video_level.video_ids_of(records)):
+            yield video_id, (file, index)
 
 
-def keyed_soft_labels(serialized: bytes):
-    """(video id, (class ids, probabilities) as int64 and float32 bytes) of a stack row."""
-    row = rows.decode_prediction(serialized)
-    if row.class_ids is None:
-        raise InvalidInputError(f"stack prediction of video '{row.video_id}' is dense; expected sparse rows")
-    if not (np.isfinite(row.scores).all() and (row.scores >= 0).all() and (row.scores <= 1).all()):
-        raise InvalidInputError(f"stack prediction of video '{row.video_id}' is not a probability in [0, 1]")
-    return row.video_id, (np.asarray(row.class_ids, np.int64).tobytes(), np.asarray(row.scores, np.float32).tobytes())
+def keyed_soft_labels(path: str):
+    """(video id, (class ids, probabilities) as int64 and float32 bytes) of each stack row
+    of one file, a batch of rows parsed and checked at a time."""
+    for _, records in record_batches(path):
+        raw_ids, raw_scores, raw_class_ids = rows.parse_prediction_batch(records)
+        dense = [position for position, class_ids in enumerate(raw_class_ids) if not class_ids]
+        if dense:
+            raise InvalidInputError(f"stack prediction of video '{raw_ids[dense[0]].decode()}' is dense; "
+                                    "expected sparse rows")
+        sparse = rows.sparse_rows_of(raw_ids, raw_scores, raw_class_ids, path)
+        ends = np.cumsum(sparse.lengths)
+        improper = ~(np.isfinite(sparse.scores) & (sparse.scores >= 0) & (sparse.scores <= 1))
+        if improper.any():
+            video_id = sparse.video_ids[int(np.searchsorted(ends, np.argmax(improper), side="right"))]
+            raise InvalidInputError(f"stack prediction of video '{video_id}' is not a probability in [0, 1]")
+        for video_id, start, end in zip(sparse.video_ids, ends - sparse.lengths, ends):
+            yield video_id, (sparse.class_ids[start:end].tobytes(), sparse.scores[start:end].tobytes())
 
 
 def soft_label_route(video_id: str, grouped: dict):
@@ -82,8 +106,10 @@ def JoinSoftLabels(pipeline, fold_patterns: list[str], soft_label_pattern: str):
               | "FoldFiles" >> beam.Create(list(enumerate(fold_files)))
               | "SpreadFoldFiles" >> beam.Reshuffle()
               | "VideoIds" >> beam.FlatMap(video_places))
-    soft = (pipeline | "ReadSoft" >> beam.io.ReadFromTFRecord(soft_label_pattern)
-            | "KeySoft" >> beam.Map(keyed_soft_labels))
+    soft = (pipeline
+            | "SoftFiles" >> beam.Create(sorted(tf.io.gfile.glob(soft_label_pattern)))
+            | "SpreadSoftFiles" >> beam.Reshuffle()
+            | "KeySoft" >> beam.FlatMap(keyed_soft_labels))
     return ({"video": places, "soft": soft}
             | "Join" >> beam.CoGroupByKey()
             | "Route" >> beam.MapTuple(soft_label_route)
