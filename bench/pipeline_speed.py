@@ -1,4 +1,5 @@
-"""End-to-end speed of one profile at two commits, in the same run of this script.
+"""End-to-end speed of one profile at two commits, in the same run of this script; or
+where the time of one finished run went.
 
 Each commit is checked out into a temporary git worktree and runs `y8m run` on the same
 inputs, through this environment's Python with the worktree first on the path (so a
@@ -10,6 +11,14 @@ goes first, so that a slow spell of a shared machine does not favour one.
     uv run --frozen python bench/pipeline_speed.py --before REV [--after HEAD] \\
         --train 'DIR/validate00[0-2]?.tfrecord' --train 'DIR/validate003[01].tfrecord' \\
         --test 'DIR/validate003[2-9].tfrecord' [--profile quick]
+
+With `--run OUTPUT_DIR` (a finished `y8m run`'s output directory) it prints, from the
+run's `metrics.json`, each component's seconds, the part of them inside training steps
+(what the L1 and student trainers recorded per epoch: the steps with their input
+pipeline, not validation, reading or writing predictions) and everything else, then the
+same summed per component type, and the shares of the run's wall time:
+
+    uv run --frozen python bench/pipeline_speed.py --run runs/real-quick
 """
 import argparse
 import collections
@@ -30,7 +39,7 @@ def seconds_by_component_type(log_text: str) -> dict:
     """Seconds per component type (the id without its model, fold or index), summed."""
     totals = collections.Counter()
     for component_id, seconds in DONE_LINE.findall(log_text):
-        totals[component_id.split("-")[0]] += int(seconds)
+        totals[component_type(component_id)] += int(seconds)
     return dict(totals)
 
 
@@ -61,15 +70,67 @@ def run_at(revision: str, args, workdir: str) -> dict:
         subprocess.run(["git", "-C", REPOSITORY, "worktree", "remove", "--force", tree], check=True)
 
 
+def component_type(component_id: str) -> str:
+    """The component's type: its id without its model, fold or index."""
+    return component_id.split("-")[0]
+
+
+def time_breakdown(run: dict) -> dict:
+    """Where a run's time went, from `metrics.json`'s `run`: per component and per component
+    type, (seconds, seconds inside training steps, everything else); and the totals."""
+    step_seconds = run.get("training_step_seconds", {})
+    components = {component: (seconds, step_seconds.get(component, 0.0), seconds - step_seconds.get(component, 0.0))
+                  for component, seconds in run["component_seconds"].items()}
+    by_type = {}
+    for component, times in components.items():
+        name = component_type(component)
+        by_type[name] = tuple(total + part for total, part in zip(by_type.get(name, (0.0, 0.0, 0.0)), times))
+    summed = tuple(sum(times[i] for times in components.values()) for i in range(3))
+    return {"components": components, "types": by_type, "summed": summed, "wall": run["seconds"]}
+
+
+def print_time_breakdown(breakdown: dict) -> None:
+    header = f"{'':32s} {'seconds':>9s} {'in steps':>9s} {'other':>9s} {'steps %':>8s}"
+
+    def line(name: str, times: tuple) -> str:
+        seconds, steps, other = times
+        return f"{name:32s} {seconds:9.1f} {steps:9.1f} {other:9.1f} {100 * steps / max(seconds, 1e-9):7.0f}%"
+
+    print(f"{'component':32s}" + header[32:])
+    for component, times in breakdown["components"].items():
+        print(line(component, times))
+    print(f"\n{'component type (summed)':32s}" + header[32:])
+    for name, times in sorted(breakdown["types"].items(), key=lambda item: -item[1][0]):
+        print(line(name, times))
+    print(line("all components", breakdown["summed"]))
+    wall, (seconds, steps, other) = breakdown["wall"], breakdown["summed"]
+    # Components that ran side by side (`--parallel`) sum to more than the wall time.
+    print(f"\nrun: {wall:.1f} s of wall time; components {seconds:.1f} s summed ({seconds / wall:.2f} x the wall "
+          f"time); inside training steps {steps:.1f} s ({100 * steps / wall:.0f}% of the wall time), everything "
+          f"else {other:.1f} s in components and {max(wall - seconds, 0.0):.1f} s of wall time outside any")
+
+
+def report_run(output_dir: str) -> None:
+    with open(os.path.join(output_dir, "metrics.json")) as source:
+        run = json.load(source)["run"]
+    print_time_breakdown(time_breakdown(run))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--before", required=True, help="the commit to compare against")
+    parser.add_argument("--run", help="a finished run's output directory: where its time went")
+    parser.add_argument("--before", help="the commit to compare against")
     parser.add_argument("--after", default="HEAD")
-    parser.add_argument("--train", action="append", required=True)
-    parser.add_argument("--test", action="append", required=True)
+    parser.add_argument("--train", action="append")
+    parser.add_argument("--test", action="append")
     parser.add_argument("--profile", default="quick")
     parser.add_argument("--rounds", type=int, default=1)
     args = parser.parse_args()
+    if args.run:
+        report_run(args.run)
+        return
+    if not (args.before and args.train and args.test):
+        parser.error("give --run OUTPUT_DIR, or --before, --train and --test")
     results = {args.before: [], args.after: []}
     for round_index in range(args.rounds):
         order = [args.before, args.after] if round_index % 2 == 0 else [args.after, args.before]

@@ -60,7 +60,8 @@ def fit(model: keras.Model, train_dataset: tf.data.Dataset, validation: tf.data.
     (`models.data.read_batches`), streamed through the model after every epoch. Without
     validation data (None, e.g. a student whose every fold is leaky) it trains
     `max_epochs` epochs, keeps the last weights and reports best_val_gap None. Returns best_val_gap, best_epoch (1-based), epochs_run and the
-    per-epoch history (loss, seconds, and with validation val_gap and lr).
+    per-epoch history (loss; seconds, the whole epoch; train_seconds, its training steps
+    with their input pipeline, before validation; and with validation val_gap and lr).
     """
     keras.utils.set_random_seed(recipe.seed)
     if recipe.mixup_alpha > 0:
@@ -119,11 +120,14 @@ def _epochs_of_one_iterator(dataset: tf.data.Dataset) -> tuple:
 def _callbacks(recipe: TrainingRecipe, validation: tf.data.Dataset | None, log_dir: str | None,
                progress_prefix: str) -> list:
     progress = _EpochProgress(progress_prefix, recipe.max_epochs)
+    # First: its epoch ends where the training steps do, before any other callback's work.
+    step_seconds = _TrainingStepSeconds()
     if validation is None:
-        callbacks = [progress]
+        callbacks = [step_seconds, progress]
     else:
         # Order matters: the later callbacks read the `val_gap` the first one logs.
         callbacks = [
+            step_seconds,
             _ValidationGap(validation),
             progress,
             keras.callbacks.ReduceLROnPlateau(monitor="val_gap", mode="max",
@@ -157,6 +161,21 @@ def validation_gap(model: keras.Model, batches: tf.data.Dataset) -> float:
         scores = probabilities(model, batch[data.FEATURES])
         pooled.add(*top_k(scores, GAP_TOP_K), data.label_rows(batch[data.LABELS]))
     return pooled.gap()
+
+
+class _TrainingStepSeconds(keras.callbacks.Callback):
+    """Puts the seconds of each epoch's training steps (with the input pipeline that feeds
+    them), from the epoch's start to its last step, into its logs as `train_seconds`."""
+
+    def __init__(self):
+        super().__init__()
+        self._started = 0.0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._started = time.monotonic()
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs["train_seconds"] = time.monotonic() - self._started
 
 
 class _ValidationGap(keras.callbacks.Callback):

@@ -51,6 +51,9 @@ def test_fit_learns_stops_early_and_keeps_the_best_weights(caplog):
     assert 1 <= result["best_epoch"] < result["epochs_run"] < recipe.max_epochs
     assert len(result["history"]["val_gap"]) == result["epochs_run"]
     assert min(result["history"]["lr"]) < recipe.learning_rate  # the plateau schedule acted
+    # The training steps are part of each epoch; its validation is not among them.
+    assert all(0 < steps < whole for steps, whole in zip(result["history"]["train_seconds"],
+                                                         result["history"]["seconds"], strict=True))
     progress = [record.getMessage() for record in caplog.records if record.name == "y8m.training"]
     assert len(progress) == result["epochs_run"]
     assert progress[0].startswith("[mlp fold 0] epoch 1/30 loss ")
@@ -71,6 +74,8 @@ def test_fit_without_validation_runs_every_epoch(caplog):
 
     assert result["best_val_gap"] is None
     assert result["best_epoch"] == result["epochs_run"] == 2
+    assert all(0 < steps <= whole for steps, whole in zip(result["history"]["train_seconds"],
+                                                          result["history"]["seconds"], strict=True))
     progress = [record.getMessage() for record in caplog.records if record.name == "y8m.training"]
     assert progress[1].startswith("student epoch 2/2 loss ") and "val_gap" not in progress[1]
 

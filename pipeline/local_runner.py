@@ -98,7 +98,8 @@ def run_local(labelled_patterns: list[str], test_patterns: list[str], output_dir
             summary = run_state.latest_run_summary(handle.store)
         if summary["reused"]:
             log.info("reused from earlier runs (same inputs and settings): %s", ", ".join(summary["reused"]))
-        return publish_outputs(output_dir, time.time() - started, summary["seconds"])
+        return publish_outputs(output_dir, time.time() - started, summary["seconds"],
+                               summary["training_step_seconds"])
 
 
 def default_parallel_components() -> int:
@@ -122,11 +123,11 @@ def _latest(store, type_name: str, kind: str | None = None):
     return max(artifacts, key=lambda a: a.id)
 
 
-def publish_outputs(output_dir: str, seconds: float,
-                    component_seconds: dict[str, float] | None = None) -> RunOutputs:
+def publish_outputs(output_dir: str, seconds: float, component_seconds: dict[str, float] | None = None,
+                    training_step_seconds: dict[str, float] | None = None) -> RunOutputs:
     """Copies the latest run's metrics and report (with where the time went:
-    `component_seconds`, each component that ran) and writes the submissions from its
-    predictions."""
+    `component_seconds`, each component that ran, and `training_step_seconds`, the part of
+    a trainer's inside its training steps) and writes the submissions from its predictions."""
     with metadata.Metadata(metadata_config(output_dir)) as store_handle:
         store = store_handle.store
         metrics_uri = _latest(store, "y8m_types.StageMetrics").uri
@@ -150,7 +151,8 @@ def publish_outputs(output_dir: str, seconds: float,
     with open(outputs.metrics_path) as source:
         report = json.load(source)
     report["run"] = {"seconds": round(seconds, 1), "pushed_model_dir": outputs.pushed_model_dir,
-                     "component_seconds": component_seconds or {}}
+                     "component_seconds": component_seconds or {},
+                     "training_step_seconds": training_step_seconds or {}}
     with open(outputs.metrics_path, "w") as out:
         json.dump(report, out, indent=2)
     return outputs

@@ -10,11 +10,14 @@ inputs, same parameters) and runs the rest. A run interrupted (Ctrl-C, SIGTERM) 
 same itself before it exits.
 """
 import glob
+import json
 import logging
 import os
 import shutil
 
 from ml_metadata.proto import metadata_store_pb2
+
+from components.artifact_properties import TRAINING_SUMMARY
 
 log = logging.getLogger("y8m.run")
 
@@ -60,12 +63,13 @@ def failed_node(store, since: float) -> str | None:
 
 
 def latest_run_summary(store) -> dict:
-    """The nodes the latest run reused from cache and those it ran, in execution order, and
-    the seconds of each that ran (its execution's registration to its last update, when
-    its outputs were published)."""
+    """The nodes the latest run reused from cache and those it ran, in execution order, the
+    seconds of each that ran (its execution's registration to its last update, when its
+    outputs were published), and of those that trained a network (an L1 fold, a student
+    network) the seconds inside its training steps (`training_step_seconds`)."""
     types = {context_type.id: context_type.name for context_type in store.get_context_types()}
     runs = [context for context in store.get_contexts() if types[context.type_id] == RUN_CONTEXT]
-    summary = {"reused": [], "ran": [], "seconds": {}}
+    summary = {"reused": [], "ran": [], "seconds": {}, "training_step_seconds": {}}
     if not runs:
         return summary
     latest = max(runs, key=lambda context: context.id)
@@ -78,4 +82,22 @@ def latest_run_summary(store) -> dict:
             summary["ran"].append(node)
             summary["seconds"][node] = round(
                 (execution.last_update_time_since_epoch - execution.create_time_since_epoch) / 1000, 1)
+            step_seconds = training_step_seconds(store, execution)
+            if step_seconds is not None:
+                summary["training_step_seconds"][node] = step_seconds
     return summary
+
+
+def training_step_seconds(store, execution) -> float | None:
+    """The seconds an execution spent inside training steps, summed over the epochs its
+    trainer recorded (`epoch_train_seconds` in the training summary of an output artifact:
+    an L1Trainer fold's, a StudentTrainer network's); None when it trained nothing."""
+    outputs = [event.artifact_id for event in store.get_events_by_execution_ids([execution.id])
+               if event.type == metadata_store_pb2.Event.OUTPUT]
+    for artifact in store.get_artifacts_by_id(outputs):
+        if TRAINING_SUMMARY not in artifact.custom_properties:
+            continue
+        summary = json.loads(artifact.custom_properties[TRAINING_SUMMARY].string_value or "null")
+        if isinstance(summary, dict) and "epoch_train_seconds" in summary:
+            return round(sum(summary["epoch_train_seconds"]), 1)
+    return None

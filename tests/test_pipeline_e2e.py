@@ -135,8 +135,16 @@ def test_report_is_published_beside_the_metrics(tiny_run):
     assert "validation GAP@20 by epoch" in page
     assert "<h2>Where the run's time went</h2>" in page and "L1Trainer-" in page
     with open(outputs.metrics_path) as source:
-        component_seconds = json.load(source)["run"]["component_seconds"]
+        run = json.load(source)["run"]
+    component_seconds, step_seconds = run["component_seconds"], run["training_step_seconds"]
     assert "LGBMStacker" in component_seconds and all(seconds >= 0 for seconds in component_seconds.values())
+    # Every trainer that ran, and only those, with the part of its time inside training steps.
+    trainers = {component for component in component_seconds if component.startswith(("L1Trainer-", "StudentTrainer"))}
+    assert trainers and set(step_seconds) == trainers
+    assert all(0 < step_seconds[component] <= component_seconds[component] for component in trainers)
+    shown = subprocess.run([sys.executable, os.path.join(os.path.dirname(__file__), "..", "bench", "pipeline_speed.py"),
+                            "--run", os.path.dirname(outputs.metrics_path)], capture_output=True, text=True, check=True)
+    assert "L1Trainer" in shown.stdout and "inside training steps" in shown.stdout
 
 
 def test_rerun_reuses_cached_components(tiny_run):

@@ -39,7 +39,10 @@ def test_the_executor_scores_its_own_fold_the_holdout_and_test(split_examples, f
         assert artifact.get_int_custom_property(artifact_properties.FOLD) == fold
         assert artifact.get_string_custom_property(artifact_properties.MODEL_NAME) == L1_CONFIG["name"]
         assert artifact_properties.split_names(artifact) == list(splits.PREDICTION_SPLITS)
-        assert json.loads(artifact.get_string_custom_property(artifact_properties.TRAINING_SUMMARY))["fold"] == fold
+        summary = json.loads(artifact.get_string_custom_property(artifact_properties.TRAINING_SUMMARY))
+        assert summary["fold"] == fold
+        assert len(summary["epoch_train_seconds"]) == len(summary["epoch_seconds"]) == len(summary["val_gaps"])
+        assert all(0 <= steps <= whole for steps, whole in zip(summary["epoch_train_seconds"], summary["epoch_seconds"]))
     assert len(fold_predictions) == FOLDS
 
 

@@ -107,7 +107,8 @@ def train_fold(examples, fold_predictions, config: L1ModelConfig, fold: int, num
                soft_labels=None, frame_features=None) -> dict:
     """Trains the model of one fold and writes its scores on that fold (`oof`), on the
     held-out split and on test into `fold_predictions`, batch by batch as they are made;
-    returns the fold's summary (with its validation GAP and seconds per epoch). `soft_labels`: SoftLabelIndexer's output, whose fold
+    returns the fold's summary (with its validation GAP, and per epoch its seconds and
+    those of its training steps). `soft_labels`: SoftLabelIndexer's output, whose fold
     splits then replace the examples'; `frame_features`: FrameFeatures' output, read
     instead of the examples by frame-level families."""
     if not 0 <= fold < num_folds:
@@ -130,6 +131,7 @@ def train_fold(examples, fold_predictions, config: L1ModelConfig, fold: int, num
     return {"fold": fold, "best_val_gap": summary["best_val_gap"], "best_epoch": summary["best_epoch"],
             "val_gaps": [round(gap, 5) for gap in history["val_gap"]],
             "epoch_seconds": [round(seconds, 2) for seconds in history["seconds"]],
+            "epoch_train_seconds": [round(seconds, 2) for seconds in history["train_seconds"]],
             "seconds": round(time.time() - started, 1)}
 
 

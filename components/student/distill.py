@@ -72,7 +72,8 @@ def check_weights_fit(model, weights_dtype: str, max_model_bytes: int) -> None:
 def train_network(soft_labels, config: StudentConfig, index: int, num_folds: int, num_classes: int,
                   transform_dir: str, log_dir: str | None):
     """Trains the student's network `index` with its own recipe and seed on the transformed
-    features of the training videos; returns (network, summary without the epoch history)."""
+    features of the training videos; returns (network, summary: the fit's, with the seconds
+    of each epoch and of its training steps instead of the whole epoch history)."""
     network = build_network(config, index, num_classes)
     member = config.networks()[index]
     recipe = member.recipe
@@ -87,7 +88,10 @@ def train_network(soft_labels, config: StudentConfig, index: int, num_folds: int
              recipe.batch_size, network.count_params())
     summary = training.fit(network, transformed(dataset, transform), None, recipe,
                            log_dir=log_dir, progress_prefix=f"{name}: ")
-    return network, {"family": member.family, **{key: value for key, value in summary.items() if key != "history"}}
+    history = summary["history"]
+    return network, {"family": member.family, **{key: value for key, value in summary.items() if key != "history"},
+                     "epoch_seconds": [round(seconds, 2) for seconds in history["seconds"]],
+                     "epoch_train_seconds": [round(seconds, 2) for seconds in history["train_seconds"]]}
 
 
 def save_network(network, directory: str) -> None:

@@ -29,4 +29,6 @@ def test_the_executor_saves_each_network_with_its_index(student_networks):
     for index, network in enumerate(student_networks):
         assert tf.train.latest_checkpoint(network.uri).endswith(distill.WEIGHTS_PREFIX)
         assert network.get_int_custom_property(artifact_properties.NETWORK_INDEX) == index
-        assert json.loads(network.get_string_custom_property(artifact_properties.TRAINING_SUMMARY))
+        summary = json.loads(network.get_string_custom_property(artifact_properties.TRAINING_SUMMARY))
+        assert len(summary["epoch_train_seconds"]) == len(summary["epoch_seconds"]) == summary["epochs_run"]
+        assert all(0 <= steps <= whole for steps, whole in zip(summary["epoch_train_seconds"], summary["epoch_seconds"]))
