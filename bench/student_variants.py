@@ -28,6 +28,7 @@ import tf_keras  # noqa: E402
 from tfx.types.standard_artifacts import Examples, Model  # noqa: E402
 
 import y8m_types  # noqa: E402
+from components import artifact_properties  # noqa: E402
 from components.student import distill  # noqa: E402
 from components.evaluator import evaluate  # noqa: E402
 from models import layers  # noqa: E402
@@ -61,12 +62,29 @@ def variants(quick: dict) -> dict[str, dict]:
     resnet_like = {"family": "resnet_like", "training": {**single["training"], "learning_rate": 0.003},
                    "kwargs": {"inner_size": 512, "av_id_block_num": 1, "concat_id_block_num": 1, "dropout": 0.5}}
 
-    def ensemble(*entries):
-        return {"soft_label_weight": single["soft_label_weight"], "members": list(entries)}
+    def ensemble(*entries, weight: float = single["soft_label_weight"]):
+        return {"soft_label_weight": weight, "members": list(entries)}
 
     mlp = {key: single[key] for key in ("family", "kwargs", "training")}
+    # The quick profile's L1 mlp recipe (batch-normalised, rate 0.001) as a student network.
+    mlp_bn = {"family": "mlp", "kwargs": {"hidden_size": 2048, "dropout": 0.5, "batch_norm": True},
+              "training": {"batch_size": 256, "max_epochs": 20, "learning_rate": 0.001}}
+    gated_mlp = {"family": "gated_mlp", "kwargs": {"hidden_size": 1024}, "training": single["training"]}
     return {
         "quick": quick,
+        # Soft-label weights on the batch-normalised mlp, alone and beside resnet_like.
+        **{f"mlp_bn_w{weight}": ensemble({**mlp_bn, "copies": 1}, weight=weight) for weight in (0.0, 0.3)},
+        **{f"mlp_bn3_resnet_like3_w{weight}": ensemble({**mlp_bn, "copies": 3}, {**resnet_like, "copies": 3},
+                                                       weight=weight) for weight in (0.0, 0.1, 0.3, 0.5)},
+        "mlp_bn6_w0.0": ensemble({**mlp_bn, "copies": 6}, weight=0.0),
+        "mlp2_mlp_bn2_resnet_like2": ensemble({**mlp, "copies": 2}, {**mlp_bn, "copies": 2},
+                                              {**resnet_like, "copies": 2}),
+        "mlp2_resnet_like2_gated_mlp2": ensemble({**mlp, "copies": 2}, {**resnet_like, "copies": 2},
+                                                 {**gated_mlp, "copies": 2}),
+        # The demo's student (3 of each at weight 0.3) and its variants on hard labels.
+        **{f"mlp3_gated_mlp3_w{weight}": ensemble({**mlp, "copies": 3}, {**gated_mlp, "copies": 3}, weight=weight)
+           for weight in (0.0, 0.1, 0.3)},
+        "mlp4_gated_mlp4_w0.0": ensemble({**mlp, "copies": 4}, {**gated_mlp, "copies": 4}, weight=0.0),
         "single": single,
         "single_standardized": _with(single, standardize=True),
         # z-scores alone, without the family's per-video L2 normalisation after them
@@ -82,8 +100,7 @@ def variants(quick: dict) -> dict[str, dict]:
         "mlp5": ensemble({**mlp, "copies": 5}),
         "resnet_like3": ensemble({**resnet_like, "copies": 3}),
         "mlp3_resnet_like3": ensemble({**mlp, "copies": 3}, {**resnet_like, "copies": 3}),
-        "gated_mlp3": ensemble({"family": "gated_mlp", "kwargs": {"hidden_size": 1024},
-                                "training": single["training"], "copies": 3}),
+        "gated_mlp3": ensemble({**gated_mlp, "copies": 3}),
     }
 
 
@@ -107,6 +124,15 @@ def latest_output(run_dir: str, component: str, output: str) -> str:
 def artifact(artifact_type, uri: str):
     made = artifact_type()
     made.uri = uri
+    return made
+
+
+def run_artifact(artifact_type, uri: str):
+    """An artifact of a finished run's output directory, its split names read from disk (the
+    components record them in ML Metadata, which this bench does not read)."""
+    made = artifact(artifact_type, uri)
+    artifact_properties.set_split_names(made, sorted(name.removeprefix("Split-") for name in os.listdir(uri)
+                                                     if name.startswith("Split-")))
     return made
 
 
@@ -175,8 +201,8 @@ def main() -> None:
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s: %(message)s", datefmt="%H:%M:%S")
     logging.getLogger("y8m").setLevel(logging.INFO)  # per-epoch progress of the training code
 
-    soft_labels = artifact(y8m_types.SoftLabels, latest_output(args.run_dir, "SoftLabelIndexer", "soft_labels"))
-    examples = artifact(Examples, latest_output(args.run_dir, "FoldSplitter", "split_examples"))
+    soft_labels = run_artifact(y8m_types.SoftLabels, latest_output(args.run_dir, "SoftLabelIndexer", "soft_labels"))
+    examples = run_artifact(Examples, latest_output(args.run_dir, "FoldSplitter", "split_examples"))
     num_folds = fold_count(soft_labels)
     inputs = {"soft_labels": soft_labels, "examples": examples, "num_folds": num_folds, "num_classes": args.classes}
     known = variants(json.loads(load_profile("quick").student.to_json()))

@@ -13,6 +13,9 @@ tf_keras alone (its own fit, the epoch of best validation GAP kept), the "one go
 every family is compared with. Each member's fold and assembled predictions stay in
 WORK/members/NAME/ (resumable: a finished member is skipped).
 
+`search-plain`: fold 0 of each of the plain MLP's candidate recipes (`PLAIN_MLP_SEARCH`),
+the search that chose `PLAIN_MLP_RECIPE`.
+
 `table`: per member parameters, seconds per epoch, epochs to best, out-of-fold /
 held-out / test GAP@20 (the evaluator's scoring, as `y8m score` computes it).
 
@@ -24,6 +27,7 @@ and an SVG plot.
     S=../shared/data/youtube8m_samples/video_level_2018_validate
     nice -n 5 uv run --frozen python bench/zoo.py train --work W \\
         --labelled "$S/validate00[0-2]?.tfrecord" "$S/validate003[0-1].tfrecord" --test "$S/validate003[2-9].tfrecord"
+    nice -n 5 uv run --frozen python bench/zoo.py search-plain --work W --labelled ... --test ...
     uv run --frozen python bench/zoo.py table --work W
     nice -n 5 uv run --frozen python bench/zoo.py curve --work W --svg docs/zoo_curve.svg
 """
@@ -82,11 +86,15 @@ class Member(NamedTuple):
     training: dict = {}  # the member's own overrides of TRAINING
 
 
-# Sizes for one 2-core machine shared with other work: mlp and the plain MLP at 512
-# hidden units over every class; the other families at most as wide, on the 1,000 classes.
+# Sizes for one 2-core machine shared with other work: mlp at 512 and mlp_bn and the plain
+# MLP at 2048 hidden units over every class; the other families at most 512 wide, on the
+# 1,000 most frequent classes.
 SMALL = {"top_classes": 1000}
 MEMBERS = (
     Member("mlp", "mlp", {"hidden_size": 512, "dropout": 0.5}, "mlp_4096", LEARNING_RATES),
+    # quick's mlp: the plain MLP's search carried into the family (batch normalisation, rate 0.001).
+    Member("mlp_bn", "mlp", {"hidden_size": 2048, "dropout": 0.5, "batch_norm": True}, "mlp_4096",
+           training={"batch_size": 256, "max_epochs": 20, "learning_rate": 0.001, "early_stopping_patience": 3}),
     Member("gated_mlp", "gated_mlp", {"hidden_size": 512}, "gated_mlp_4096, gated_mlp_8192", **SMALL),
     Member("resnet_like", "resnet_like", {"inner_size": 256, "av_id_block_num": 1, "concat_id_block_num": 1,
                                           "dropout": 0.5}, "resnet_like_1x1_2048 .. 4x4_2048",
@@ -106,8 +114,15 @@ PLAIN_MLP = "plain_mlp"
 # Its recipe from a fold-0 search in plain tf_keras (docs/results.md, "The zoo on real
 # videos"): batch normalisation after the hidden layer, Adam at 0.001, the epoch of best
 # validation GAP kept.
-PLAIN_MLP_RECIPE = {"hidden_size": 2048, "dropout": 0.5, "learning_rate": 0.001, "batch_size": 256,
-                    "max_epochs": 30, "patience": 4}
+PLAIN_MLP_RECIPE = {"hidden_size": 2048, "batch_norm": True, "dropout": 0.5, "learning_rate": 0.001,
+                    "batch_size": 256, "max_epochs": 30, "patience": 4}
+# The fold-0 search that chose it (`search-plain`): the former baseline (512 units, no
+# normalisation, rate 0.01), the recipe, and a larger rate with smaller batches.
+PLAIN_MLP_SEARCH = (
+    {**PLAIN_MLP_RECIPE, "hidden_size": 512, "batch_norm": False, "learning_rate": 0.01},
+    PLAIN_MLP_RECIPE,
+    {**PLAIN_MLP_RECIPE, "learning_rate": 0.003, "batch_size": 128},
+)
 
 
 # Splits and labels
@@ -213,17 +228,33 @@ def features_and_labels(pattern: str) -> tuple:
 
 def plain_mlp(recipe: dict) -> keras.Model:
     """The orientation's network, in plain tf_keras: L2-normalised input, one hidden layer
-    (batch-normalised), the output bias at the label prior."""
+    (batch-normalised when the recipe says), the output bias at the label prior."""
     prior = 3.0 / NUM_CLASSES
     return keras.Sequential([
         keras.layers.InputLayer(input_shape=(1152,)),
         keras.layers.UnitNormalization(),
         keras.layers.Dense(recipe["hidden_size"]),
-        keras.layers.BatchNormalization(),
+        *([keras.layers.BatchNormalization()] if recipe["batch_norm"] else []),
         keras.layers.ReLU(),
         keras.layers.Dropout(recipe["dropout"]),
         keras.layers.Dense(NUM_CLASSES, bias_initializer=keras.initializers.Constant(np.log(prior / (1 - prior)))),
     ])
+
+
+def fit_plain_mlp(recipe: dict, fold_data: list, fold: int) -> tuple[keras.Model, list[float]]:
+    """The plain MLP trained on every fold but `fold`, validated on it (seed: the fold)."""
+    keras.utils.set_random_seed(fold)
+    train_x = np.concatenate([part[1] for k, part in enumerate(fold_data) if k != fold])
+    train_y = np.concatenate([part[2] for k, part in enumerate(fold_data) if k != fold])
+    model = plain_mlp(recipe)
+    model.compile(optimizer=keras.optimizers.Adam(recipe["learning_rate"]),
+                  loss=keras.losses.BinaryCrossentropy(from_logits=True))
+    return model, fit_best_epoch(model, (train_x, train_y), fold_data[fold][1:], recipe)
+
+
+def fold_features(examples) -> list[tuple]:
+    """(ids, features, targets) of every fold split, in fold order."""
+    return [features_and_labels(splits.split_files_pattern(examples, name)) for name in splits.fold_split_names(FOLDS)]
 
 
 def validation_gap(model: keras.Model, features: np.ndarray, targets: np.ndarray) -> float:
@@ -252,20 +283,13 @@ def train_plain_mlp(work: str, labels: dict) -> dict:
     directory = member_dir(work, PLAIN_MLP)
     shutil.rmtree(directory, ignore_errors=True)
     examples, recipe, started = examples_of(work), PLAIN_MLP_RECIPE, time.time()
-    fold_patterns = [splits.split_files_pattern(examples, name) for name in splits.fold_split_names(FOLDS)]
-    fold_data = [features_and_labels(pattern) for pattern in fold_patterns]
+    fold_data = fold_features(examples)
     others = {split: features_and_labels(splits.split_files_pattern(examples, split))
               for split in (splits.HOLDOUT, splits.TEST)}
     folds = []
     for fold in range(FOLDS):
-        keras.utils.set_random_seed(fold)
-        train_x = np.concatenate([part[1] for k, part in enumerate(fold_data) if k != fold])
-        train_y = np.concatenate([part[2] for k, part in enumerate(fold_data) if k != fold])
-        model = plain_mlp(recipe)
-        model.compile(optimizer=keras.optimizers.Adam(recipe["learning_rate"]),
-                      loss=keras.losses.BinaryCrossentropy(from_logits=True))
         fold_started = time.time()
-        gaps = fit_best_epoch(model, (train_x, train_y), fold_data[fold][1:], recipe)
+        model, gaps = fit_plain_mlp(recipe, fold_data, fold)
         epochs = len(gaps)
         artifact = fold_artifact(directory, fold)
         for split, (ids, features, _) in ((splits.OOF, fold_data[fold]), *others.items()):
@@ -282,6 +306,17 @@ def train_plain_mlp(work: str, labels: dict) -> dict:
     return {"family": "tf_keras Sequential", "kwargs": {}, "stands_for": "the orientation's MLP",
             "training": recipe, "seed": 0, "parameters": parameters, "search": [], "folds": folds,
             "seconds": round(time.time() - started), "gap": score(PLAIN_MLP, assembled(work, PLAIN_MLP), labels)}
+
+
+def search_plain(args) -> None:
+    """Fold 0 of each recipe of PLAIN_MLP_SEARCH: its best validation GAP and epoch."""
+    fold_data = fold_features(split_examples(args.work, args.labelled, args.test))
+    for recipe in PLAIN_MLP_SEARCH:
+        started = time.time()
+        _, gaps = fit_plain_mlp(recipe, fold_data, 0)
+        keras.backend.clear_session()
+        print(f"{PLAIN_MLP} fold 0 with {recipe}: GAP {max(gaps):.4f} at epoch {int(np.argmax(gaps)) + 1} "
+              f"of {len(gaps)} ({time.time() - started:.0f} s)", flush=True)
 
 
 def train(args) -> None:
@@ -528,10 +563,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
     train_parser = commands.add_parser("train")
-    train_parser.add_argument("--work", required=True, help="scratch folder for splits and predictions")
-    train_parser.add_argument("--labelled", nargs="+", required=True, help="labelled video-level files (globs)")
-    train_parser.add_argument("--test", nargs="+", required=True, help="test files (globs), labels for scoring")
     train_parser.add_argument("--members", nargs="*", help=f"names to train (default: {PLAIN_MLP} and MEMBERS)")
+    search_parser = commands.add_parser("search-plain")
+    for command_parser in (train_parser, search_parser):
+        command_parser.add_argument("--work", required=True, help="scratch folder for splits and predictions")
+        command_parser.add_argument("--labelled", nargs="+", required=True, help="labelled video-level files (globs)")
+        command_parser.add_argument("--test", nargs="+", required=True, help="test files (globs), labels for scoring")
     table_parser = commands.add_parser("table")
     table_parser.add_argument("--work", required=True)
     curve_parser = commands.add_parser("curve")
@@ -542,7 +579,7 @@ def main() -> None:
     curve_parser.add_argument("--selection-videos", type=int, default=1000,
                               help="fold videos that train the stacks which choose the next member")
     args = parser.parse_args()
-    {"train": train, "table": table, "curve": curve}[args.command](args)
+    {"train": train, "search-plain": search_plain, "table": table, "curve": curve}[args.command](args)
 
 
 if __name__ == "__main__":
