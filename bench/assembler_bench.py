@@ -34,7 +34,8 @@ BLOCK = 16 << 20
 def fold_artifacts(directory: str, videos: int, seed: int = 0) -> list:
     """K FoldPredictions artifacts as L1Trainer writes them."""
     import y8m_types
-    from components import artifact_properties, splits
+    from components import artifact_properties
+    from schemas import splits
     rng = np.random.default_rng(seed)
     shared = {splits.HOLDOUT: [f"h{i:07d}" for i in range(videos // 10)],
               splits.TEST: [f"t{i:07d}" for i in range(videos // 4)]}
@@ -67,6 +68,14 @@ class Timer:
 
     def __exit__(self, *exc_info):
         self.cpu, self.wall = time.process_time() - self._cpu, time.perf_counter() - self._wall
+
+    def __str__(self) -> str:
+        return f"{self.cpu:6.2f} s CPU ({self.wall:6.2f} s wall)"
+
+
+def ratio(limit: Timer, stage: Timer) -> str:
+    """limit / stage in CPU and in wall seconds (1.0: the stage as fast as its limit)."""
+    return f"ratio {limit.cpu / stage.cpu:.2f} CPU, {limit.wall / stage.wall:.2f} wall (target >= 0.6)"
 
 
 def read_bytes(paths: list[str]) -> int:
@@ -114,10 +123,8 @@ def main() -> None:
         with tempfile.TemporaryDirectory(prefix="assembler-bench-") as directory:
             r = measure(directory, videos)
         assembler, limit = r["assembler"], r["limit"]
-        print(f"N={videos:6d}: {r['in_mb']:5.0f} MB in, {r['out_mb']:5.0f} MB out; assembler {assembler.cpu:6.2f} s CPU "
-              f"({assembler.wall:6.2f} s wall), I/O limit {limit.cpu:5.2f} s CPU ({limit.wall:5.2f} s wall): "
-              f"ratio {limit.cpu / assembler.cpu:.2f} CPU, {limit.wall / assembler.wall:.2f} wall (target >= 0.6)",
-              flush=True)
+        print(f"N={videos:6d}: {r['in_mb']:5.0f} MB in, {r['out_mb']:5.0f} MB out; assembler {assembler}, "
+              f"I/O limit {limit}: {ratio(limit, assembler)}", flush=True)
 
 
 if __name__ == "__main__":
