@@ -449,7 +449,7 @@ def stack_gaps(names: list[str], scores: dict, videos: Videos, labels: dict, set
     shutil.rmtree(directory, ignore_errors=True)
     os.makedirs(directory)
     predictions = types.SimpleNamespace(uri=directory)
-    stacker.stack(sources, rows.l2_feature_names(names), settings, FOLDS, NUM_CLASSES, predictions, directory)
+    stacker.stack(sources, l2_features.l2_feature_names(names), settings, FOLDS, NUM_CLASSES, predictions, directory)
     return {split: evaluate.score_split("stack", split, evaluate.read_top_k(predictions, split), labels[split],
                                         NUM_CLASSES)["gap"] for split in scored_splits}
 
@@ -478,7 +478,7 @@ def curve(args) -> None:
     points = {"greedy": [], "seeds": [], "selection_videos": args.selection_videos}
     chosen = []
     remaining = sorted(pool, key=lambda name: -results[name]["gap"]["oof"])
-    while remaining:
+    while remaining and len(chosen) < args.max_members:
         started = time.time()
         if chosen:  # the candidate whose stack with the chosen gains most out of fold (on the sample)
             trial = {name: stack_gaps(chosen + [name], scores, videos, labels, choose, directory,
@@ -576,6 +576,8 @@ def main() -> None:
     curve_parser.add_argument("--svg", help="where to write the plot")
     curve_parser.add_argument("--seed-family", default="gated_mlp",
                               help="the member whose seed twins form the other curve")
+    curve_parser.add_argument("--max-members", type=int, default=100,
+                              help="stop the greedy curve at this many members")
     curve_parser.add_argument("--selection-videos", type=int, default=1000,
                               help="fold videos that train the stacks which choose the next member")
     args = parser.parse_args()
