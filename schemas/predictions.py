@@ -95,10 +95,141 @@ def parse_prediction_batch(serialized) -> tuple[np.ndarray, np.ndarray, np.ndarr
     return parsed[ID_KEY].numpy(), parsed[SCORES_KEY].numpy(), parsed[CLASS_IDS_KEY].numpy()
 
 
+def _varint(value: int) -> bytes:
+    """`value` as a protobuf varint."""
+    encoded = bytearray()
+    while value >= 0x80:
+        encoded.append(value & 0x7F | 0x80)
+        value >>= 7
+    encoded.append(value)
+    return bytes(encoded)
+
+
+def _read_varint(data: bytes, position: int) -> tuple[int, int]:
+    """The varint at `position` of `data`, and the position after it."""
+    value = shift = 0
+    while data[position] & 0x80:
+        value |= (data[position] & 0x7F) << shift
+        position, shift = position + 1, shift + 7
+    return value | data[position] << shift, position + 1
+
+
+def _entry_header(key: bytes, size: int) -> bytes:
+    """The bytes `encode_prediction` writes before the value of `key` (`size` bytes): the
+    map entry of Features, its key, and the Feature, BytesList and bytes value that wrap it."""
+    value = b"\x0a" + _varint(size)
+    bytes_list = b"\x0a" + _varint(len(value) + size)
+    feature = b"\x12" + _varint(len(bytes_list) + len(value) + size)
+    key_field = b"\x0a" + _varint(len(key)) + key
+    return b"\x0a" + _varint(len(key_field) + len(feature) + len(bytes_list) + len(value) + size) + \
+        key_field + feature + bytes_list + value
+
+
+def _entry_key_and_size(record: bytes, position: int) -> tuple[bytes, int, int]:
+    """(key, value size, end) of the Features map entry at `position` of a record laid out
+    as `_entry_header` lays it out (the tags are not read: `DenseLayout.of` compares them)."""
+    entry_size, start = _read_varint(record, position + 1)
+    key_size, key_start = _read_varint(record, start + 1)
+    position = key_start + key_size
+    for _ in range(3):  # Feature, BytesList, the bytes value: each a tag and a size
+        size, position = _read_varint(record, position + 1)
+    return record[key_start:key_start + key_size], size, start + entry_size
+
+
+class DenseLayout(NamedTuple):
+    """Where a dense prediction row of one length keeps its id and scores, for a row that
+    is byte for byte as `encode_prediction` writes one (its two map entries in either
+    order): such a row holds exactly that id and those scores, so reading them at their
+    offsets is `tf.io.parse_example`'s result without its cost."""
+    prefix: bytes  # the Example's header and the first entry's
+    middle: bytes  # the second entry's header
+    middle_start: int
+    id_start: int
+    id_end: int
+    scores_start: int
+    score_count: int
+
+    @classmethod
+    def of(cls, record: bytes) -> Optional["DenseLayout"]:
+        """The layout of `record`, or None when it is not a row as `encode_prediction` writes one."""
+        try:
+            _, start = _read_varint(record, 1)
+            first_key, first_size, second_start = _entry_key_and_size(record, start)
+            second_key, second_size, _ = _entry_key_and_size(record, second_start)
+        except IndexError:
+            return None
+        if {first_key, second_key} != {ID_KEY.encode(), SCORES_KEY.encode()}:
+            return None
+        first, middle = _entry_header(first_key, first_size), _entry_header(second_key, second_size)
+        prefix = b"\x0a" + _varint(len(first) + first_size + len(middle) + second_size) + first
+        middle_start = len(prefix) + first_size
+        second_start = middle_start + len(middle)
+        if (len(record) != second_start + second_size or not record.startswith(prefix)
+                or not record.startswith(middle, middle_start)):
+            return None
+        scores_start, scores_size = (len(prefix), first_size) if first_key == SCORES_KEY.encode() else \
+            (second_start, second_size)
+        id_start, id_size = (second_start, second_size) if first_key == SCORES_KEY.encode() else \
+            (len(prefix), first_size)
+        if scores_size % FLOATS.itemsize:
+            return None
+        return cls(prefix, middle, middle_start, id_start, id_start + id_size, scores_start,
+                   scores_size // FLOATS.itemsize)
+
+    def holds(self, record: bytes) -> bool:
+        """Whether `record`, of this layout's length, has this layout."""
+        return record.startswith(self.prefix) and record.startswith(self.middle, self.middle_start)
+
+    def record(self, video_id: bytes, scores: bytes) -> bytes:
+        """The row of this layout with that id and those scores (of this layout's sizes)."""
+        first, second = (scores, video_id) if self.scores_start < self.id_start else (video_id, scores)
+        return b"".join((self.prefix, first, self.middle, second))
+
+
+def _decode_encoded_dense_rows(serialized) -> Optional[tuple[list[str], np.ndarray]]:
+    """(video ids, scores [b, C]) of a batch of rows that are each as `encode_prediction`
+    writes a dense row, all with the same number of scores; None for any other batch."""
+    layouts = {}  # by record length
+    ids, scores = [], None
+    for position, record in enumerate(serialized):
+        layout = layouts.get(len(record))
+        if layout is None or not layout.holds(record):
+            layout = layouts[len(record)] = DenseLayout.of(record)
+            if layout is None:
+                return None
+        if scores is None:
+            scores = np.empty((len(serialized), layout.score_count), np.float32)
+        if layout.score_count != scores.shape[1]:
+            return None
+        ids.append(record[layout.id_start:layout.id_end].decode())
+        scores[position] = np.frombuffer(record, FLOATS, layout.score_count, layout.scores_start)
+    return (ids, scores) if scores is not None else None
+
+
+def encode_dense_predictions(video_ids: list[str], scores: np.ndarray) -> list[bytes]:
+    """`encode_prediction` of each dense row (scores [b, C]), the same bytes at a fraction of
+    the cost: the first row of each id length is encoded by it, the others laid out as that
+    row (DenseLayout)."""
+    layouts, encoded = {}, []
+    for video_id, row in zip(video_ids, np.ascontiguousarray(scores, FLOATS)):
+        raw_id = video_id.encode()
+        layout = layouts.get(len(raw_id))
+        if layout is None:
+            encoded.append(encode_prediction(video_id, row))
+            layouts[len(raw_id)] = DenseLayout.of(encoded[-1])
+        else:
+            encoded.append(layout.record(raw_id, row.tobytes()))
+    return encoded
+
+
 def decode_dense_predictions(serialized, where: str) -> tuple[list[str], np.ndarray]:
-    """(video ids, scores [b, C] float32) of a batch of dense prediction rows, parsed in
-    one step; a row with class ids or of another length raises InvalidInputError naming
-    `where` and the row's position in the batch."""
+    """(video ids, scores [b, C] float32) of a batch of dense prediction rows: read at their
+    offsets where every row is as `encode_prediction` writes one, else parsed in one step;
+    a row with class ids or of another length raises InvalidInputError naming `where` and
+    the row's position in the batch."""
+    decoded = _decode_encoded_dense_rows(serialized)
+    if decoded is not None:
+        return decoded
     raw_ids, scores, class_ids = parse_prediction_batch(serialized)
     ids = [video_id.decode() for video_id in raw_ids]
     sparse = [position for position, row_class_ids in enumerate(class_ids) if row_class_ids]

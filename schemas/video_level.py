@@ -214,6 +214,11 @@ except ImportError:
 RECORD_HEADER_BYTES = 12
 
 
+def crc32c_installed() -> bool:
+    """Whether TFRecord checksums can be computed here (`masked_crc32c`)."""
+    return _crc32c is not None
+
+
 def masked_crc32c(data: bytes) -> int:
     """A TFRecord checksum: the CRC-32C of `data`, rotated and offset."""
     crc = _crc32c(data)

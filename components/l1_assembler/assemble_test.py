@@ -110,3 +110,16 @@ def test_a_sparse_row_among_the_fold_models_is_named(tmp_path, fold_scores):
     assembled.uri = str(tmp_path / "assembled")
     with pytest.raises(InvalidInputError, match=r"L1 model 'mlp': fold 1 'holdout': video 'holdout-0' has sparse"):
         assemble.assemble(outputs, assembled, FOLDS, "mlp")
+
+
+def test_a_fold_file_cut_short_is_named_with_its_record(tmp_path, fold_scores):
+    outputs = [fold_output(tmp_path, fold, scores) for fold, scores in enumerate(fold_scores)]
+    [path] = splits.split_files(outputs[2], splits.TEST)
+    with open(path, "rb") as source:
+        data = source.read()
+    with open(path, "wb") as sink:
+        sink.write(data[:len(data) // 2])
+    assembled = y8m_types.Predictions()
+    assembled.uri = str(tmp_path / "assembled")
+    with pytest.raises(InvalidInputError, match=rf"{path}: record 3: the file is cut short"):
+        assemble.assemble(outputs, assembled, FOLDS, "mlp")
