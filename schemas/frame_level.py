@@ -303,7 +303,7 @@ def with_aggregates(serialized: bytes, sequence: tf.train.SequenceExample, aggre
     context = sequence.context.feature
     if source_frames <= max_frames and not any(key in context for key in ADDED_CONTEXT_KEYS):
         return serialized + aggregates_message(aggregates, source_frames)
-    return add_aggregates(sequence, aggregates, source_frames, max_frames).SerializeToString()
+    return add_aggregates(sequence, aggregates, source_frames, max_frames).SerializeToString(deterministic=True)
 
 
 def stand_in_record(video_id: str, labels, mean_rgb: np.ndarray, mean_audio: np.ndarray) -> bytes:
@@ -315,7 +315,7 @@ def stand_in_record(video_id: str, labels, mean_rgb: np.ndarray, mean_audio: np.
     aggregates = {MEAN_RGB_KEY: np.asarray(mean_rgb, np.float32), MEAN_AUDIO_KEY: np.asarray(mean_audio, np.float32),
                   STD_RGB_KEY: zeros_rgb, STD_AUDIO_KEY: zeros_audio,
                   MAX_RGB_KEY: np.asarray(mean_rgb, np.float32), MAX_AUDIO_KEY: np.asarray(mean_audio, np.float32)}
-    return add_aggregates(sequence, aggregates, 0, 1, stand_in=True).SerializeToString()
+    return add_aggregates(sequence, aggregates, 0, 1, stand_in=True).SerializeToString(deterministic=True)
 
 
 def frame_feature_spec() -> tuple[dict, dict]:

@@ -70,10 +70,13 @@ def _ints(values) -> tf.train.Feature:
 
 
 def encode_prediction(video_id: str, scores, class_ids=None) -> bytes:
+    # deterministic: the map's entries in key order. Otherwise their order follows a hash
+    # seeded per process, and one row has several encodings: a resumed or cached run's
+    # files would differ in their bytes.
     feature = {ID_KEY: _bytes(video_id.encode()), SCORES_KEY: _array(scores, FLOATS)}
     if class_ids is not None:
         feature[CLASS_IDS_KEY] = _array(class_ids, INTS)
-    return tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString()
+    return tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString(deterministic=True)
 
 
 def decode_prediction(serialized: bytes) -> PredictionRow:
@@ -281,7 +284,7 @@ def encode_candidates(row: CandidateRow) -> bytes:
         CANDIDATES_KEY: _array(row.candidates, INTS),
         FEATURES_KEY: _array(row.features, FLOATS),
     }
-    return tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString()
+    return tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString(deterministic=True)
 
 
 def decode_candidates(serialized: bytes) -> CandidateRow:

@@ -67,3 +67,14 @@ def test_sparse_rows_and_rows_of_other_lengths_are_refused_as_before():
         ["b"], dense_scores(1, classes=6))
     with pytest.raises(InvalidInputError, match="here: video 'b' has 6 scores, video 'a' 7"):
         rows.decode_dense_predictions(shorter, "here")
+
+
+def test_a_row_has_one_encoding_its_entries_in_key_order():
+    def key_positions(encoded: bytes, keys: list[str]) -> list[int]:
+        return [encoded.index(b"\n" + bytes([len(key)]) + key.encode()) for key in keys]
+
+    scores = np.arange(3, dtype=np.float32)
+    dense = key_positions(rows.encode_prediction("v1", scores), [rows.ID_KEY, rows.SCORES_KEY])
+    sparse = key_positions(rows.encode_prediction("v1", scores, [4, 5, 6]),
+                           [rows.CLASS_IDS_KEY, rows.ID_KEY, rows.SCORES_KEY])
+    assert dense == sorted(dense) and sparse == sorted(sparse)

@@ -79,7 +79,7 @@ def with_soft_labels(serialized: bytes, soft_labels: tuple[bytes, bytes]) -> byt
     class_ids, values = soft_labels
     example.features.feature[SOFT_IDS_KEY].int64_list.value.extend(np.frombuffer(class_ids, np.int64).tolist())
     example.features.feature[SOFT_VALUES_KEY].float_list.value.extend(np.frombuffer(values, np.float32).tolist())
-    return example.SerializeToString()
+    return example.SerializeToString(deterministic=True)
 
 
 def labelled_records(routed_file, fold_files: list[tuple[int, str]]):
