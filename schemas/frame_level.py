@@ -17,6 +17,7 @@ from typing import Callable, NamedTuple
 import numpy as np
 import tensorflow as tf
 
+from schemas import protobuf_wire as wire
 from schemas.video_ids import decode_video_id
 from schemas.video_level import AUDIO_SIZE, FEATURE_KINDS, NUM_CLASSES, RGB_SIZE, check_kind
 
@@ -140,49 +141,6 @@ def parse_frame_record(serialized: bytes, num_classes: int = NUM_CLASSES) -> Fra
 
 # SequenceExample's `context` (tf.train.Features): field 1, length-delimited.
 CONTEXT_FIELD = 1
-_VARINT, _FIXED64, _LENGTH_DELIMITED, _FIXED32 = 0, 1, 2, 5
-
-
-def _varint(data: bytes, position: int) -> tuple[int, int]:
-    """(value, position after it) of the base-128 varint at `position`."""
-    value = shift = 0
-    while shift < 64:
-        if position >= len(data):
-            raise ValueError(f"a varint runs past the end at byte {position}")
-        byte = data[position]
-        position += 1
-        value |= (byte & 0x7F) << shift
-        if byte < 0x80:
-            return value, position
-        shift += 7
-    raise ValueError(f"a varint longer than 10 bytes ends at byte {position}")
-
-
-def _field_bytes(data: bytes, number: int) -> list[bytes]:
-    """The bytes of each occurrence of length-delimited field `number` of a serialized
-    message; the other fields are skipped unread. ValueError when the bytes are not a
-    protobuf message."""
-    found, position = [], 0
-    while position < len(data):
-        key, position = _varint(data, position)
-        if key >> 3 == 0:
-            raise ValueError(f"field number 0 at byte {position}")
-        wire_type = key & 7
-        if wire_type == _VARINT:
-            _, position = _varint(data, position)
-            continue
-        if wire_type == _LENGTH_DELIMITED:
-            length, position = _varint(data, position)
-            if key >> 3 == number and position + length <= len(data):
-                found.append(data[position:position + length])
-            position += length
-        elif wire_type in (_FIXED64, _FIXED32):
-            position += 8 if wire_type == _FIXED64 else 4
-        else:
-            raise ValueError(f"wire type {wire_type} at byte {position}")
-        if position > len(data):
-            raise ValueError(f"a field runs past the end ({len(data)} bytes)")
-    return found
 
 
 def read_video_id(serialized: bytes) -> str:
@@ -192,7 +150,7 @@ def read_video_id(serialized: bytes) -> str:
     SequenceExample or the context has no single id."""
     try:
         # Occurrences of a message field merge, as their concatenation parses (with_aggregates' output has two).
-        context = tf.train.Features.FromString(b"".join(_field_bytes(serialized, CONTEXT_FIELD)))
+        context = tf.train.Features.FromString(b"".join(wire.field_bytes(serialized, CONTEXT_FIELD)))
     except Exception as error:  # ValueError from the walk; protobuf raises its own DecodeError
         raise _not_a_sequence_example(error) from None
     return _video_id(context.feature)
@@ -211,9 +169,9 @@ def read_video_id_from(read: Callable[[int], bytes]) -> str:
     parse does.)"""
     head = read(FIELD_HEAD_BYTES)
     try:
-        key, position = _varint(head, 0)
-        if key == CONTEXT_FIELD << 3 | _LENGTH_DELIMITED:
-            length, position = _varint(head, position)
+        key, position = wire.read_varint(head, 0)
+        if key == CONTEXT_FIELD << 3 | wire.LENGTH_DELIMITED:
+            length, position = wire.read_varint(head, position)
             end = position + length
             head += read(end - len(head)) if end > len(head) else b""
             return read_video_id(head[:end])
@@ -236,37 +194,15 @@ def aggregate(record: FrameRecord) -> dict[str, np.ndarray]:
 ADDED_CONTEXT_KEYS = (*AGGREGATE_KEYS, SOURCE_FRAMES_KEY, STAND_IN_KEY)
 
 
-def _encoded_varint(value: int) -> bytes:
-    """The base-128 varint of a non-negative int."""
-    if value < 0:
-        raise ValueError(f"a varint of a negative value ({value})")
-    encoded = bytearray()
-    while value >= 0x80:
-        encoded.append(value & 0x7F | 0x80)
-        value >>= 7
-    encoded.append(value)
-    return bytes(encoded)
-
-
-def _length_delimited(number: int, payload: bytes) -> bytes:
-    """Field `number` of a message, holding `payload` (bytes or a serialized message)."""
-    return _encoded_varint(number << 3 | _LENGTH_DELIMITED) + _encoded_varint(len(payload)) + payload
-
-
-def _feature_entry(key: str, feature: bytes) -> bytes:
-    """One entry of tf.train.Features' `feature` map (field 1: key 1, value 2)."""
-    return _length_delimited(1, _length_delimited(1, key.encode()) + _length_delimited(2, feature))
-
-
 def _float_feature(values: np.ndarray) -> bytes:
     """A tf.train.Feature's `float_list` (field 2): FloatList.value (1), packed, as the
     little-endian float32 bytes it is on the wire."""
-    return _length_delimited(2, _length_delimited(1, np.asarray(values, "<f4").tobytes()))
+    return wire.length_delimited(2, wire.length_delimited(1, np.asarray(values, "<f4").tobytes()))
 
 
 def _int64_feature(value: int) -> bytes:
     """A tf.train.Feature's `int64_list` (field 3) of one non-negative value, packed."""
-    return _length_delimited(3, _length_delimited(1, _encoded_varint(value)))
+    return wire.length_delimited(3, wire.length_delimited(1, wire.varint(value)))
 
 
 def aggregates_message(aggregates: dict, source_frames: int, stand_in: bool = False) -> bytes:
@@ -274,10 +210,10 @@ def aggregates_message(aggregates: dict, source_frames: int, stand_in: bool = Fa
     record adds to its frame-level record. Encoded from the arrays' bytes: building the
     same message as protos (a Python float per value) costs several times more, per
     record, than the job's whole write."""
-    entries = [_feature_entry(key, _float_feature(aggregates[key])) for key in AGGREGATE_KEYS]
-    entries += [_feature_entry(SOURCE_FRAMES_KEY, _int64_feature(source_frames)),
-                _feature_entry(STAND_IN_KEY, _int64_feature(int(stand_in)))]
-    return _length_delimited(CONTEXT_FIELD, b"".join(entries))
+    entries = [wire.feature_entry(key, _float_feature(aggregates[key])) for key in AGGREGATE_KEYS]
+    entries += [wire.feature_entry(SOURCE_FRAMES_KEY, _int64_feature(source_frames)),
+                wire.feature_entry(STAND_IN_KEY, _int64_feature(int(stand_in)))]
+    return wire.length_delimited(CONTEXT_FIELD, b"".join(entries))
 
 
 def add_aggregates(sequence: tf.train.SequenceExample, aggregates: dict, source_frames: int,

@@ -21,6 +21,7 @@ import numpy as np
 import tensorflow as tf
 
 from common.errors import InvalidInputError
+from schemas import protobuf_wire as wire
 
 ID_KEY = "id"
 SCORES_KEY = "scores"
@@ -98,44 +99,25 @@ def parse_prediction_batch(serialized) -> tuple[np.ndarray, np.ndarray, np.ndarr
     return parsed[ID_KEY].numpy(), parsed[SCORES_KEY].numpy(), parsed[CLASS_IDS_KEY].numpy()
 
 
-def _varint(value: int) -> bytes:
-    """`value` as a protobuf varint."""
-    encoded = bytearray()
-    while value >= 0x80:
-        encoded.append(value & 0x7F | 0x80)
-        value >>= 7
-    encoded.append(value)
-    return bytes(encoded)
-
-
-def _read_varint(data: bytes, position: int) -> tuple[int, int]:
-    """The varint at `position` of `data`, and the position after it."""
-    value = shift = 0
-    while data[position] & 0x80:
-        value |= (data[position] & 0x7F) << shift
-        position, shift = position + 1, shift + 7
-    return value | data[position] << shift, position + 1
-
-
 def _entry_header(key: bytes, size: int) -> bytes:
     """The bytes `encode_prediction` writes before the value of `key` (`size` bytes): the
     map entry of Features, its key, and the Feature, BytesList and bytes value that wrap it."""
-    value = b"\x0a" + _varint(size)
-    bytes_list = b"\x0a" + _varint(len(value) + size)
-    feature = b"\x12" + _varint(len(bytes_list) + len(value) + size)
-    key_field = b"\x0a" + _varint(len(key)) + key
-    return b"\x0a" + _varint(len(key_field) + len(feature) + len(bytes_list) + len(value) + size) + \
-        key_field + feature + bytes_list + value
+    value = wire.field_head(1, size)
+    bytes_list = wire.field_head(1, len(value) + size)
+    feature = wire.field_head(2, len(bytes_list) + len(value) + size)
+    key_field = wire.length_delimited(1, key)
+    entry = wire.field_head(1, len(key_field) + len(feature) + len(bytes_list) + len(value) + size)
+    return entry + key_field + feature + bytes_list + value
 
 
 def _entry_key_and_size(record: bytes, position: int) -> tuple[bytes, int, int]:
     """(key, value size, end) of the Features map entry at `position` of a record laid out
     as `_entry_header` lays it out (the tags are not read: `DenseLayout.of` compares them)."""
-    entry_size, start = _read_varint(record, position + 1)
-    key_size, key_start = _read_varint(record, start + 1)
+    entry_size, start = wire.read_varint(record, position + 1)
+    key_size, key_start = wire.read_varint(record, start + 1)
     position = key_start + key_size
     for _ in range(3):  # Feature, BytesList, the bytes value: each a tag and a size
-        size, position = _read_varint(record, position + 1)
+        size, position = wire.read_varint(record, position + 1)
     return record[key_start:key_start + key_size], size, start + entry_size
 
 
@@ -156,15 +138,15 @@ class DenseLayout(NamedTuple):
     def of(cls, record: bytes) -> Optional["DenseLayout"]:
         """The layout of `record`, or None when it is not a row as `encode_prediction` writes one."""
         try:
-            _, start = _read_varint(record, 1)
+            _, start = wire.read_varint(record, 1)
             first_key, first_size, second_start = _entry_key_and_size(record, start)
             second_key, second_size, _ = _entry_key_and_size(record, second_start)
-        except IndexError:
+        except ValueError:  # a varint runs past the end: not such a row
             return None
         if {first_key, second_key} != {ID_KEY.encode(), SCORES_KEY.encode()}:
             return None
         first, middle = _entry_header(first_key, first_size), _entry_header(second_key, second_size)
-        prefix = b"\x0a" + _varint(len(first) + first_size + len(middle) + second_size) + first
+        prefix = wire.field_head(1, len(first) + first_size + len(middle) + second_size) + first
         middle_start = len(prefix) + first_size
         second_start = middle_start + len(middle)
         if (len(record) != second_start + second_size or not record.startswith(prefix)
