@@ -89,10 +89,21 @@ def read_batches(patterns: Sequence[str], batch_size: int = PARSE_BATCH, max_fra
     `id` (string [b]), `features`, `labels` (ragged int64 [b, None]) and with soft labels
     their ragged ids and values. `max_frames`: FrameFeatures' records, that many frames kept."""
     files = files_of(patterns)
-    return (tf.data.TFRecordDataset(files, compression_type=_compression(max_frames))
-            .batch(batch_size)
-            .map(_parser(max_frames, with_soft_labels), num_parallel_calls=tf.data.AUTOTUNE)
-            .prefetch(2))
+    return _without_autotune(tf.data.TFRecordDataset(files, compression_type=_compression(max_frames))
+                             .batch(batch_size)
+                             .map(_parser(max_frames, with_soft_labels), num_parallel_calls=tf.data.AUTOTUNE)
+                             .prefetch(2))
+
+
+def _without_autotune(dataset: tf.data.Dataset) -> tf.data.Dataset:
+    """`dataset` without tf.data's autotuning; its AUTOTUNE parallelism is then the number
+    of cores. Each iterator's autotuning thread sleeps between optimizations for a period
+    that doubles up to a minute; deleting the iterator wakes it before the cancellation is
+    marked, so it may sleep out the rest of its period, and the deletion waits for it:
+    `fit` (its iterator) and a pass of `read_batches` returned up to a minute late."""
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    return dataset.with_options(options)
 
 
 def count_records(patterns: Sequence[str], max_frames: int | None = None) -> int:
@@ -117,16 +128,17 @@ def training_batches(patterns: Sequence[str], targets: Targets, batch_size: int,
         batch = parse(serialized)
         return batch[FEATURES], dense_targets(batch, targets)
 
-    return (tf.data.Dataset.from_tensor_slices(files)
-            .shuffle(max(len(files), 1), seed=seed)
-            .interleave(lambda path: tf.data.TFRecordDataset(path, compression_type=_compression(max_frames)),
-                        cycle_length=max(1, min(len(files), INTERLEAVED_FILES)),
-                        num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-            .shuffle(shuffle_buffer, seed=seed)
-            .batch(batch_size)
-            .map(features_and_targets, num_parallel_calls=tf.data.AUTOTUNE)
-            .apply(tf.data.experimental.assert_cardinality(batches))
-            .prefetch(2))
+    return _without_autotune(
+        tf.data.Dataset.from_tensor_slices(files)
+        .shuffle(max(len(files), 1), seed=seed)
+        .interleave(lambda path: tf.data.TFRecordDataset(path, compression_type=_compression(max_frames)),
+                    cycle_length=max(1, min(len(files), INTERLEAVED_FILES)),
+                    num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+        .shuffle(shuffle_buffer, seed=seed)
+        .batch(batch_size)
+        .map(features_and_targets, num_parallel_calls=tf.data.AUTOTUNE)
+        .apply(tf.data.experimental.assert_cardinality(batches))
+        .prefetch(2))
 
 
 def dense_targets(batch: dict, targets: Targets) -> tf.Tensor:

@@ -83,6 +83,14 @@ def test_training_batches_pass_over_every_video_in_a_new_order_each_time(tmp_pat
     assert list(first) != list(second)
 
 
+def test_streams_run_without_autotuning(tmp_path):
+    # Deleting an autotuned iterator can wait out its tuning thread's sleep, up to a minute.
+    pattern = write_split(tmp_path, "fold_0", [video_record("v0", [0])])
+    assert data.read_batches([pattern]).options().autotune.enabled is False
+    assert data.training_batches([pattern], data.Targets(2), batch_size=2, shuffle_buffer=3,
+                                 seed=0).options().autotune.enabled is False
+
+
 def test_a_changed_file_count_is_caught(tmp_path):
     pattern = write_split(tmp_path, "fold_0", [video_record(f"v{i}", [0]) for i in range(3)])
     dataset = data.training_batches([pattern], data.Targets(2), batch_size=2, shuffle_buffer=3, seed=0)
